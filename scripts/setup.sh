@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the project needs beyond the .NET SDK, and mounts bpffs. Idempotent.
+set -euo pipefail
+
+need=()
+command -v gcc >/dev/null || need+=(gcc)
+[ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
+command -v bpftool >/dev/null || need+=(bpftool)
+command -v setpriv >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${need[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "setup: missing ${need[*]} and cannot install them (not root or no apt-get); dependent tests will skip" >&2
+  fi
+fi
+
+if [ "$(id -u)" = 0 ] && [ -d /sys/fs/bpf ] && ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+  mount -t bpf bpf /sys/fs/bpf || echo "setup: could not mount bpffs at /sys/fs/bpf; pin tests will skip" >&2
+fi

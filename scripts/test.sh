@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The README's test command: sets up, builds with warnings as errors, runs every test project
+# and prints the closing line "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash scripts/setup.sh
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build BpfMaps.sln -c Release -warnaserror -nologo -v q -clp:ErrorsOnly
+set +e
+dotnet test --solution BpfMaps.sln -c Release --no-build --report-trx --results-directory "$results" --ignore-exit-code 8 "$@"
+status=$?
+set -e
+
+passed=0; failed=0; skipped=0
+shopt -s nullglob
+trx=("$results"/*.trx)
+for f in "${trx[@]}"; do
+  p=$( (grep -o '<UnitTestResult [^>]*outcome="Passed"' "$f" || true) | wc -l)
+  x=$( (grep -o '<UnitTestResult [^>]*outcome="Failed"' "$f" || true) | wc -l)
+  s=$( (grep -o '<UnitTestResult [^>]*outcome="NotExecuted"' "$f" || true) | wc -l)
+  passed=$((passed + p)); failed=$((failed + x)); skipped=$((skipped + s))
+done
+
+if [ "$skipped" -gt 0 ]; then
+  echo "Skipped tests and why:"
+  for f in "${trx[@]}"; do
+    grep -o '<UnitTestResult [^>]*outcome="NotExecuted"[^>]*>' "$f" | sed -E 's/.*testName="([^"]*)".*/  \1/' || true
+  done
+  grep -ho '<StdOut>[^<]*Skip[^<]*' "${trx[@]}" 2>/dev/null | head -20 || true
+fi
+
+if [ ${#trx[@]} -eq 0 ]; then
+  echo "no test results found" >&2
+  failed=$((failed + 1))
+fi
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test exited $status without a failed test result" >&2
+  failed=1
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

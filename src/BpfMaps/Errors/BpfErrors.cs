@@ -1,0 +1,80 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace BpfMaps;
+
+/// <summary>The single errno-to-exception switch and the throw helpers.</summary>
+internal static class BpfErrors
+{
+    public static string? DefaultHint(int errno, string command) => errno switch
+    {
+        Errno.EPERM or Errno.EACCES => "permission denied: needs root or CAP_BPF (CAP_SYS_ADMIN on older kernels)",
+        Errno.ENOENT when command.Contains("GET_FD_BY_ID", StringComparison.Ordinal) => "no map with that id",
+        Errno.ENOENT when command.Contains("OBJ_GET", StringComparison.Ordinal) => "nothing is pinned at that path",
+        Errno.ENOENT => "no such element",
+        Errno.EBADF => "the descriptor is closed or is not a BPF object",
+        Errno.EINVAL when command.Contains("INFO", StringComparison.Ordinal) => "the descriptor is not a BPF object",
+        Errno.EINVAL when command.Contains("OBJ_PIN", StringComparison.Ordinal) => "is the path on a bpffs mount (mount -t bpf bpf /sys/fs/bpf)?",
+        Errno.EINVAL => "invalid argument: wrong size, flags, or an operation this map type does not take",
+        Errno.E2BIG => "the map is full (max_entries reached)",
+        Errno.EEXIST => "the key already exists (NoExist)",
+        Errno.ENOSPC => "batch size too small to hold one hash bucket?",
+        Errno.ENOMEM => "out of memory, or RLIMIT_MEMLOCK too low on kernels before 5.11",
+        Errno.EFAULT => "bad address passed to the kernel",
+        Errno.ENOSYS => "the bpf() syscall is not available on this system",
+        Errno.EBUSY => "the map is busy (frozen or in use)",
+        Errno.ENOTSUPP or Errno.EOPNOTSUPP => "this map type does not support the operation",
+        _ => null,
+    };
+
+    /// <summary>Maps a kernel errno to the exception the public tier throws.</summary>
+    public static Exception Create(int errno, string command, string? mapType = null)
+    {
+        if (errno is Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+        {
+            string feature = mapType is null ? command : $"{command} on {mapType}";
+            return new BpfNotSupportedException(feature, MinimumKernelFor(command, mapType), errno);
+        }
+
+        return new BpfException(errno, command);
+    }
+
+    /// <summary>Throws the exception for <paramref name="errno"/>.</summary>
+    [DoesNotReturn]
+    public static void Throw(int errno, string command, string? mapType = null) => throw Create(errno, command, mapType);
+
+    [DoesNotReturn]
+    public static void ThrowBatch(int errno, string command, int? processed, string? mapType)
+    {
+        if (errno is Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+        {
+            Throw(errno, command, mapType);
+        }
+
+        throw new BpfBatchException(errno, command, processed);
+    }
+
+    [DoesNotReturn]
+    public static void ThrowSize(string paramName, string what, int got, int expected)
+        => throw new ArgumentException($"{what} is {got} bytes but the map expects {expected} bytes", paramName);
+
+    [DoesNotReturn]
+    public static void ThrowArgument(string paramName, string message) => throw new ArgumentException(message, paramName);
+
+    private static string? MinimumKernelFor(string command, string? mapType)
+    {
+        // Where no kernel implements the op for this map type there is no minimum to name.
+        if (mapType is "Array" or "PerCpuArray" or "ArrayOfMaps" && command is "BPF_MAP_LOOKUP_AND_DELETE_BATCH" or "BPF_MAP_DELETE_BATCH" or "BPF_MAP_LOOKUP_AND_DELETE_ELEM")
+        {
+            return null;
+        }
+
+        return command switch
+        {
+            "BPF_MAP_LOOKUP_BATCH" or "BPF_MAP_LOOKUP_AND_DELETE_BATCH" or "BPF_MAP_UPDATE_BATCH" or "BPF_MAP_DELETE_BATCH"
+                => mapType is "PerCpuArray" ? "5.13" : mapType is "LpmTrie" ? null : "5.6",
+            "BPF_MAP_LOOKUP_AND_DELETE_ELEM" => "5.14",
+            "BPF_MAP_FREEZE" => "5.2",
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,139 @@
+namespace BpfMaps;
+
+/// <summary>
+/// A bpf() command failed. Carries the errno, the command name (kernel spelling, e.g.
+/// <c>BPF_MAP_UPDATE_ELEM</c>) and, where one is known, a hint at the usual cause.
+/// </summary>
+public class BpfException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="errno">The positive errno.</param>
+    /// <param name="command">The bpf() command, or another operation name.</param>
+    /// <param name="hint">A hint at the cause, or null.</param>
+    public BpfException(int errno, string command, string? hint)
+        : base(Format(errno, command, hint))
+    {
+        Errno = errno;
+        Command = command;
+        Hint = hint;
+    }
+
+    /// <summary>Creates the exception with a default hint for the errno.</summary>
+    /// <param name="errno">The positive errno.</param>
+    /// <param name="command">The bpf() command.</param>
+    public BpfException(int errno, string command)
+        : this(errno, command, BpfErrors.DefaultHint(errno, command))
+    {
+    }
+
+    /// <summary>Creates an exception with a message (for serializers and tools); errno is 0.</summary>
+    public BpfException() : this(0, "bpf", null)
+    {
+    }
+
+    /// <summary>Creates an exception with a message; errno is 0.</summary>
+    /// <param name="message">The message.</param>
+    public BpfException(string message) : base(message)
+    {
+        Command = "bpf";
+    }
+
+    /// <summary>Creates an exception with a message and inner exception; errno is 0.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public BpfException(string message, Exception innerException) : base(message, innerException)
+    {
+        Command = "bpf";
+    }
+
+    /// <summary>The positive errno the kernel returned.</summary>
+    public int Errno { get; }
+
+    /// <summary>The bpf() command that failed, in kernel spelling.</summary>
+    public string Command { get; } = "bpf";
+
+    /// <summary>A hint at the usual cause, or null.</summary>
+    public string? Hint { get; }
+
+    private static string Format(int errno, string command, string? hint)
+    {
+        string msg = $"{command}: {BpfMaps.Errno.Name(errno)} ({errno})";
+        return hint is null ? msg : $"{msg}: {hint}";
+    }
+}
+
+/// <summary>
+/// A batch command failed part-way. <see cref="Processed"/> is the number of entries the kernel
+/// reported as done before the error, or null when it cannot be trusted (after EFAULT).
+/// </summary>
+public sealed class BpfBatchException : BpfException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="errno">The positive errno.</param>
+    /// <param name="command">The batch command.</param>
+    /// <param name="processed">Entries done before the error, or null if untrusted.</param>
+    public BpfBatchException(int errno, string command, int? processed)
+        : base(errno, command, BpfErrors.DefaultHint(errno, command) + (processed is { } p ? $" ({p} entries processed)" : " (count untrusted after EFAULT)"))
+    {
+        Processed = processed;
+    }
+
+    /// <summary>Entries the kernel processed before failing, or null after EFAULT.</summary>
+    public int? Processed { get; }
+}
+
+/// <summary>
+/// The map (or this kernel) lacks a feature. Raised for ENOTSUPP/EOPNOTSUPP, and by feature probes;
+/// names the feature and the minimum kernel.
+/// </summary>
+public sealed class BpfNotSupportedException : NotSupportedException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="feature">What is missing, e.g. <c>BPF_MAP_LOOKUP_AND_DELETE_BATCH on array</c>.</param>
+    /// <param name="minimumKernel">The first kernel with the feature, or null if no kernel has it.</param>
+    /// <param name="errno">The errno that revealed it, or 0 for a probe.</param>
+    public BpfNotSupportedException(string feature, string? minimumKernel, int errno)
+        : base(minimumKernel is null
+            ? $"{feature} is not supported ({BpfMaps.Errno.Name(errno)})"
+            : $"{feature} is not supported: needs Linux {minimumKernel} or newer ({BpfMaps.Errno.Name(errno)})")
+    {
+        Feature = feature;
+        MinimumKernel = minimumKernel;
+        Errno = errno;
+    }
+
+    /// <summary>The missing feature.</summary>
+    public string Feature { get; }
+
+    /// <summary>The first kernel version that has it, or null when the map type never has it.</summary>
+    public string? MinimumKernel { get; }
+
+    /// <summary>The errno that revealed it (524 ENOTSUPP, 95 EOPNOTSUPP, 22 EINVAL), or 0 for a probe.</summary>
+    public int Errno { get; }
+}
+
+/// <summary>
+/// A get_next_key walk of a hash-like map restarted from its first key because the previous key was
+/// deleted concurrently, and the chosen <see cref="RestartPolicy"/> is <see cref="RestartPolicy.Fail"/>
+/// (or the restart limit was reached).
+/// </summary>
+public sealed class MapIterationRestartedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    public MapIterationRestartedException(string message) : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MapIterationRestartedException() : this("map iteration restarted: the previous key was deleted during the walk")
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public MapIterationRestartedException(string message, Exception innerException) : base(message, innerException)
+    {
+    }
+}

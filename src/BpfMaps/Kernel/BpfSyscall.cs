@@ -1,0 +1,457 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using BpfMaps.Interop;
+
+namespace BpfMaps.Kernel;
+
+/// <summary>
+/// The raw tier: one method per <c>bpf()</c> command, named after the command.
+/// Each returns 0 on success or a positive errno; nothing here throws or allocates
+/// (apart from the handle object for a new descriptor), and nothing here knows map semantics.
+/// </summary>
+/// <remarks>
+/// Arguments are passed through as given: sizes are the caller's business, exactly as with
+/// libbpf's <c>bpf_map_*</c> functions. Closed or invalid handles give <c>EBADF</c>.
+/// </remarks>
+public static unsafe class BpfSyscall
+{
+    /// <summary>Whether the current architecture has a known <c>bpf</c> syscall number.</summary>
+    public static bool IsArchitectureSupported => Interop.Interop.SysBpf > 0 && OperatingSystem.IsLinux();
+
+    private static int Call<T>(BpfCommand cmd, ref T attr) where T : unmanaged
+    {
+        if (!IsArchitectureSupported)
+        {
+            return Errno.ENOSYS;
+        }
+
+        fixed (T* p = &attr)
+        {
+            long ret = Interop.Interop.Bpf(cmd, p, (uint)sizeof(T), out int errno);
+            return ret < 0 ? errno : 0;
+        }
+    }
+
+    private static int CallFd<T>(BpfCommand cmd, ref T attr, out BpfFd fd) where T : unmanaged
+    {
+        fd = new BpfFd();
+        if (!IsArchitectureSupported)
+        {
+            return Errno.ENOSYS;
+        }
+
+        fixed (T* p = &attr)
+        {
+            long ret = Interop.Interop.Bpf(cmd, p, (uint)sizeof(T), out int errno);
+            if (ret < 0)
+            {
+                return errno;
+            }
+
+            fd.Adopt((int)ret);
+            return 0;
+        }
+    }
+
+    private static ulong Ptr(void* p) => (ulong)p;
+
+    /// <summary>BPF_MAP_CREATE. <paramref name="innerMap"/> may be null.</summary>
+    /// <param name="attr">The create attributes; <c>inner_map_fd</c> and <c>btf_fd</c> are filled from the handles.</param>
+    /// <param name="innerMap">Template inner map for map-in-map types, or null.</param>
+    /// <param name="btf">BTF object describing key/value types, or null.</param>
+    /// <param name="fd">The new map on success; an invalid handle otherwise.</param>
+    /// <returns>0 or errno.</returns>
+    internal static int MapCreate(ref MapCreateAttr attr, SafeHandle? innerMap, SafeHandle? btf, out BpfFd fd)
+    {
+        fd = new BpfFd();
+        FdLease inner = default, btfLease = default;
+        try
+        {
+            if (innerMap is not null)
+            {
+                if (!FdLease.TryAcquire(innerMap, out inner, out int innerFd))
+                {
+                    return Errno.EBADF;
+                }
+
+                attr.inner_map_fd = (uint)innerFd;
+            }
+
+            if (btf is not null)
+            {
+                if (!FdLease.TryAcquire(btf, out btfLease, out int btfFd))
+                {
+                    return Errno.EBADF;
+                }
+
+                attr.btf_fd = (uint)btfFd;
+            }
+
+            fd.Dispose();
+            return CallFd(BpfCommand.BPF_MAP_CREATE, ref attr, out fd);
+        }
+        finally
+        {
+            inner.Dispose();
+            btfLease.Dispose();
+        }
+    }
+
+    /// <summary>BPF_MAP_LOOKUP_ELEM.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="key">key_size bytes.</param>
+    /// <param name="value">value buffer (value_size, or round_up(value_size, 8) * possible CPUs for per-CPU maps).</param>
+    /// <param name="flags">0 or BPF_F_LOCK.</param>
+    /// <returns>0 or errno (ENOENT when the key is absent).</returns>
+    public static int MapLookupElem(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> value, ulong flags = 0)
+    {
+        if (!FdLease.TryAcquire(map, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* k = key)
+            fixed (byte* v = value)
+            {
+                var attr = new MapElemAttr { map_fd = (uint)fd, key = Ptr(k), value = Ptr(v), flags = flags };
+                return Call(BpfCommand.BPF_MAP_LOOKUP_ELEM, ref attr);
+            }
+        }
+    }
+
+    /// <summary>BPF_MAP_UPDATE_ELEM.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="key">key_size bytes.</param>
+    /// <param name="value">The value bytes.</param>
+    /// <param name="flags">BPF_ANY, BPF_NOEXIST, BPF_EXIST, optionally with BPF_F_LOCK.</param>
+    /// <returns>0 or errno.</returns>
+    public static int MapUpdateElem(SafeHandle map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        if (!FdLease.TryAcquire(map, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* k = key)
+            fixed (byte* v = value)
+            {
+                var attr = new MapElemAttr { map_fd = (uint)fd, key = Ptr(k), value = Ptr(v), flags = flags };
+                return Call(BpfCommand.BPF_MAP_UPDATE_ELEM, ref attr);
+            }
+        }
+    }
+
+    /// <summary>BPF_MAP_DELETE_ELEM.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="key">key_size bytes.</param>
+    /// <returns>0 or errno.</returns>
+    public static int MapDeleteElem(SafeHandle map, ReadOnlySpan<byte> key)
+    {
+        if (!FdLease.TryAcquire(map, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* k = key)
+            {
+                var attr = new MapElemAttr { map_fd = (uint)fd, key = Ptr(k) };
+                return Call(BpfCommand.BPF_MAP_DELETE_ELEM, ref attr);
+            }
+        }
+    }
+
+    /// <summary>BPF_MAP_GET_NEXT_KEY. An empty <paramref name="key"/> asks for the first key.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="key">The previous key, or empty for the first.</param>
+    /// <param name="nextKey">key_size bytes to receive the next key.</param>
+    /// <returns>0 or errno (ENOENT after the last key).</returns>
+    public static int MapGetNextKey(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        if (!FdLease.TryAcquire(map, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* k = key)
+            fixed (byte* n = nextKey)
+            {
+                var attr = new MapElemAttr { map_fd = (uint)fd, key = key.IsEmpty ? 0 : Ptr(k), next_key = Ptr(n) };
+                return Call(BpfCommand.BPF_MAP_GET_NEXT_KEY, ref attr);
+            }
+        }
+    }
+
+    /// <summary>BPF_MAP_LOOKUP_AND_DELETE_ELEM (hash types since 5.14; queue/stack since 4.20).</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="key">key_size bytes (empty for queue/stack).</param>
+    /// <param name="value">The value buffer.</param>
+    /// <param name="flags">0 or BPF_F_LOCK.</param>
+    /// <returns>0 or errno.</returns>
+    public static int MapLookupAndDeleteElem(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> value, ulong flags = 0)
+    {
+        if (!FdLease.TryAcquire(map, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* k = key)
+            fixed (byte* v = value)
+            {
+                var attr = new MapElemAttr { map_fd = (uint)fd, key = key.IsEmpty ? 0 : Ptr(k), value = Ptr(v), flags = flags };
+                return Call(BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM, ref attr);
+            }
+        }
+    }
+
+    /// <summary>BPF_MAP_FREEZE (5.2): makes the map read-only for syscalls.</summary>
+    /// <param name="map">The map.</param>
+    /// <returns>0 or errno.</returns>
+    public static int MapFreeze(SafeHandle map)
+    {
+        if (!FdLease.TryAcquire(map, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            var attr = new MapElemAttr { map_fd = (uint)fd };
+            return Call(BpfCommand.BPF_MAP_FREEZE, ref attr);
+        }
+    }
+
+    /// <summary>
+    /// One of the four BPF_MAP_*_BATCH commands. <paramref name="count"/> is read (capacity) and written
+    /// (entries processed); after EFAULT it cannot be trusted.
+    /// </summary>
+    /// <param name="cmd">Which batch command.</param>
+    /// <param name="map">The map.</param>
+    /// <param name="inBatch">The cursor to start from, or empty to start at the beginning.</param>
+    /// <param name="outBatch">Receives the next cursor (lookup commands only).</param>
+    /// <param name="keys">Keys buffer.</param>
+    /// <param name="values">Values buffer.</param>
+    /// <param name="count">In: entries the buffers hold. Out: entries processed.</param>
+    /// <param name="elemFlags">elem_flags: 0 or BPF_F_LOCK (update: the update flags).</param>
+    /// <param name="flags">flags: must be 0 today.</param>
+    /// <returns>0 or errno.</returns>
+    internal static int MapBatch(BpfCommand cmd, SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
+        ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags, ulong flags)
+    {
+        if (!FdLease.TryAcquire(map, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* ib = inBatch)
+            fixed (byte* ob = outBatch)
+            fixed (byte* k = keys)
+            fixed (byte* v = values)
+            {
+                var attr = new MapBatchAttr
+                {
+                    in_batch = inBatch.IsEmpty ? 0 : Ptr(ib),
+                    out_batch = outBatch.IsEmpty ? 0 : Ptr(ob),
+                    keys = keys.IsEmpty ? 0 : Ptr(k),
+                    values = values.IsEmpty ? 0 : Ptr(v),
+                    count = count,
+                    map_fd = (uint)fd,
+                    elem_flags = elemFlags,
+                    flags = flags,
+                };
+                int err = Call(cmd, ref attr);
+                count = attr.count;
+                return err;
+            }
+        }
+    }
+
+    /// <summary>BPF_MAP_LOOKUP_BATCH (5.6).</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="inBatch">Cursor from the previous call, or empty to start.</param>
+    /// <param name="outBatch">Receives the next cursor.</param>
+    /// <param name="keys">Receives keys.</param>
+    /// <param name="values">Receives values.</param>
+    /// <param name="count">In: capacity in entries. Out: entries returned.</param>
+    /// <param name="elemFlags">0 or BPF_F_LOCK.</param>
+    /// <returns>0, or errno: ENOENT at the end (entries may still be returned), ENOSPC when a bucket does not fit.</returns>
+    public static int MapLookupBatch(SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
+        Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_LOOKUP_BATCH, map, inBatch, outBatch, keys, values, ref count, elemFlags, 0);
+
+    /// <summary>BPF_MAP_LOOKUP_AND_DELETE_BATCH (5.6).</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="inBatch">Cursor from the previous call, or empty to start.</param>
+    /// <param name="outBatch">Receives the next cursor.</param>
+    /// <param name="keys">Receives keys.</param>
+    /// <param name="values">Receives values.</param>
+    /// <param name="count">In: capacity in entries. Out: entries returned and deleted.</param>
+    /// <param name="elemFlags">0 or BPF_F_LOCK.</param>
+    /// <returns>0 or errno, as for <see cref="MapLookupBatch"/>.</returns>
+    public static int MapLookupAndDeleteBatch(SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
+        Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH, map, inBatch, outBatch, keys, values, ref count, elemFlags, 0);
+
+    /// <summary>BPF_MAP_UPDATE_BATCH (5.6).</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="keys">count keys.</param>
+    /// <param name="values">count values.</param>
+    /// <param name="count">In: entries to write. Out: entries written.</param>
+    /// <param name="elemFlags">BPF_ANY / BPF_NOEXIST / BPF_EXIST, optionally | BPF_F_LOCK.</param>
+    /// <returns>0 or errno.</returns>
+    public static int MapUpdateBatch(SafeHandle map, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_UPDATE_BATCH, map, default, default, keys, values, ref count, elemFlags, 0);
+
+    /// <summary>BPF_MAP_DELETE_BATCH (5.6).</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="keys">count keys.</param>
+    /// <param name="count">In: keys to delete. Out: keys deleted.</param>
+    /// <param name="elemFlags">0 or BPF_F_LOCK.</param>
+    /// <returns>0 or errno.</returns>
+    public static int MapDeleteBatch(SafeHandle map, ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_DELETE_BATCH, map, default, default, keys, default, ref count, elemFlags, 0);
+
+    /// <summary>BPF_OBJ_PIN: pins <paramref name="obj"/> at <paramref name="path"/> (NUL-terminated UTF-8).</summary>
+    /// <param name="obj">The object to pin.</param>
+    /// <param name="path">NUL-terminated UTF-8 path on a bpffs mount.</param>
+    /// <returns>0 or errno.</returns>
+    public static int ObjPin(SafeHandle obj, ReadOnlySpan<byte> path)
+    {
+        if (!FdLease.TryAcquire(obj, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* p = path)
+            {
+                var attr = new ObjAttr { pathname = Ptr(p), bpf_fd = (uint)fd };
+                return Call(BpfCommand.BPF_OBJ_PIN, ref attr);
+            }
+        }
+    }
+
+    /// <summary>BPF_OBJ_GET: opens the object pinned at <paramref name="path"/> (NUL-terminated UTF-8).</summary>
+    /// <param name="path">NUL-terminated UTF-8 path.</param>
+    /// <param name="fileFlags">0, BPF_F_RDONLY or BPF_F_WRONLY.</param>
+    /// <param name="fd">The opened object.</param>
+    /// <returns>0 or errno.</returns>
+    public static int ObjGet(ReadOnlySpan<byte> path, uint fileFlags, out BpfFd fd)
+    {
+        fixed (byte* p = path)
+        {
+            var attr = new ObjAttr { pathname = Ptr(p), file_flags = fileFlags };
+            return CallFd(BpfCommand.BPF_OBJ_GET, ref attr, out fd);
+        }
+    }
+
+    /// <summary>BPF_MAP_GET_NEXT_ID (4.13).</summary>
+    /// <param name="startId">0 to get the lowest id.</param>
+    /// <param name="nextId">The next map id in the system.</param>
+    /// <returns>0 or errno (ENOENT after the last).</returns>
+    public static int MapGetNextId(uint startId, out uint nextId)
+    {
+        var attr = new GetIdAttr { start_id = startId };
+        int err = Call(BpfCommand.BPF_MAP_GET_NEXT_ID, ref attr);
+        nextId = attr.next_id;
+        return err;
+    }
+
+    /// <summary>BPF_PROG_GET_NEXT_ID (4.13).</summary>
+    /// <param name="startId">0 to get the lowest id.</param>
+    /// <param name="nextId">The next program id.</param>
+    /// <returns>0 or errno.</returns>
+    public static int ProgGetNextId(uint startId, out uint nextId)
+    {
+        var attr = new GetIdAttr { start_id = startId };
+        int err = Call(BpfCommand.BPF_PROG_GET_NEXT_ID, ref attr);
+        nextId = attr.next_id;
+        return err;
+    }
+
+    /// <summary>BPF_MAP_GET_FD_BY_ID (4.13).</summary>
+    /// <param name="id">Map id.</param>
+    /// <param name="openFlags">0, BPF_F_RDONLY or BPF_F_WRONLY.</param>
+    /// <param name="fd">The opened map.</param>
+    /// <returns>0 or errno (ENOENT for an unknown id).</returns>
+    public static int MapGetFdById(uint id, uint openFlags, out BpfFd fd)
+    {
+        var attr = new GetIdAttr { start_id = id, open_flags = openFlags };
+        return CallFd(BpfCommand.BPF_MAP_GET_FD_BY_ID, ref attr, out fd);
+    }
+
+    /// <summary>BPF_PROG_GET_FD_BY_ID (4.13).</summary>
+    /// <param name="id">Program id.</param>
+    /// <param name="fd">The opened program.</param>
+    /// <returns>0 or errno.</returns>
+    public static int ProgGetFdById(uint id, out BpfFd fd)
+    {
+        var attr = new GetIdAttr { start_id = id };
+        return CallFd(BpfCommand.BPF_PROG_GET_FD_BY_ID, ref attr, out fd);
+    }
+
+    /// <summary>BPF_OBJ_GET_INFO_BY_FD (4.13) into a caller buffer; <paramref name="infoLen"/> is in/out.</summary>
+    /// <param name="obj">Any BPF object.</param>
+    /// <param name="info">Buffer for the info struct.</param>
+    /// <param name="infoLen">In: buffer size. Out: bytes the kernel wrote.</param>
+    /// <returns>0 or errno (EINVAL for an fd that is not a BPF object).</returns>
+    public static int ObjGetInfoByFd(SafeHandle obj, Span<byte> info, out uint infoLen)
+    {
+        infoLen = 0;
+        if (!FdLease.TryAcquire(obj, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            fixed (byte* i = info)
+            {
+                var attr = new InfoByFdAttr { bpf_fd = (uint)fd, info_len = (uint)info.Length, info = Ptr(i) };
+                int err = Call(BpfCommand.BPF_OBJ_GET_INFO_BY_FD, ref attr);
+                infoLen = attr.info_len;
+                return err;
+            }
+        }
+    }
+
+    internal static int MapGetInfo(SafeHandle map, out BpfMapInfoNative info)
+    {
+        info = default;
+        Span<byte> buf = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref info, 1));
+        return ObjGetInfoByFd(map, buf, out _);
+    }
+
+    internal static int ProgLoad(ref ProgLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_PROG_LOAD, ref attr, out fd);
+
+    internal static int ProgTestRun(SafeHandle prog, ref TestRunAttr attr)
+    {
+        if (!FdLease.TryAcquire(prog, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            attr.prog_fd = (uint)fd;
+            return Call(BpfCommand.BPF_PROG_TEST_RUN, ref attr);
+        }
+    }
+
+    internal static int BtfLoad(ref BtfLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_BTF_LOAD, ref attr, out fd);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Errnoize(long ret, int errno) => ret < 0 ? errno : 0;
+}

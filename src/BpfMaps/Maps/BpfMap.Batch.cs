@@ -1,0 +1,183 @@
+namespace BpfMaps;
+
+public sealed partial class BpfMap
+{
+    /// <summary>
+    /// Reads the next entries after <paramref name="cursor"/> (BPF_MAP_LOOKUP_BATCH, 5.6).
+    /// Hash tables return whole buckets only; a result with a short count is not the end,
+    /// only <see cref="BatchResult.Exhausted"/> is, and it may come with entries.
+    /// </summary>
+    /// <param name="cursor">A cursor from <see cref="CreateCursor"/> of this map; advanced on success.</param>
+    /// <param name="keys">Room for N keys (N * <see cref="KeySize"/> bytes).</param>
+    /// <param name="values">Room for N values (N * <see cref="ValueBufferSize"/> bytes).</param>
+    /// <param name="flags">Lock to copy under each value's spin lock.</param>
+    /// <returns>The count and whether the map is exhausted.</returns>
+    /// <exception cref="ArgumentException">Buffers of mismatched size, or a cursor of another map.</exception>
+    /// <exception cref="BpfException">ENOSPC when a hash bucket holds more than N entries (nothing returned, cursor unchanged).</exception>
+    /// <exception cref="BpfBatchException">Other failures, with the count the kernel processed.</exception>
+    /// <exception cref="BpfNotSupportedException">The map type has no batch lookup (ENOTSUPP).</exception>
+    public BatchResult LookupBatch(BatchCursor cursor, Span<byte> keys, Span<byte> values, LookupFlags flags = LookupFlags.None)
+        => LookupBatchCore(delete: false, cursor, keys, values, CheckBatchBuffers(cursor, keys, values), (ulong)flags);
+
+    /// <summary>
+    /// Reads and deletes the next entries after <paramref name="cursor"/> (BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6).
+    /// On hash tables each bucket is read and deleted under its lock, so no update to a returned entry is lost.
+    /// </summary>
+    /// <param name="cursor">A cursor of this map; advanced on success.</param>
+    /// <param name="keys">Room for N keys.</param>
+    /// <param name="values">Room for N values.</param>
+    /// <param name="flags">Lock to copy under each value's spin lock.</param>
+    /// <returns>The count and whether the map is exhausted.</returns>
+    /// <exception cref="ArgumentException">Buffers of mismatched size, or a cursor of another map.</exception>
+    /// <exception cref="BpfException">ENOSPC when a bucket does not fit.</exception>
+    /// <exception cref="BpfNotSupportedException">Arrays and other types without the command (ENOTSUPP).</exception>
+    public BatchResult LookupAndDeleteBatch(BatchCursor cursor, Span<byte> keys, Span<byte> values, LookupFlags flags = LookupFlags.None)
+        => LookupBatchCore(delete: true, cursor, keys, values, CheckBatchBuffers(cursor, keys, values), (ulong)flags);
+
+    /// <summary>
+    /// Writes <paramref name="count"/> entries (BPF_MAP_UPDATE_BATCH, 5.6).
+    /// </summary>
+    /// <param name="keys">count keys, back to back.</param>
+    /// <param name="values">count values, back to back.</param>
+    /// <param name="count">Entries to write; -1 for as many as <paramref name="keys"/> holds.</param>
+    /// <param name="flags">Applied to every element: Any/NoExist/Exist, optionally Lock.</param>
+    /// <returns>Entries written (all of them).</returns>
+    /// <exception cref="ArgumentException">Buffer sizes do not match.</exception>
+    /// <exception cref="BpfBatchException">Failure part-way; <see cref="BpfBatchException.Processed"/> holds how many were written.</exception>
+    public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, int count = -1, UpdateFlags flags = UpdateFlags.Any)
+    {
+        int n = count < 0 ? KeyCount(keys) : count;
+        CheckSpan(keys.Length, n, KeySize, nameof(keys));
+        CheckSpan(values.Length, n, ValueBufferSize, nameof(values));
+        uint c = (uint)n;
+        int err = _backend.UpdateBatch(keys, values, ref c, (ulong)flags, 0);
+        if (err != 0)
+        {
+            BpfErrors.ThrowBatch(err, "BPF_MAP_UPDATE_BATCH", err == Errno.EFAULT ? null : (int)c, Type.ToString());
+        }
+
+        return (int)c;
+    }
+
+    /// <summary>Deletes <paramref name="count"/> keys (BPF_MAP_DELETE_BATCH, 5.6). Stops at the first missing key.</summary>
+    /// <param name="keys">count keys.</param>
+    /// <param name="count">Keys to delete; -1 for as many as <paramref name="keys"/> holds.</param>
+    /// <param name="flags">Lock flag.</param>
+    /// <returns>Keys deleted (all of them).</returns>
+    /// <exception cref="BpfBatchException">ENOENT at a missing key, with the number deleted before it.</exception>
+    /// <exception cref="BpfNotSupportedException">Arrays (ENOTSUPP).</exception>
+    public int DeleteBatch(ReadOnlySpan<byte> keys, int count = -1, LookupFlags flags = LookupFlags.None)
+    {
+        int n = count < 0 ? KeyCount(keys) : count;
+        CheckSpan(keys.Length, n, KeySize, nameof(keys));
+        uint c = (uint)n;
+        int err = _backend.DeleteBatch(keys, ref c, (ulong)flags, 0);
+        if (err != 0)
+        {
+            BpfErrors.ThrowBatch(err, "BPF_MAP_DELETE_BATCH", err == Errno.EFAULT ? null : (int)c, Type.ToString());
+        }
+
+        return (int)c;
+    }
+
+    /// <summary>
+    /// The raw batch call behind <see cref="LookupBatch"/>: returns the errno instead of throwing
+    /// and leaves the cursor alone unless the kernel moved it. For engines and differential tests.
+    /// </summary>
+    /// <param name="delete">Lookup-and-delete instead of lookup.</param>
+    /// <param name="cursor">A cursor of this map.</param>
+    /// <param name="keys">Keys buffer.</param>
+    /// <param name="values">Values buffer.</param>
+    /// <param name="count">In: capacity. Out: entries returned.</param>
+    /// <param name="flags">elem_flags.</param>
+    /// <returns>0 or errno.</returns>
+    /// <exception cref="ArgumentException">A cursor of another map.</exception>
+    public int TryLookupBatch(bool delete, BatchCursor cursor, Span<byte> keys, Span<byte> values, ref int count, LookupFlags flags = LookupFlags.None)
+    {
+        CheckCursor(cursor);
+        uint c = (uint)count;
+        int err = _backend.LookupBatch(delete, cursor.InBatch, cursor.OutBatch, keys, values, ref c, (ulong)flags, 0);
+        count = (int)c;
+        AdvanceCursor(cursor, err, count);
+        return err;
+    }
+
+    private BatchResult LookupBatchCore(bool delete, BatchCursor cursor, Span<byte> keys, Span<byte> values, int capacity, ulong flags)
+    {
+        uint c = (uint)capacity;
+        int err = _backend.LookupBatch(delete, cursor.InBatch, cursor.OutBatch, keys, values, ref c, flags, 0);
+        int count = (int)c;
+        switch (err)
+        {
+            case 0:
+                AdvanceCursor(cursor, err, count);
+                return new BatchResult(count, false);
+            case Errno.ENOENT:
+                AdvanceCursor(cursor, err, count);
+                return new BatchResult(count, true);
+            case Errno.ENOSPC:
+                throw new BpfException(err, delete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH",
+                    $"batch size {capacity} too small: a hash bucket holds more entries; retry with a larger batch");
+            default:
+                BpfErrors.ThrowBatch(err, delete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH",
+                    err == Errno.EFAULT ? null : count, Type.ToString());
+                return default;
+        }
+    }
+
+    /// <summary>
+    /// The kernel writes out_batch on every hash-table return (0, ENOENT, ENOSPC), but the generic
+    /// code (arrays, tries) writes it only when it returned entries.
+    /// </summary>
+    internal void AdvanceCursor(BatchCursor cursor, int err, int count)
+    {
+        if (err is 0 or Errno.ENOENT or Errno.ENOSPC && (count > 0 || Type.IsHashTable()))
+        {
+            cursor.Advance(err == Errno.ENOENT);
+        }
+        else if (err == Errno.ENOENT)
+        {
+            cursor.MarkExhausted();
+        }
+    }
+
+    private int CheckBatchBuffers(BatchCursor cursor, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values)
+    {
+        CheckCursor(cursor);
+        int n = KeyCount(keys);
+        CheckSpan(values.Length, n, ValueBufferSize, nameof(values));
+        return n;
+    }
+
+    private void CheckCursor(BatchCursor cursor)
+    {
+        ArgumentNullException.ThrowIfNull(cursor);
+        if (!ReferenceEquals(cursor.Owner, this))
+        {
+            BpfErrors.ThrowArgument(nameof(cursor), $"the cursor belongs to map '{cursor.Owner.Name}' (id {cursor.Owner.Id}), not to '{Name}' (id {Id}); create one with CreateCursor()");
+        }
+    }
+
+    private int KeyCount(ReadOnlySpan<byte> keys)
+    {
+        if (KeySize == 0)
+        {
+            return 0;
+        }
+
+        if (keys.Length % KeySize != 0)
+        {
+            BpfErrors.ThrowArgument(nameof(keys), $"keys buffer is {keys.Length} bytes, not a multiple of the key size {KeySize}");
+        }
+
+        return keys.Length / KeySize;
+    }
+
+    private static void CheckSpan(int length, int count, int elementSize, string name)
+    {
+        if (length < (long)count * elementSize)
+        {
+            BpfErrors.ThrowArgument(name, $"{name} buffer is {length} bytes but {count} entries of {elementSize} bytes need {(long)count * elementSize}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+using System.Runtime.InteropServices;
+using BpfMaps.Kernel;
+
+namespace BpfMaps;
+
+public sealed partial class BpfMap
+{
+    /// <summary>Looks up <paramref name="key"/> (BPF_MAP_LOOKUP_ELEM).</summary>
+    /// <param name="key"><see cref="KeySize"/> bytes.</param>
+    /// <param name="value"><see cref="ValueBufferSize"/> bytes; receives the value (per-CPU maps: every CPU's, at <see cref="ValueStride"/>).</param>
+    /// <param name="flags"><see cref="LookupFlags.Lock"/> to copy under the value's spin lock.</param>
+    /// <returns>False when the key is absent.</returns>
+    /// <exception cref="ArgumentException">Wrong key or value size.</exception>
+    /// <exception cref="BpfException">Other kernel errors.</exception>
+    public bool TryLookup(ReadOnlySpan<byte> key, Span<byte> value, LookupFlags flags = LookupFlags.None)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        int err = _backend.Lookup(key, value, (ulong)flags);
+        if (err == Errno.ENOENT)
+        {
+            return false;
+        }
+
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_ELEM", Type.ToString());
+        }
+
+        return true;
+    }
+
+    /// <summary>Creates or replaces the value of <paramref name="key"/> (BPF_MAP_UPDATE_ELEM).</summary>
+    /// <param name="key"><see cref="KeySize"/> bytes.</param>
+    /// <param name="value"><see cref="ValueBufferSize"/> bytes (map-in-map: the inner map's fd as u32; see <see cref="SetInnerMap"/>).</param>
+    /// <param name="flags">Any, NoExist (EEXIST if present), Exist (ENOENT if absent), optionally with Lock.</param>
+    /// <exception cref="ArgumentException">Wrong key or value size.</exception>
+    /// <exception cref="BpfException">EEXIST, ENOENT, E2BIG (full), EINVAL (bad flags), EPERM (frozen/read-only).</exception>
+    public void Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, UpdateFlags flags = UpdateFlags.Any)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        int err = _backend.Update(key, value, (ulong)flags);
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_MAP_UPDATE_ELEM", Type.ToString());
+        }
+    }
+
+    /// <summary>Like <see cref="Update"/>, but returns the errno instead of throwing for kernel errors.</summary>
+    /// <param name="key"><see cref="KeySize"/> bytes.</param>
+    /// <param name="value"><see cref="ValueBufferSize"/> bytes.</param>
+    /// <param name="flags">Update flags.</param>
+    /// <returns>0 or errno (EEXIST, ENOENT, E2BIG, ...).</returns>
+    /// <exception cref="ArgumentException">Wrong key or value size.</exception>
+    public int TryUpdate(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, UpdateFlags flags = UpdateFlags.Any)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        return _backend.Update(key, value, (ulong)flags);
+    }
+
+    /// <summary>Puts <paramref name="inner"/> at <paramref name="key"/> of a map-in-map.</summary>
+    /// <param name="key"><see cref="KeySize"/> bytes.</param>
+    /// <param name="inner">The inner map; it must match the template's type and sizes.</param>
+    /// <param name="flags">Update flags.</param>
+    /// <exception cref="InvalidOperationException">This is not a map-in-map.</exception>
+    /// <exception cref="BpfException">EINVAL when the inner map does not match the template.</exception>
+    public void SetInnerMap(ReadOnlySpan<byte> key, BpfMap inner, UpdateFlags flags = UpdateFlags.Any)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        if (!Type.IsMapInMap())
+        {
+            throw new InvalidOperationException($"{Type} is not a map-in-map");
+        }
+
+        if (inner.Handle is null || Handle is null)
+        {
+            // The in-process engine keeps its own object table; it resolves the id as the "fd".
+            Span<byte> v = stackalloc byte[4];
+            MemoryMarshal.Write(v, inner.Id);
+            Update(key, v, flags);
+            return;
+        }
+
+        if (!FdLease.TryAcquire(inner.Handle, out var lease, out int fd))
+        {
+            BpfErrors.Throw(Errno.EBADF, "BPF_MAP_UPDATE_ELEM");
+        }
+
+        using (lease)
+        {
+            Span<byte> v = stackalloc byte[4];
+            MemoryMarshal.Write(v, fd);
+            Update(key, v, flags);
+        }
+    }
+
+    /// <summary>Deletes <paramref name="key"/> (BPF_MAP_DELETE_ELEM).</summary>
+    /// <param name="key"><see cref="KeySize"/> bytes.</param>
+    /// <returns>False when the key was absent.</returns>
+    /// <exception cref="ArgumentException">Wrong key size.</exception>
+    /// <exception cref="BpfException">EINVAL for arrays (which cannot delete), EPERM for frozen maps.</exception>
+    public bool Delete(ReadOnlySpan<byte> key)
+    {
+        CheckKey(key);
+        int err = _backend.Delete(key);
+        if (err == Errno.ENOENT)
+        {
+            return false;
+        }
+
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_MAP_DELETE_ELEM", Type.ToString());
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The key after <paramref name="key"/> (BPF_MAP_GET_NEXT_KEY); an empty key asks for the first.
+    /// Beware: on hash maps a key that no longer exists makes the kernel start again from the first key.
+    /// </summary>
+    /// <param name="key">Empty, or <see cref="KeySize"/> bytes.</param>
+    /// <param name="nextKey"><see cref="KeySize"/> bytes; receives the next key.</param>
+    /// <returns>False after the last key.</returns>
+    /// <exception cref="ArgumentException">Wrong key size.</exception>
+    public bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        if (!key.IsEmpty)
+        {
+            CheckKey(key);
+        }
+
+        if (nextKey.Length != KeySize)
+        {
+            BpfErrors.ThrowSize(nameof(nextKey), "next key buffer", nextKey.Length, KeySize);
+        }
+
+        int err = _backend.GetNextKey(key, nextKey);
+        if (err == Errno.ENOENT)
+        {
+            return false;
+        }
+
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_MAP_GET_NEXT_KEY", Type.ToString());
+        }
+
+        return true;
+    }
+
+    /// <summary>Looks up and deletes <paramref name="key"/> atomically (BPF_MAP_LOOKUP_AND_DELETE_ELEM; hash types 5.14).</summary>
+    /// <param name="key"><see cref="KeySize"/> bytes.</param>
+    /// <param name="value"><see cref="ValueBufferSize"/> bytes; receives the value.</param>
+    /// <param name="flags">Lookup flags.</param>
+    /// <returns>False when the key was absent.</returns>
+    /// <exception cref="ArgumentException">Wrong key or value size.</exception>
+    /// <exception cref="BpfNotSupportedException">The map type lacks the command (arrays).</exception>
+    public bool TryLookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, LookupFlags flags = LookupFlags.None)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        int err = _backend.LookupAndDelete(key, value, (ulong)flags);
+        if (err == Errno.ENOENT)
+        {
+            return false;
+        }
+
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", Type.ToString());
+        }
+
+        return true;
+    }
+
+    internal void CheckKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length != KeySize)
+        {
+            BpfErrors.ThrowSize(nameof(key), "key", key.Length, KeySize);
+        }
+    }
+
+    internal void CheckValue(int length)
+    {
+        if (length != ValueBufferSize)
+        {
+            string what = IsPerCpu ? $"per-CPU value buffer ({Cpus} CPUs x {ValueStride})" : "value";
+            BpfErrors.ThrowSize("value", what, length, ValueBufferSize);
+        }
+    }
+}

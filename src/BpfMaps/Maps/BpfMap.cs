@@ -1,0 +1,336 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using BpfMaps.Interop;
+using BpfMaps.Kernel;
+
+namespace BpfMaps;
+
+/// <summary>
+/// A BPF map: the public tier over one backend (the kernel, or the in-process engine).
+/// Arguments are validated here, then passed to the backend; kernel errors become
+/// <see cref="BpfException"/>, expected absence becomes a false return.
+/// </summary>
+public sealed partial class BpfMap : IDisposable
+{
+    private readonly IMapBackend _backend;
+
+    /// <summary>Wraps a backend. The map owns it and disposes it.</summary>
+    /// <param name="backend">The backend.</param>
+    public BpfMap(IMapBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        _backend = backend;
+        MapInfo info = backend.Info;
+        Type = info.Type;
+        KeySize = info.KeySize;
+        ValueSize = info.ValueSize;
+        MaxEntries = info.MaxEntries;
+        IsPerCpu = info.Type.IsPerCpu();
+        Cpus = IsPerCpu ? backend.PossibleCpus : 1;
+        ValueStride = IsPerCpu ? PossibleCpus.Stride(info.ValueSize) : info.ValueSize;
+        ValueBufferSize = IsPerCpu ? ValueStride * Cpus : info.Type.IsMapInMap() ? sizeof(uint) : info.ValueSize;
+    }
+
+    /// <summary>The backend every call goes to.</summary>
+    public IMapBackend Backend => _backend;
+
+    /// <summary>The kernel descriptor, or null for the in-process engine.</summary>
+    public SafeHandle? Handle => _backend.Handle;
+
+    /// <summary>The map type.</summary>
+    public MapType Type { get; }
+
+    /// <summary>Key size in bytes.</summary>
+    public int KeySize { get; }
+
+    /// <summary>Value size in bytes (of one CPU's value for per-CPU maps).</summary>
+    public int ValueSize { get; }
+
+    /// <summary>Maximum number of entries.</summary>
+    public int MaxEntries { get; }
+
+    /// <summary>Whether values are per CPU.</summary>
+    public bool IsPerCpu { get; }
+
+    /// <summary>Number of value slots per entry: possible CPUs for per-CPU maps, else 1.</summary>
+    public int Cpus { get; }
+
+    /// <summary>Bytes between two CPUs' values: <c>round_up(value_size, 8)</c> for per-CPU maps.</summary>
+    public int ValueStride { get; }
+
+    /// <summary>Bytes one entry's value occupies in lookup/update buffers.</summary>
+    public int ValueBufferSize { get; }
+
+    /// <summary>The map's info as of when it was opened (name, id, flags, sizes).</summary>
+    public MapInfo Info => _backend.Info;
+
+    /// <summary>The system-wide map id (0 for in-process maps without one).</summary>
+    public uint Id => _backend.Info.Id;
+
+    /// <summary>The map name.</summary>
+    public string Name => _backend.Info.Name;
+
+    /// <summary>Creates a map with BPF_MAP_CREATE.</summary>
+    /// <param name="spec">What to create.</param>
+    /// <returns>The new map.</returns>
+    /// <exception cref="ArgumentException">The spec is inconsistent (sizes, name).</exception>
+    /// <exception cref="BpfException">The kernel refused (EPERM without privileges, EINVAL for bad sizes or flags).</exception>
+    public static BpfMap Create(MapSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ValidateSpec(spec);
+        var attr = new MapCreateAttr
+        {
+            map_type = (uint)spec.Type,
+            key_size = (uint)spec.KeySize,
+            value_size = (uint)spec.ValueSize,
+            max_entries = (uint)spec.MaxEntries,
+            map_flags = (uint)spec.Flags,
+            numa_node = spec.NumaNode,
+            btf_key_type_id = spec.BtfKeyTypeId,
+            btf_value_type_id = spec.BtfValueTypeId,
+            map_extra = spec.MapExtra,
+        };
+        if (spec.Name is { Length: > 0 } name)
+        {
+            unsafe
+            {
+                Encoding.ASCII.GetBytes(name, new Span<byte>(attr.map_name, 15));
+            }
+        }
+
+        SafeHandle? inner = null;
+        if (spec.InnerMap is not null)
+        {
+            inner = spec.InnerMap.Handle ?? throw new ArgumentException("the inner map of a kernel map must be a kernel map", nameof(spec));
+        }
+
+        int err = BpfSyscall.MapCreate(ref attr, inner, spec.Btf?.Fd, out BpfFd fd);
+        if (err != 0)
+        {
+            fd.Dispose();
+            throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
+        }
+
+        return FromOwnedFd(fd);
+    }
+
+    internal static void ValidateSpec(MapSpec spec)
+    {
+        if (spec.KeySize < 0)
+        {
+            BpfErrors.ThrowArgument(nameof(spec), $"key size {spec.KeySize} is negative");
+        }
+
+        if (spec.ValueSize < 0)
+        {
+            BpfErrors.ThrowArgument(nameof(spec), $"value size {spec.ValueSize} is negative");
+        }
+
+        if (spec.MaxEntries < 0)
+        {
+            BpfErrors.ThrowArgument(nameof(spec), $"max entries {spec.MaxEntries} is negative");
+        }
+
+        if (spec.Name is { } n)
+        {
+            if (n.Length > 15)
+            {
+                BpfErrors.ThrowArgument(nameof(spec), $"map name '{n}' is {n.Length} characters; the kernel allows at most 15");
+            }
+
+            foreach (char c in n)
+            {
+                if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.'))
+                {
+                    BpfErrors.ThrowArgument(nameof(spec), $"map name '{n}' has '{c}'; only ASCII letters, digits, '_' and '.' are allowed");
+                }
+            }
+        }
+
+        if (spec.Type.IsMapInMap() && spec.InnerMap is null)
+        {
+            BpfErrors.ThrowArgument(nameof(spec), $"{spec.Type} needs an InnerMap template");
+        }
+    }
+
+    /// <summary>Takes ownership of an open map descriptor and reads its info.</summary>
+    /// <param name="fd">The descriptor; disposed if it is not a map.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="BpfException">The descriptor is not a BPF map (EINVAL/EBADF).</exception>
+    public static BpfMap FromOwnedFd(BpfFd fd)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        int err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
+        if (err != 0)
+        {
+            fd.Dispose();
+            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+        }
+
+        if (native.type == 0 && native.key_size == 0 && native.value_size == 0 && native.max_entries == 0)
+        {
+            fd.Dispose();
+            throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is a BPF object but not a map");
+        }
+
+        return new BpfMap(new KernelMapBackend(fd, KernelMapBackend.ToInfo(native)));
+    }
+
+    /// <summary>Opens the map pinned at <paramref name="path"/> (BPF_OBJ_GET).</summary>
+    /// <param name="path">A path on a bpffs mount.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="BpfException">ENOENT: nothing pinned there; EPERM/EACCES: not allowed; or the pin is not a map.</exception>
+    public static BpfMap OpenPinned(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] p = NulTerminated(path);
+        int err = BpfSyscall.ObjGet(p, 0, out BpfFd fd);
+        if (err != 0)
+        {
+            fd.Dispose();
+            throw new BpfException(err, "BPF_OBJ_GET", $"{path}: {BpfErrors.DefaultHint(err, "BPF_OBJ_GET")}");
+        }
+
+        return FromOwnedFd(fd);
+    }
+
+    /// <summary>Opens the map with system-wide id <paramref name="id"/> (BPF_MAP_GET_FD_BY_ID, 4.13).</summary>
+    /// <param name="id">The map id.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="BpfException">ENOENT: no such id; EPERM: needs CAP_SYS_ADMIN.</exception>
+    public static BpfMap OpenById(uint id)
+    {
+        int err = BpfSyscall.MapGetFdById(id, 0, out BpfFd fd);
+        if (err != 0)
+        {
+            fd.Dispose();
+            throw new BpfException(err, "BPF_MAP_GET_FD_BY_ID", err == Errno.ENOENT ? $"no map with id {id}" : BpfErrors.DefaultHint(err, "BPF_MAP_GET_FD_BY_ID"));
+        }
+
+        return FromOwnedFd(fd);
+    }
+
+    /// <summary>The ids of every map in the system, in ascending order (BPF_MAP_GET_NEXT_ID).</summary>
+    /// <returns>The ids.</returns>
+    /// <exception cref="BpfException">EPERM without privileges.</exception>
+    public static List<uint> GetSystemMapIds()
+    {
+        var ids = new List<uint>();
+        uint id = 0;
+        while (true)
+        {
+            int err = BpfSyscall.MapGetNextId(id, out uint next);
+            if (err == Errno.ENOENT)
+            {
+                return ids;
+            }
+
+            if (err != 0)
+            {
+                BpfErrors.Throw(err, "BPF_MAP_GET_NEXT_ID");
+            }
+
+            ids.Add(next);
+            id = next;
+        }
+    }
+
+    /// <summary>
+    /// Info of every map in the system, as <c>bpftool map show</c> lists them. Maps that
+    /// disappear while the list is built are skipped.
+    /// </summary>
+    /// <returns>The maps' info, by ascending id.</returns>
+    /// <exception cref="BpfException">EPERM without privileges.</exception>
+    public static List<MapInfo> ListSystemMaps()
+    {
+        var result = new List<MapInfo>();
+        foreach (uint id in GetSystemMapIds())
+        {
+            int err = BpfSyscall.MapGetFdById(id, 0, out BpfFd fd);
+            using (fd)
+            {
+                if (err == Errno.ENOENT)
+                {
+                    continue;
+                }
+
+                if (err != 0)
+                {
+                    BpfErrors.Throw(err, "BPF_MAP_GET_FD_BY_ID");
+                }
+
+                err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
+                if (err != 0)
+                {
+                    BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+                }
+
+                result.Add(KernelMapBackend.ToInfo(native));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Pins the map at <paramref name="path"/> on a bpffs mount (BPF_OBJ_PIN).</summary>
+    /// <param name="path">The pin path.</param>
+    /// <exception cref="NotSupportedException">The map has no kernel descriptor.</exception>
+    /// <exception cref="BpfException">EEXIST: something is pinned there; EINVAL/EPERM: not a bpffs path.</exception>
+    public void Pin(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        SafeHandle handle = Handle ?? throw new NotSupportedException("pinning needs a kernel map; in-process maps have no bpffs object");
+        int err = BpfSyscall.ObjPin(handle, NulTerminated(path));
+        if (err != 0)
+        {
+            throw new BpfException(err, "BPF_OBJ_PIN", $"{path}: {(err == Errno.EEXIST ? "something is already pinned there" : BpfErrors.DefaultHint(err, "BPF_OBJ_PIN"))}");
+        }
+    }
+
+    /// <summary>Makes the map read-only for syscalls (BPF_MAP_FREEZE, 5.2). Programs can still write it.</summary>
+    /// <exception cref="BpfException">EBUSY: already frozen or mapped writable.</exception>
+    public void Freeze()
+    {
+        int err = _backend.Freeze();
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_MAP_FREEZE", Type.ToString());
+        }
+    }
+
+    /// <summary>Reads the map's current info from the backend (BPF_OBJ_GET_INFO_BY_FD).</summary>
+    /// <returns>The info.</returns>
+    public MapInfo GetInfo()
+    {
+        if (Handle is { } h)
+        {
+            int err = BpfSyscall.MapGetInfo(h, out BpfMapInfoNative native);
+            if (err != 0)
+            {
+                BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+            }
+
+            return KernelMapBackend.ToInfo(native);
+        }
+
+        return _backend.Info;
+    }
+
+    /// <summary>Creates a batch cursor bound to this map, at the start.</summary>
+    /// <returns>A cursor of <c>max(KeySize, 4)</c> bytes.</returns>
+    public BatchCursor CreateCursor() => new(this, KeySize);
+
+    /// <summary>Closes the map's descriptor.</summary>
+    public void Dispose() => _backend.Dispose();
+
+    internal static byte[] NulTerminated(string s)
+    {
+        byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
+        Encoding.UTF8.GetBytes(s, b);
+        return b;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Type.KernelName()} map '{Name}' (id {Id}, key {KeySize}, value {ValueSize}, max {MaxEntries})";
+}

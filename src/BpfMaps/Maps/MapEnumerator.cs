@@ -1,0 +1,391 @@
+using System.Buffers;
+
+namespace BpfMaps;
+
+/// <summary>
+/// Streams a map's entries a batch at a time through pooled buffers: nothing is allocated
+/// per entry. Batch commands are used where the map type has them; ENOSPC grows the buffers;
+/// a short count is not taken as the end, only ENOENT is, and its entries are still returned.
+/// Where batch commands are missing, a get_next_key walk with restart detection takes over.
+/// </summary>
+public sealed class MapEnumerator : IDisposable
+{
+    private enum Mode
+    {
+        Batch,
+        BatchDelete,
+        Walk,
+        WalkDelete,
+        ArrayZero,
+    }
+
+    private const int MaxBatchSize = 1 << 22;
+    private readonly BpfMap _map;
+    private readonly DumpOptions _options;
+    private readonly BatchCursor _cursor;
+    private readonly int _keySize;
+    private readonly int _valueSize;
+    private Mode _mode;
+    private byte[] _keys;
+    private byte[] _values;
+    private byte[]? _zeros;
+    private int _capacity;
+    private int _count;
+    private int _index = -1;
+    private bool _exhausted;
+    private bool _firstCall = true;
+
+    // get_next_key walk state
+    private SeenKeys? _seen;
+    private byte[]? _prev;
+    private bool _hasPrev;
+    private long _floor = long.MaxValue;
+    private long _steps;
+
+    internal MapEnumerator(BpfMap map, DumpOptions options, bool drain)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BatchSize <= 0)
+        {
+            BpfErrors.ThrowArgument(nameof(options), $"batch size {options.BatchSize} must be positive");
+        }
+
+        _map = map;
+        _options = options;
+        _keySize = map.KeySize;
+        _valueSize = map.ValueBufferSize;
+        _cursor = map.CreateCursor();
+        _mode = ChooseMode(map, options, drain);
+        _capacity = Math.Min(options.BatchSize, Math.Max(map.MaxEntries, 1));
+        _keys = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _keySize, 1));
+        _values = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _valueSize, 1));
+    }
+
+    /// <summary>The current entry.</summary>
+    public MapEntry Current => new(
+        _keys.AsSpan(_index * _keySize, _keySize),
+        _values.AsSpan(_index * _valueSize, _valueSize));
+
+    /// <summary>Number of batch (or walk) calls made so far.</summary>
+    public int Calls { get; private set; }
+
+    /// <summary>How many times a get_next_key walk saw the kernel start over.</summary>
+    public int Restarts { get; private set; }
+
+    /// <summary>Whether the walk fell back to (or was asked for) get_next_key.</summary>
+    public bool UsedGetNextKey => _mode is Mode.Walk or Mode.WalkDelete;
+
+    /// <summary>The current batch size (grows on ENOSPC).</summary>
+    public int BatchSize => _capacity;
+
+    /// <summary>Entries in the current batch (after <see cref="MoveNextBatch"/>).</summary>
+    public int BatchCount => _count;
+
+    /// <summary>Keys of the current batch, back to back.</summary>
+    public ReadOnlySpan<byte> BatchKeys => _keys.AsSpan(0, _count * _keySize);
+
+    /// <summary>Values of the current batch, back to back (<see cref="BpfMap.ValueBufferSize"/> each).</summary>
+    public ReadOnlySpan<byte> BatchValues => _values.AsSpan(0, _count * _valueSize);
+
+    /// <summary>Advances to the next entry.</summary>
+    /// <returns>False at the end of the map.</returns>
+    public bool MoveNext()
+    {
+        if (++_index < _count)
+        {
+            return true;
+        }
+
+        while (MoveNextBatch())
+        {
+            if (_count > 0)
+            {
+                _index = 0;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Fetches the next batch as a whole (see <see cref="BatchKeys"/>, <see cref="BatchValues"/>).
+    /// A batch may be empty without being the last.
+    /// </summary>
+    /// <returns>False at the end of the map.</returns>
+    public bool MoveNextBatch()
+    {
+        _index = -1;
+        _count = 0;
+        if (_exhausted)
+        {
+            return false;
+        }
+
+        switch (_mode)
+        {
+            case Mode.Batch:
+            case Mode.BatchDelete:
+            case Mode.ArrayZero:
+                FetchBatch();
+                break;
+            default:
+                FetchWalk();
+                break;
+        }
+
+        Calls++;
+        return _count > 0 || !_exhausted;
+    }
+
+    /// <summary>Returns the pooled buffers.</summary>
+    public void Dispose()
+    {
+        if (_keys.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_keys);
+            ArrayPool<byte>.Shared.Return(_values);
+            if (_zeros is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_zeros);
+            }
+
+            _keys = [];
+            _values = [];
+            _zeros = null;
+            _count = 0;
+        }
+
+        _seen?.Dispose();
+        _seen = null;
+    }
+
+    private static Mode ChooseMode(BpfMap map, DumpOptions options, bool drain)
+    {
+        if (drain && map.Type.IsArray())
+        {
+            if (options.ArrayDrain != ArrayDrainMode.ReadThenZero)
+            {
+                throw new NotSupportedException(
+                    $"{map.Type.KernelName()} elements cannot be deleted; pass ArrayDrain = ReadThenZero to read and zero them (not atomic), or use a swap drain");
+            }
+
+            return Mode.ArrayZero;
+        }
+
+        if (options.Method == DumpMethod.GetNextKey)
+        {
+            return drain ? Mode.WalkDelete : Mode.Walk;
+        }
+
+        return drain ? Mode.BatchDelete : Mode.Batch;
+    }
+
+    private void FetchBatch()
+    {
+        while (true)
+        {
+            int count = _capacity;
+            int err = _map.TryLookupBatch(_mode == Mode.BatchDelete, _cursor, _keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), ref count, _options.Flags);
+            bool first = _firstCall;
+            _firstCall = false;
+            switch (err)
+            {
+                case 0:
+                    _count = count;
+                    break;
+                case Errno.ENOENT:
+                    _count = count;
+                    _exhausted = true;
+                    break;
+                case Errno.ENOSPC when _capacity < MaxBatchSize:
+                    Grow();
+                    continue;
+                case Errno.ENOTSUPP or Errno.EOPNOTSUPP or Errno.EINVAL when first && _options.Method == DumpMethod.Auto && _mode != Mode.ArrayZero && _options.Flags == LookupFlags.None:
+                    // This map type (or kernel) has no batch command: walk with get_next_key instead.
+                    _mode = _mode == Mode.BatchDelete ? Mode.WalkDelete : Mode.Walk;
+                    FetchWalk();
+                    return;
+                default:
+                    string cmd = _mode == Mode.BatchDelete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH";
+                    BpfErrors.ThrowBatch(err, cmd, err == Errno.EFAULT ? null : count, _map.Type.ToString());
+                    return;
+            }
+
+            if (_mode == Mode.ArrayZero && _count > 0)
+            {
+                ZeroBatch();
+            }
+
+            return;
+        }
+    }
+
+    private void ZeroBatch()
+    {
+        if (_zeros is null || _zeros.Length < _count * _valueSize)
+        {
+            if (_zeros is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_zeros);
+            }
+
+            _zeros = ArrayPool<byte>.Shared.Rent(_capacity * _valueSize);
+            Array.Clear(_zeros);
+        }
+
+        _map.UpdateBatch(_keys.AsSpan(0, _count * _keySize), _zeros.AsSpan(0, _count * _valueSize), _count, UpdateFlags.Exist);
+    }
+
+    private void Grow()
+    {
+        _capacity = Math.Min(_capacity * 2, MaxBatchSize);
+        ArrayPool<byte>.Shared.Return(_keys);
+        ArrayPool<byte>.Shared.Return(_values);
+        _keys = ArrayPool<byte>.Shared.Rent(_capacity * _keySize);
+        _values = ArrayPool<byte>.Shared.Rent(_capacity * _valueSize);
+    }
+
+    private long StepLimit => ((long)_map.MaxEntries + 2) * (_options.MaxRestarts + 2);
+
+    private void FetchWalk()
+    {
+        _prev ??= new byte[_keySize];
+        _seen ??= _mode == Mode.Walk ? new SeenKeys(_keySize) : null;
+        var keys = _keys.AsSpan();
+        var values = _values.AsSpan();
+        IMapBackend backend = _map.Backend;
+        int n = 0;
+        while (n < _capacity)
+        {
+            Span<byte> next = keys.Slice(n * _keySize, _keySize);
+            Span<byte> value = values.Slice(n * _valueSize, _valueSize);
+            if (++_steps > StepLimit)
+            {
+                throw new MapIterationRestartedException(
+                    $"get_next_key walk of map '{_map.Name}' did not finish after {_steps - 1} steps ({Restarts} restarts): the map changes faster than it can be walked");
+            }
+
+            // A drain always asks for the first key: what came before is gone.
+            int err = backend.GetNextKey(_mode == Mode.WalkDelete || !_hasPrev ? ReadOnlySpan<byte>.Empty : _prev, next);
+            if (err == Errno.ENOENT)
+            {
+                _exhausted = true;
+                break;
+            }
+
+            if (err != 0)
+            {
+                BpfErrors.Throw(err, "BPF_MAP_GET_NEXT_KEY", _map.Type.ToString());
+            }
+
+            if (_mode == Mode.WalkDelete)
+            {
+                if (TakeOne(backend, next, value))
+                {
+                    n++;
+                }
+
+                continue;
+            }
+
+            int ordinal = _seen!.Find(next);
+            if (ordinal >= 0)
+            {
+                if (_floor != long.MaxValue && ordinal > _floor)
+                {
+                    // Walking forward over keys emitted earlier in this pass: legitimate after a resume.
+                    _floor = ordinal;
+                    next.CopyTo(_prev);
+                    _hasPrev = true;
+                    continue;
+                }
+
+                OnRestart(backend, next, ordinal, value);
+                continue;
+            }
+
+            next.CopyTo(_prev);
+            _hasPrev = true;
+            err = backend.Lookup(next, value, (ulong)_options.Flags);
+            if (err == Errno.ENOENT)
+            {
+                // Deleted between get_next_key and lookup; the next step will reveal the restart.
+                continue;
+            }
+
+            if (err != 0)
+            {
+                BpfErrors.Throw(err, "BPF_MAP_LOOKUP_ELEM", _map.Type.ToString());
+            }
+
+            _seen.Add(next);
+            n++;
+        }
+
+        _count = n;
+    }
+
+    private bool TakeOne(IMapBackend backend, ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        int err = backend.LookupAndDelete(key, value, (ulong)_options.Flags);
+        if (err is Errno.ENOTSUPP or Errno.EOPNOTSUPP or Errno.EINVAL)
+        {
+            // Before 5.14 hash maps had no LOOKUP_AND_DELETE_ELEM: read, then delete (not atomic).
+            err = backend.Lookup(key, value, (ulong)_options.Flags);
+            if (err == 0)
+            {
+                int del = backend.Delete(key);
+                if (del != 0 && del != Errno.ENOENT)
+                {
+                    BpfErrors.Throw(del, "BPF_MAP_DELETE_ELEM", _map.Type.ToString());
+                }
+            }
+        }
+
+        if (err == Errno.ENOENT)
+        {
+            return false;
+        }
+
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", _map.Type.ToString());
+        }
+
+        return true;
+    }
+
+    private void OnRestart(IMapBackend backend, ReadOnlySpan<byte> first, int firstOrdinal, Span<byte> scratch)
+    {
+        Restarts++;
+        if (_options.OnRestart == RestartPolicy.Fail || Restarts > _options.MaxRestarts)
+        {
+            throw new MapIterationRestartedException(
+                $"get_next_key walk of map '{_map.Name}' restarted from the first key after {_seen!.Count} entries: the previous key was deleted meanwhile" +
+                (Restarts > _options.MaxRestarts ? $" ({Restarts} restarts, limit {_options.MaxRestarts})" : " (RestartPolicy.Fail)"));
+        }
+
+        if (_options.OnRestart == RestartPolicy.ResumeFromEarlierKey)
+        {
+            // Most recent emitted key that still exists: its successor is where the walk should have gone.
+            int oldest = Math.Max(0, _seen!.Count - 64);
+            for (int i = _seen.Count - 1; i >= oldest; i--)
+            {
+                ReadOnlySpan<byte> candidate = _seen.KeyAt(i);
+                if (backend.Lookup(candidate, scratch, 0) == 0)
+                {
+                    candidate.CopyTo(_prev);
+                    _hasPrev = true;
+                    _floor = i;
+                    return;
+                }
+            }
+        }
+
+        // Start over from the key the kernel gave us, skipping whatever was emitted before.
+        first.CopyTo(_prev);
+        _hasPrev = true;
+        _floor = firstOrdinal;
+    }
+}
