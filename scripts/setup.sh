@@ -17,6 +17,6 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-if [ "$(id -u)" = 0 ] && [ -d /sys/fs/bpf ] && ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+if [ "$(id -u)" = 0 ] && [ -d /sys/fs/bpf ] && [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
   mount -t bpf bpf /sys/fs/bpf || echo "setup: could not mount bpffs at /sys/fs/bpf; pin tests will skip" >&2
 fi

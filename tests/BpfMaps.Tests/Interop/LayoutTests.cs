@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using BpfMaps.Interop;
+
+namespace BpfMaps.Tests.Interop;
+
+/// <summary>Compiles a C program against linux/bpf.h and checks every interop struct's size and field offsets.</summary>
+public class LayoutTests
+{
+    // (C# struct, C expression for the struct or union member, field pairs C#-name -> C-member)
+    private static readonly (Type Cs, string C, string[] Fields)[] s_structs =
+    [
+        (typeof(MapCreateAttr), "((union bpf_attr*)0)->map_type", ["map_type", "key_size", "value_size", "max_entries", "map_flags", "inner_map_fd", "numa_node", "map_name", "map_ifindex", "btf_fd", "btf_key_type_id", "btf_value_type_id", "btf_vmlinux_value_type_id", "map_extra"]),
+        (typeof(MapElemAttr), "((union bpf_attr*)0)->map_fd", ["map_fd", "key", "value", "next_key", "flags"]),
+        (typeof(MapBatchAttr), "((union bpf_attr*)0)->batch", ["in_batch", "out_batch", "keys", "values", "count", "map_fd", "elem_flags", "flags"]),
+        (typeof(ObjAttr), "((union bpf_attr*)0)->pathname", ["pathname", "bpf_fd", "file_flags"]),
+        (typeof(GetIdAttr), "((union bpf_attr*)0)->start_id", ["start_id", "next_id", "open_flags"]),
+        (typeof(InfoByFdAttr), "((union bpf_attr*)0)->info.info", ["bpf_fd", "info_len", "info"]),
+        (typeof(BpfMapInfoNative), "struct bpf_map_info", ["type", "id", "key_size", "value_size", "max_entries", "map_flags", "name", "ifindex", "btf_vmlinux_value_type_id", "netns_dev", "netns_ino", "btf_id", "btf_key_type_id", "btf_value_type_id", "map_extra"]),
+        (typeof(ProgLoadAttr), "((union bpf_attr*)0)->prog_type", ["prog_type", "insn_cnt", "insns", "license", "log_level", "log_size", "log_buf", "kern_version", "prog_flags", "prog_name", "prog_ifindex", "expected_attach_type", "prog_btf_fd", "func_info_rec_size", "func_info", "func_info_cnt", "line_info_rec_size", "line_info", "line_info_cnt", "attach_btf_id", "attach_prog_fd", "core_relo_cnt", "fd_array", "core_relos", "core_relo_rec_size"]),
+        (typeof(TestRunAttr), "((union bpf_attr*)0)->test", ["prog_fd", "retval", "data_size_in", "data_size_out", "data_in", "data_out", "repeat", "duration", "ctx_size_in", "ctx_size_out", "ctx_in", "ctx_out", "flags", "cpu", "batch_size"]),
+        (typeof(BtfLoadAttr), "((union bpf_attr*)0)->btf", ["btf", "btf_log_buf", "btf_size", "btf_log_size", "btf_log_level"]),
+    ];
+
+    private static readonly Lazy<Dictionary<string, long>> s_c = new(CompileAndRun);
+
+    public static TheoryData<string> Structs()
+    {
+        var d = new TheoryData<string>();
+        foreach (var s in s_structs)
+        {
+            d.Add(s.Cs.Name);
+        }
+
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(Structs))]
+    public void FieldOffsetsMatchTheKernelHeader(string name)
+    {
+        var (cs, _, fields) = s_structs.Single(s => s.Cs.Name == name);
+        var c = s_c.Value;
+        foreach (string f in fields)
+        {
+            long expected = c[$"{name}.{f}"];
+            long actual = Marshal.OffsetOf(cs, f).ToInt64();
+            Assert.True(expected == actual, $"{name}.{f}: C offset {expected}, C# offset {actual}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Structs))]
+    public void SizeCoversTheKernelStruct(string name)
+    {
+        var (cs, _, _) = s_structs.Single(s => s.Cs.Name == name);
+        long expected = s_c.Value[$"{name}.sizeof"];
+        int actual = Marshal.SizeOf(cs);
+        Assert.True(expected == actual, $"sizeof {name}: C {expected}, C# {actual}");
+    }
+
+    [Fact]
+    public void BatchAttrIs56Bytes() => Assert.Equal(56, Unsafe.SizeOf<MapBatchAttr>());
+
+    private static Dictionary<string, long> CompileAndRun()
+    {
+        if (!File.Exists("/usr/include/linux/bpf.h"))
+        {
+            Assert.Skip("linux/bpf.h not installed (scripts/setup.sh installs linux-libc-dev)");
+        }
+
+        var src = new System.Text.StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\nint main(void){\n");
+        foreach (var (cs, c, fields) in s_structs)
+        {
+            bool isType = c.StartsWith("struct ", StringComparison.Ordinal);
+            // Offsets of members of an anonymous struct inside the union are relative to the union start,
+            // which is also where that struct starts, so they equal offsets within the struct.
+            foreach (string f in fields)
+            {
+                string member = isType ? $"offsetof({c}, {f})" : $"offsetof(union bpf_attr, {Prefix(cs)}{f})";
+                src.Append($"printf(\"{cs.Name}.{f} %zu\\n\", (size_t){member});\n");
+            }
+
+            string size = isType ? $"sizeof({c})" : SizeExpr(cs);
+            src.Append($"printf(\"{cs.Name}.sizeof %zu\\n\", (size_t)({size}));\n");
+        }
+
+        src.Append("return 0;}\n");
+        string dir = Directory.CreateTempSubdirectory("bpfmaps-layout").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "l.c"), src.ToString());
+            Run("gcc", $"-o {dir}/l {dir}/l.c", out _);
+            Run($"{dir}/l", "", out string output);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.Split(' '))
+                .ToDictionary(p => p[0], p => long.Parse(p[1]));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static string Prefix(Type cs) => cs.Name switch
+    {
+        nameof(MapBatchAttr) => "batch.",
+        nameof(TestRunAttr) => "test.",
+        nameof(InfoByFdAttr) => "info.",
+        _ => "",
+    };
+
+    // Anonymous structs of the union: their size is the offset after the last member, rounded to 8
+    // (they are __aligned_u64-aligned); named ones (batch, test) use sizeof directly.
+    private static string SizeExpr(Type cs)
+    {
+        return cs.Name switch
+        {
+            nameof(MapBatchAttr) => "sizeof(((union bpf_attr*)0)->batch)",
+            nameof(TestRunAttr) => "sizeof(((union bpf_attr*)0)->test)",
+            nameof(MapCreateAttr) => "(offsetof(union bpf_attr, map_extra) + 8 + 7) & ~7",
+            nameof(MapElemAttr) => "(offsetof(union bpf_attr, flags) + 8 + 7) & ~7",
+            nameof(ObjAttr) => "(offsetof(union bpf_attr, file_flags) + 4 + 7) & ~7",
+            nameof(GetIdAttr) => "offsetof(union bpf_attr, open_flags) + 4",
+            nameof(InfoByFdAttr) => "sizeof(((union bpf_attr*)0)->info)",
+            nameof(ProgLoadAttr) => "(offsetof(union bpf_attr, core_relo_rec_size) + 4 + 7) & ~7",
+            nameof(BtfLoadAttr) => "(offsetof(union bpf_attr, btf_log_level) + 4 + 7) & ~7",
+            _ => throw new InvalidOperationException(cs.Name),
+        };
+    }
+
+    private static void Run(string file, string args, out string stdout)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        stdout = p.StandardOutput.ReadToEnd();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{file} {args} failed: {err}");
+    }
+}

@@ -1,0 +1,269 @@
+using System.Runtime.InteropServices;
+using BpfMaps.Tests.Infrastructure;
+using static BpfMaps.Tests.Infrastructure.Kernel;
+
+namespace BpfMaps.Tests.Maps;
+
+public class ElementTests
+{
+    [Theory]
+    [InlineData(MapType.Hash)]
+    [InlineData(MapType.LruHash)]
+    public void HashUpdateLookupDeleteWithFlags(MapType type)
+    {
+        using var map = Hash(type: type);
+        byte[] v = new byte[8];
+        Assert.False(map.TryLookup(U32(1), v));
+        map.Update(U32(1), U64(10), UpdateFlags.NoExist);
+        Assert.True(map.TryLookup(U32(1), v));
+        Assert.Equal(10UL, BitConverter.ToUInt64(v));
+
+        var eexist = Assert.Throws<BpfException>(() => map.Update(U32(1), U64(11), UpdateFlags.NoExist));
+        Assert.Equal(Errno.EEXIST, eexist.Errno);
+        Assert.Equal("BPF_MAP_UPDATE_ELEM", eexist.Command);
+        var enoent = Assert.Throws<BpfException>(() => map.Update(U32(2), U64(11), UpdateFlags.Exist));
+        Assert.Equal(Errno.ENOENT, enoent.Errno);
+        map.Update(U32(1), U64(12), UpdateFlags.Exist);
+        Assert.True(map.TryLookup(U32(1), v));
+        Assert.Equal(12UL, BitConverter.ToUInt64(v));
+
+        Assert.True(map.Delete(U32(1)));
+        Assert.False(map.Delete(U32(1)));
+        Assert.False(map.TryLookup(U32(1), v));
+    }
+
+    [Fact]
+    public void FullHashGivesE2BigButLruEvicts()
+    {
+        using var hash = Hash(maxEntries: 4);
+        for (uint i = 0; i < 4; i++)
+        {
+            hash.Update(U32(i), U64(i));
+        }
+
+        Assert.Equal(Errno.E2BIG, Assert.Throws<BpfException>(() => hash.Update(U32(99), U64(0))).Errno);
+        Assert.Equal(Errno.E2BIG, hash.TryUpdate(U32(99), U64(0)));
+
+        using var lru = Hash(maxEntries: 64, type: MapType.LruHash);
+        for (uint i = 0; i < 1000; i++)
+        {
+            lru.Update(U32(i), U64(i));
+        }
+
+        long n = lru.Count();
+        Assert.InRange(n, 1, 64);
+        Assert.True(lru.TryLookup(U32(999), new byte[8]), "the key written last survives eviction");
+    }
+
+    [Fact]
+    public void GetNextKeyWalksEveryKeyAndRestartsOnMissingKey()
+    {
+        using var map = Hash(maxEntries: 16, flags: MapFlags.ZeroSeed);
+        for (uint i = 0; i < 10; i++)
+        {
+            map.Update(U32(i), U64(i));
+        }
+
+        var seen = new List<uint>();
+        byte[] next = new byte[4];
+        byte[]? prev = null;
+        while (map.TryGetNextKey(prev, next))
+        {
+            seen.Add(BitConverter.ToUInt32(next));
+            prev = (byte[])next.Clone();
+        }
+
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (uint)i).Order(), seen.Order());
+
+        // A key that is not in a hash map makes the kernel start again from the first key.
+        Assert.True(map.TryGetNextKey(U32(12345), next));
+        Assert.Equal(seen[0], BitConverter.ToUInt32(next));
+    }
+
+    [Fact]
+    public void ArrayCannotDeleteAndRejectsOutOfRange()
+    {
+        using var map = Hash(maxEntries: 4, type: MapType.Array);
+        byte[] v = new byte[8];
+        Assert.True(map.TryLookup(U32(3), v), "array elements always exist");
+        Assert.Equal(0UL, BitConverter.ToUInt64(v));
+        map.Update(U32(3), U64(7));
+        Assert.Equal(Errno.EEXIST, map.TryUpdate(U32(3), U64(7), UpdateFlags.NoExist));
+        Assert.Equal(Errno.E2BIG, map.TryUpdate(U32(4), U64(7)));
+        Assert.False(map.TryLookup(U32(4), v));
+        var e = Assert.Throws<BpfException>(() => map.Delete(U32(0)));
+        Assert.Equal(Errno.EINVAL, e.Errno);
+
+        byte[] next = new byte[4];
+        Assert.True(map.TryGetNextKey(U32(99), next));
+        Assert.Equal(0u, BitConverter.ToUInt32(next));
+        Assert.False(map.TryGetNextKey(U32(3), next));
+    }
+
+    [Theory]
+    [InlineData(MapType.PerCpuHash, 4)]
+    [InlineData(MapType.PerCpuArray, 4)]
+    [InlineData(MapType.LruPerCpuHash, 8)]
+    [InlineData(MapType.PerCpuHash, 12)]
+    public void PerCpuValuesUseTheRoundedStrideForEveryPossibleCpu(MapType type, int valueSize)
+    {
+        using var map = Hash(type: type, valueSize: valueSize);
+        int stride = (valueSize + 7) / 8 * 8;
+        Assert.Equal(PossibleCpus.Parse(File.ReadAllText("/sys/devices/system/cpu/possible")), map.Cpus);
+        Assert.Equal(stride, map.ValueStride);
+        Assert.Equal(stride * map.Cpus, map.ValueBufferSize);
+
+        byte[] raw = new byte[map.ValueBufferSize];
+        for (int cpu = 0; cpu < map.Cpus; cpu++)
+        {
+            BitConverter.GetBytes(100u + (uint)cpu).CopyTo(raw, cpu * stride);
+        }
+
+        map.Update(U32(1), raw);
+        byte[] back = new byte[map.ValueBufferSize];
+        Assert.True(map.TryLookup(U32(1), back));
+        for (int cpu = 0; cpu < map.Cpus; cpu++)
+        {
+            Assert.Equal(100u + (uint)cpu, BitConverter.ToUInt32(back, cpu * stride));
+        }
+
+        var ex = Assert.Throws<ArgumentException>(() => map.Update(U32(1), new byte[valueSize]));
+        Assert.Contains($"{valueSize} bytes", ex.Message);
+        Assert.Contains($"{map.ValueBufferSize} bytes", ex.Message);
+    }
+
+    [Fact]
+    public void TypedPerCpuViewHidesTheStride()
+    {
+        using var map = Hash(type: MapType.PerCpuHash, valueSize: 4);
+        var typed = new PerCpuBpfMap<uint, uint>(map);
+        uint[] values = Enumerable.Range(1, map.Cpus).Select(i => (uint)i * 10).ToArray();
+        typed.Update(5, values);
+        Assert.Equal(values, typed.Lookup(5));
+        Assert.Null(typed.Lookup(6));
+        foreach (var e in typed.Dump())
+        {
+            Assert.Equal(5u, e.Key);
+            Assert.Equal(values.Sum(v => (long)v), (long)e.Values.Sum());
+            Assert.Equal(10u, e.Values.Min());
+            Assert.Equal(values[^1], e.Values.Max());
+        }
+    }
+
+    [Fact]
+    public void TypedViewChecksSizesOnceAndNamesBoth()
+    {
+        using var map = Hash(keySize: 4, valueSize: 8);
+        var ex = Assert.Throws<ArgumentException>(() => new BpfMap<ulong, ulong>(map));
+        Assert.Contains("8 bytes", ex.Message);
+        Assert.Contains("key_size 4", ex.Message);
+        var ex2 = Assert.Throws<ArgumentException>(() => new BpfMap<uint, uint>(map));
+        Assert.Contains("value_size 8", ex2.Message);
+        Assert.Contains("4 bytes", ex2.Message);
+
+        var typed = new BpfMap<uint, ulong>(map);
+        typed.Update(3, 33);
+        Assert.True(typed.TryLookup(3, out ulong v));
+        Assert.Equal(33UL, v);
+        Assert.True(typed.TryLookupAndDelete(3, out v));
+        Assert.Equal(33UL, v);
+        Assert.False(typed.TryLookup(3, out _));
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct LpmKey
+    {
+        public uint PrefixLen;
+        public uint Addr;
+    }
+
+    [Fact]
+    public void LpmTrieMatchesTheLongestPrefix()
+    {
+        Require();
+        using var map = BpfMap.Create(new MapSpec { Type = MapType.LpmTrie, KeySize = 8, ValueSize = 8, MaxEntries = 16, Flags = MapFlags.NoPrealloc, Name = "t_lpm" });
+        var trie = new BpfMap<LpmKey, ulong>(map);
+        trie.Update(new LpmKey { PrefixLen = 8, Addr = 0x0000000a }, 8);     // 10.0.0.0/8
+        trie.Update(new LpmKey { PrefixLen = 24, Addr = 0x0001000a }, 24);   // 10.0.1.0/24
+        Assert.True(trie.TryLookup(new LpmKey { PrefixLen = 32, Addr = 0x0501000a }, out ulong v)); // 10.0.1.5
+        Assert.Equal(24UL, v);
+        Assert.True(trie.TryLookup(new LpmKey { PrefixLen = 32, Addr = 0x0502000a }, out v));     // 10.0.2.5
+        Assert.Equal(8UL, v);
+        Assert.False(trie.TryLookup(new LpmKey { PrefixLen = 32, Addr = 0x0000000b }, out _));
+    }
+
+    [Theory]
+    [InlineData(MapType.HashOfMaps)]
+    [InlineData(MapType.ArrayOfMaps)]
+    public void MapInMapTakesAnFdAndReturnsTheInnerMapId(MapType type)
+    {
+        using var template = Hash(maxEntries: 4, name: "t_inner");
+        using var outer = BpfMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template, Name = "t_outer" });
+        using var inner = Hash(maxEntries: 4, name: "t_inner2");
+        outer.SetInnerMap(U32(1), inner);
+        byte[] id = new byte[4];
+        Assert.True(outer.TryLookup(U32(1), id));
+        Assert.Equal(inner.Id, BitConverter.ToUInt32(id));
+        Assert.NotEqual(0u, inner.Id);
+
+        using var wrongShape = Hash(maxEntries: 4, keySize: 8);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => outer.SetInnerMap(U32(2), wrongShape)).Errno);
+    }
+
+    [Fact]
+    public void FrozenMapRefusesSyscallWrites()
+    {
+        using var map = Hash();
+        map.Update(U32(1), U64(1));
+        map.Freeze();
+        Assert.Equal(Errno.EPERM, Assert.Throws<BpfException>(() => map.Update(U32(1), U64(2))).Errno);
+        Assert.True(map.TryLookup(U32(1), new byte[8]));
+    }
+
+    [Fact]
+    public void LookupAndDeleteElemTakesTheValue()
+    {
+        using var map = Hash();
+        map.Update(U32(4), U64(44));
+        byte[] v = new byte[8];
+        Assert.True(map.TryLookupAndDelete(U32(4), v));
+        Assert.Equal(44UL, BitConverter.ToUInt64(v));
+        Assert.False(map.TryLookupAndDelete(U32(4), v));
+    }
+
+    [Fact]
+    public void PinOpenByPathAndByIdAndListSeeTheSameMap()
+    {
+        using var map = Hash(name: "t_pinned");
+        map.Update(U32(9), U64(99));
+        string path = $"/sys/fs/bpf/bpfmaps_test_{Environment.ProcessId}_{Guid.NewGuid():N}"[..60];
+        if (!Directory.Exists("/sys/fs/bpf"))
+        {
+            Assert.Skip("/sys/fs/bpf does not exist");
+        }
+
+        map.Pin(path);
+        try
+        {
+            using var byPath = BpfMap.OpenPinned(path);
+            Assert.Equal(map.Id, byPath.Id);
+            byte[] v = new byte[8];
+            Assert.True(byPath.TryLookup(U32(9), v));
+            Assert.Equal(99UL, BitConverter.ToUInt64(v));
+
+            using var byId = BpfMap.OpenById(map.Id);
+            Assert.Equal("t_pinned", byId.Name);
+            Assert.Equal(MapType.Hash, byId.Type);
+
+            var info = BpfMap.ListSystemMaps().Single(i => i.Id == map.Id);
+            Assert.Equal(new MapInfo(MapType.Hash, map.Id, 4, 8, 64, MapFlags.None, "t_pinned"), info with { BtfId = 0 });
+
+            var again = Assert.Throws<BpfException>(() => map.Pin(path));
+            Assert.Equal(Errno.EEXIST, again.Errno);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
