@@ -40,12 +40,17 @@ public sealed partial class BpfMap
     /// <param name="keys">count keys, back to back.</param>
     /// <param name="values">count values, back to back.</param>
     /// <param name="count">Entries to write; -1 for as many as <paramref name="keys"/> holds.</param>
-    /// <param name="flags">Applied to every element: Any/NoExist/Exist, optionally Lock.</param>
+    /// <param name="flags">Any or Lock: the kernel's batch update takes no NoExist/Exist (it returns EINVAL), every element is written as BPF_ANY.</param>
     /// <returns>Entries written (all of them).</returns>
-    /// <exception cref="ArgumentException">Buffer sizes do not match.</exception>
+    /// <exception cref="ArgumentException">Buffer sizes do not match, or NoExist/Exist was asked for.</exception>
     /// <exception cref="BpfBatchException">Failure part-way; <see cref="BpfBatchException.Processed"/> holds how many were written.</exception>
     public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, int count = -1, UpdateFlags flags = UpdateFlags.Any)
     {
+        if ((flags & ~UpdateFlags.Lock) != 0)
+        {
+            BpfErrors.ThrowArgument(nameof(flags), $"BPF_MAP_UPDATE_BATCH takes only Lock in elem_flags, not {flags}; write single elements for NoExist/Exist");
+        }
+
         int n = count < 0 ? KeyCount(keys) : count;
         CheckSpan(keys.Length, n, KeySize, nameof(keys));
         CheckSpan(values.Length, n, ValueBufferSize, nameof(values));
@@ -97,8 +102,12 @@ public sealed partial class BpfMap
         CheckCursor(cursor);
         uint c = (uint)count;
         int err = _backend.LookupBatch(delete, cursor.InBatch, cursor.OutBatch, keys, values, ref c, (ulong)flags, 0);
+        if (count > 0)
+        {
+            AdvanceCursor(cursor, err, (int)c);
+        }
+
         count = (int)c;
-        AdvanceCursor(cursor, err, count);
         return err;
     }
 
@@ -107,6 +116,12 @@ public sealed partial class BpfMap
         uint c = (uint)capacity;
         int err = _backend.LookupBatch(delete, cursor.InBatch, cursor.OutBatch, keys, values, ref c, flags, 0);
         int count = (int)c;
+        if (capacity == 0 && err == 0)
+        {
+            // The kernel returns at once for count 0 and leaves out_batch alone.
+            return new BatchResult(0, false);
+        }
+
         switch (err)
         {
             case 0:

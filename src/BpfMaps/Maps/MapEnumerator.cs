@@ -234,7 +234,7 @@ public sealed class MapEnumerator : IDisposable
             Array.Clear(_zeros);
         }
 
-        _map.UpdateBatch(_keys.AsSpan(0, _count * _keySize), _zeros.AsSpan(0, _count * _valueSize), _count, UpdateFlags.Exist);
+        _map.UpdateBatch(_keys.AsSpan(0, _count * _keySize), _zeros.AsSpan(0, _count * _valueSize), _count, UpdateFlags.Any);
     }
 
     private void Grow()
