@@ -53,6 +53,30 @@ public sealed class BpfFd : SafeHandle
         }
     }
 
+    /// <summary>Handles that were closed by the finalizer instead of Dispose: leaks that the GC cleaned up.</summary>
+    public static long FinalizedCount => Interlocked.Read(ref s_finalized);
+
+    /// <summary>Creation stacks of handles the finalizer closed (empty unless <c>BPFMAPS_TRACK_FDS=1</c>).</summary>
+    public static IReadOnlyCollection<string> FinalizedOrigins => s_finalizedOrigins.ToArray();
+
+    private static long s_finalized;
+    private static readonly ConcurrentQueue<string> s_finalizedOrigins = new();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (!disposing && !IsInvalid && !IsClosed)
+        {
+            Interlocked.Increment(ref s_finalized);
+            if (s_track && s_origins.TryGetValue(this, out string? origin))
+            {
+                s_finalizedOrigins.Enqueue(origin);
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
     /// <inheritdoc />
     protected override bool ReleaseHandle()
     {

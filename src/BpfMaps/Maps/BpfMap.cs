@@ -168,13 +168,28 @@ public sealed partial class BpfMap : IDisposable
             BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
         }
 
-        if (native.type == 0 && native.key_size == 0 && native.value_size == 0 && native.max_entries == 0)
+        if (!IsMapDescriptor(fd))
         {
             fd.Dispose();
             throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is a BPF object but not a map");
         }
 
         return new BpfMap(new KernelMapBackend(fd, KernelMapBackend.ToInfo(native)));
+    }
+
+    // OBJ_GET_INFO_BY_FD also answers for programs, BTF and links, each with its own struct; the
+    // descriptor's anon-inode name is what tells a map apart.
+    private static bool IsMapDescriptor(BpfFd fd)
+    {
+        try
+        {
+            string? target = new FileInfo($"/proc/self/fd/{fd.Value}").LinkTarget;
+            return target is null || target == "anon_inode:bpf-map";
+        }
+        catch (IOException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Opens the map pinned at <paramref name="path"/> (BPF_OBJ_GET).</summary>

@@ -252,7 +252,8 @@ public class BatchSemanticsTests
         Assert.Contains("t_a", e.Message);
         Assert.Contains("t_b", e.Message);
         Assert.Equal(4, cursor.Size);
-        Assert.Equal(16, Hash(keySize: 16, name: "t_c").CreateCursor().Size);
+        using var wide = Hash(keySize: 16, name: "t_c");
+        Assert.Equal(16, wide.CreateCursor().Size);
     }
 
     [Fact]

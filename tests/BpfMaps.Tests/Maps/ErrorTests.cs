@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using BpfMaps.Kernel;
+using BpfMaps.Tests.Infrastructure;
+using static BpfMaps.Tests.Infrastructure.Kernel;
+
+namespace BpfMaps.Tests.Maps;
+
+public class ErrorTests
+{
+    [Fact]
+    public void WrongKeySizeNamesBothSizes()
+    {
+        using var map = Hash(keySize: 4);
+        var e = Assert.Throws<ArgumentException>(() => map.TryLookup(new byte[3], new byte[8]));
+        Assert.Equal("key is 3 bytes but the map expects 4 bytes (Parameter 'key')", e.Message);
+        Assert.Throws<ArgumentException>(() => map.Update(new byte[5], new byte[8]));
+        Assert.Throws<ArgumentException>(() => map.Delete(new byte[2]));
+        var v = Assert.Throws<ArgumentException>(() => map.Update(new byte[4], new byte[7]));
+        Assert.Contains("value is 7 bytes but the map expects 8 bytes", v.Message);
+        var batch = Assert.Throws<ArgumentException>(() => map.LookupBatch(map.CreateCursor(), new byte[10], new byte[16]));
+        Assert.Contains("not a multiple of the key size 4", batch.Message);
+    }
+
+    [Fact]
+    public void ClosedMapGivesEbadf()
+    {
+        var map = Hash();
+        map.Dispose();
+        var e = Assert.Throws<BpfException>(() => map.TryLookup(U32(1), new byte[8]));
+        Assert.Equal(Errno.EBADF, e.Errno);
+        Assert.Contains("closed", e.Message);
+    }
+
+    [Fact]
+    public void ForeignDescriptorIsRefusedAndClosed()
+    {
+        Require();
+        using var file = File.OpenHandle("/dev/null");
+        int dup = BpfMaps.Interop.Interop.Dup((int)file.DangerousGetHandle());
+        Assert.True(dup >= 0);
+        var e = Assert.Throws<BpfException>(() => BpfMap.FromOwnedFd(new BpfFd(dup)));
+        Assert.Equal(Errno.EINVAL, e.Errno);
+        Assert.Contains("not a BPF object", e.Message);
+        Assert.False(File.Exists($"/proc/self/fd/{dup}") && new FileInfo($"/proc/self/fd/{dup}").LinkTarget == "/dev/null", "the foreign fd was closed");
+
+        // A BPF object that is not a map (BTF) is refused too.
+        var b = new BpfMaps.Btf.BtfBuilder();
+        b.AddInt("int", 4, isSigned: true);
+        using var btf = BpfMaps.Btf.BtfObject.Load(b.Build());
+        int btfDup = BpfMaps.Interop.Interop.Dup(btf.Fd.Value);
+        var e2 = Assert.Throws<BpfException>(() => BpfMap.FromOwnedFd(new BpfFd(btfDup)));
+        Assert.Contains("not a map", e2.Message);
+    }
+
+    [Fact]
+    public void MissingIdAndPin()
+    {
+        Require();
+        var id = Assert.Throws<BpfException>(() => BpfMap.OpenById(uint.MaxValue - 7));
+        Assert.Equal(Errno.ENOENT, id.Errno);
+        Assert.Contains($"no map with id {uint.MaxValue - 7}", id.Message);
+
+        var pin = Assert.Throws<BpfException>(() => BpfMap.OpenPinned("/sys/fs/bpf/bpfmaps-no-such-pin"));
+        Assert.Equal(Errno.ENOENT, pin.Errno);
+        Assert.Contains("/sys/fs/bpf/bpfmaps-no-such-pin", pin.Message);
+        Assert.Contains("nothing is pinned", pin.Message);
+    }
+
+    [Fact]
+    public void InvalidSpecIsAnArgumentError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 1, Name = "bad name!" }));
+        Assert.Contains("only ASCII letters", e.Message);
+        Assert.Throws<ArgumentException>(() => BpfMap.Create(new MapSpec { Type = MapType.HashOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1 }));
+        Require();
+        var k = Assert.Throws<BpfException>(() => BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 8, ValueSize = 8, MaxEntries = 1 }));
+        Assert.Equal(Errno.EINVAL, k.Errno);
+        Assert.Equal("BPF_MAP_CREATE", k.Command);
+    }
+
+    private static string ProbePath()
+    {
+        // tests/BpfMaps.Tests/bin/<Config>/net10.0 -> tests/BpfMaps.Tests.Probe/bin/<Config>/net10.0
+        string baseDir = AppContext.BaseDirectory.TrimEnd('/');
+        string config = Path.GetFileName(Path.GetDirectoryName(baseDir)!);
+        string p = Path.GetFullPath(Path.Combine(baseDir, "../../../../BpfMaps.Tests.Probe/bin", config, "net10.0/BpfMaps.Tests.Probe.dll"));
+        Assert.True(File.Exists(p), $"probe not built at {p}");
+        return p;
+    }
+
+    private static (int Code, string Out) RunUnprivileged(params string[] args)
+    {
+        if (!File.Exists("/usr/bin/setpriv"))
+        {
+            Assert.Skip("setpriv not installed (scripts/setup.sh installs util-linux)");
+        }
+
+        if (Environment.UserName != "root")
+        {
+            Assert.Skip("dropping privileges needs a root test run");
+        }
+
+        var psi = new ProcessStartInfo("/usr/bin/setpriv")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (string a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath! : "dotnet", ProbePath() }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_CLI_HOME"] = "/tmp";
+        psi.Environment["HOME"] = "/tmp";
+        using var p = Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd();
+        string stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(stderr.Length == 0, $"probe wrote to stderr: {stderr}");
+        return (p.ExitCode, stdout.Trim());
+    }
+
+    [Fact]
+    public void WithoutCapabilitiesEveryEntryPointSaysPermissionDenied()
+    {
+        Require();
+        if (File.ReadAllText("/proc/sys/kernel/unprivileged_bpf_disabled").Trim() == "0")
+        {
+            Assert.Skip("kernel.unprivileged_bpf_disabled=0: this kernel lets unprivileged users create maps");
+        }
+
+        using var map = Hash(name: "t_perm");
+
+        foreach (string[] probe in new[] { new[] { "create" }, new[] { "open-id", map.Id.ToString() }, new[] { "list" } })
+        {
+            var (code, output) = RunUnprivileged(probe);
+            Assert.Equal(1, code);
+            Assert.Single(output.Split('\n'));
+            Assert.StartsWith("BpfException: ", output);
+            Assert.Contains("EPERM", output);
+            Assert.Contains("needs root or CAP_BPF", output);
+        }
+    }
+}
