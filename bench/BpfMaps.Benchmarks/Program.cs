@@ -1,3 +1,12 @@
-// Placeholder until the benchmark suites land.
-Console.Error.WriteLine("benchmarks: not built yet");
-return 64;
+using BenchmarkDotNet.Running;
+using BpfMaps.Benchmarks.SideBySide;
+
+// `side-by-side [--entries N]` prints one-run ratios against a raw C loop and get_next_key;
+// anything else goes to BenchmarkDotNet (e.g. `--filter '*Dump*'`).
+if (args.Length > 0 && args[0] == "side-by-side")
+{
+    return SideBySideRunner.Run(args[1..]);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(SideBySideRunner).Assembly).Run(args);
+return 0;
