@@ -1,4 +1,4 @@
-using BpfMaps.Kernel;
+using BpfMaps.Features;
 
 namespace BpfMaps.Tests.Infrastructure;
 
@@ -9,7 +9,7 @@ namespace BpfMaps.Tests.Infrastructure;
 /// </summary>
 public static class Kernel
 {
-    private static readonly Lazy<string?> s_unavailable = new(Probe);
+    private static readonly Lazy<string?> s_unavailable = new(BpfFeatures.WhyUnavailable);
 
     public static bool Available => s_unavailable.Value is null;
 
@@ -18,24 +18,6 @@ public static class Kernel
         if (s_unavailable.Value is { } reason)
         {
             Assert.Skip($"bpf() unavailable: {reason}");
-        }
-    }
-
-    private static string? Probe()
-    {
-        if (!BpfSyscall.IsArchitectureSupported)
-        {
-            return "not Linux, or an architecture without a known bpf syscall number";
-        }
-
-        try
-        {
-            using var m = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
-            return null;
-        }
-        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EACCES or Errno.ENOSYS)
-        {
-            return e.Message;
         }
     }
 
