@@ -5,7 +5,7 @@ namespace BpfMaps;
 
 public sealed partial class BpfMap
 {
-    /// <summary>Looks up <paramref name="key"/> (BPF_MAP_LOOKUP_ELEM).</summary>
+    /// <summary>Looks up <paramref name="key"/> (BPF_MAP_LOOKUP_ELEM, Linux 3.18; Lock 5.1).</summary>
     /// <param name="key"><see cref="KeySize"/> bytes.</param>
     /// <param name="value"><see cref="ValueBufferSize"/> bytes; receives the value (per-CPU maps: every CPU's, at <see cref="ValueStride"/>).</param>
     /// <param name="flags"><see cref="LookupFlags.Lock"/> to copy under the value's spin lock.</param>
@@ -30,7 +30,7 @@ public sealed partial class BpfMap
         return true;
     }
 
-    /// <summary>Creates or replaces the value of <paramref name="key"/> (BPF_MAP_UPDATE_ELEM).</summary>
+    /// <summary>Creates or replaces the value of <paramref name="key"/> (BPF_MAP_UPDATE_ELEM, Linux 3.18; Lock 5.1).</summary>
     /// <param name="key"><see cref="KeySize"/> bytes.</param>
     /// <param name="value"><see cref="ValueBufferSize"/> bytes (map-in-map: the inner map's fd as u32; see <see cref="SetInnerMap"/>).</param>
     /// <param name="flags">Any, NoExist (EEXIST if present), Exist (ENOENT if absent), optionally with Lock.</param>
@@ -96,7 +96,7 @@ public sealed partial class BpfMap
         }
     }
 
-    /// <summary>Deletes <paramref name="key"/> (BPF_MAP_DELETE_ELEM).</summary>
+    /// <summary>Deletes <paramref name="key"/> (BPF_MAP_DELETE_ELEM, Linux 3.18).</summary>
     /// <param name="key"><see cref="KeySize"/> bytes.</param>
     /// <returns>False when the key was absent.</returns>
     /// <exception cref="ArgumentException">Wrong key size.</exception>
@@ -119,7 +119,7 @@ public sealed partial class BpfMap
     }
 
     /// <summary>
-    /// The key after <paramref name="key"/> (BPF_MAP_GET_NEXT_KEY); an empty key asks for the first.
+    /// The key after <paramref name="key"/> (BPF_MAP_GET_NEXT_KEY, Linux 3.18); an empty key asks for the first (4.12).
     /// Beware: on hash maps a key that no longer exists makes the kernel start again from the first key.
     /// </summary>
     /// <param name="key">Empty, or <see cref="KeySize"/> bytes.</param>

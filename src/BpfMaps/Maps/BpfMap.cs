@@ -70,7 +70,7 @@ public sealed partial class BpfMap : IDisposable
     /// <summary>The map name.</summary>
     public string Name => _backend.Info.Name;
 
-    /// <summary>Creates a map with BPF_MAP_CREATE.</summary>
+    /// <summary>Creates a map with BPF_MAP_CREATE (Linux 3.18; names 4.15, BTF 4.18, map-in-map 4.12).</summary>
     /// <param name="spec">What to create.</param>
     /// <returns>The new map.</returns>
     /// <exception cref="ArgumentException">The spec is inconsistent (sizes, name).</exception>
@@ -154,7 +154,7 @@ public sealed partial class BpfMap : IDisposable
         }
     }
 
-    /// <summary>Takes ownership of an open map descriptor and reads its info.</summary>
+    /// <summary>Takes ownership of an open map descriptor and reads its info (BPF_OBJ_GET_INFO_BY_FD, Linux 4.13).</summary>
     /// <param name="fd">The descriptor; disposed if it is not a map.</param>
     /// <returns>The map.</returns>
     /// <exception cref="BpfException">The descriptor is not a BPF map (EINVAL/EBADF).</exception>
@@ -192,7 +192,7 @@ public sealed partial class BpfMap : IDisposable
         }
     }
 
-    /// <summary>Opens the map pinned at <paramref name="path"/> (BPF_OBJ_GET).</summary>
+    /// <summary>Opens the map pinned at <paramref name="path"/> (BPF_OBJ_GET, Linux 4.4).</summary>
     /// <param name="path">A path on a bpffs mount.</param>
     /// <returns>The map.</returns>
     /// <exception cref="BpfException">ENOENT: nothing pinned there; EPERM/EACCES: not allowed; or the pin is not a map.</exception>
@@ -226,7 +226,7 @@ public sealed partial class BpfMap : IDisposable
         return FromOwnedFd(fd);
     }
 
-    /// <summary>The ids of every map in the system, in ascending order (BPF_MAP_GET_NEXT_ID).</summary>
+    /// <summary>The ids of every map in the system, in ascending order (BPF_MAP_GET_NEXT_ID, Linux 4.13).</summary>
     /// <returns>The ids.</returns>
     /// <exception cref="BpfException">EPERM without privileges.</exception>
     public static List<uint> GetSystemMapIds()
@@ -288,7 +288,7 @@ public sealed partial class BpfMap : IDisposable
         return result;
     }
 
-    /// <summary>Pins the map at <paramref name="path"/> on a bpffs mount (BPF_OBJ_PIN).</summary>
+    /// <summary>Pins the map at <paramref name="path"/> on a bpffs mount (BPF_OBJ_PIN, Linux 4.4).</summary>
     /// <param name="path">The pin path.</param>
     /// <exception cref="NotSupportedException">The map has no kernel descriptor.</exception>
     /// <exception cref="BpfException">EEXIST: something is pinned there; EINVAL/EPERM: not a bpffs path.</exception>
@@ -314,7 +314,7 @@ public sealed partial class BpfMap : IDisposable
         }
     }
 
-    /// <summary>Reads the map's current info from the backend (BPF_OBJ_GET_INFO_BY_FD).</summary>
+    /// <summary>Reads the map's current info from the backend (BPF_OBJ_GET_INFO_BY_FD, Linux 4.13).</summary>
     /// <returns>The info.</returns>
     public MapInfo GetInfo()
     {
