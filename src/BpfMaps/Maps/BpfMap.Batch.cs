@@ -58,7 +58,7 @@ public sealed partial class BpfMap
         int err = _backend.UpdateBatch(keys, values, ref c, (ulong)flags, 0);
         if (err != 0)
         {
-            BpfErrors.ThrowBatch(err, "BPF_MAP_UPDATE_BATCH", err == Errno.EFAULT ? null : (int)c, Type.ToString());
+            BpfErrors.ThrowBatch(err, "BPF_MAP_UPDATE_BATCH", Processed(err, c, n), Type.ToString());
         }
 
         return (int)c;
@@ -79,7 +79,7 @@ public sealed partial class BpfMap
         int err = _backend.DeleteBatch(keys, ref c, (ulong)flags, 0);
         if (err != 0)
         {
-            BpfErrors.ThrowBatch(err, "BPF_MAP_DELETE_BATCH", err == Errno.EFAULT ? null : (int)c, Type.ToString());
+            BpfErrors.ThrowBatch(err, "BPF_MAP_DELETE_BATCH", Processed(err, c, n), Type.ToString());
         }
 
         return (int)c;
@@ -139,6 +139,14 @@ public sealed partial class BpfMap
                 return default;
         }
     }
+
+    /// <summary>
+    /// What a failed update/delete batch got done. The element that failed is never counted, so a
+    /// count still equal to the request means the kernel refused before its loop (flag checks leave
+    /// <c>count</c> untouched): nothing was processed. After EFAULT the count cannot be trusted.
+    /// </summary>
+    private static int? Processed(int err, uint count, int requested)
+        => err == Errno.EFAULT ? null : count >= (uint)requested ? 0 : (int)count;
 
     /// <summary>
     /// The kernel writes out_batch on every hash-table return (0, ENOENT, ENOSPC), but the generic
