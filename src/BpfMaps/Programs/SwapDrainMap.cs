@@ -52,6 +52,7 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
     private readonly Lock _gate = new();
     private BpfMap _active;
     private BpfMap _idle;
+    private bool _idleNeedsZeroing;
 
     private SwapDrainMap(BpfMap outer, BpfMap active, BpfMap idle)
     {
@@ -216,6 +217,14 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
     {
         lock (_gate)
         {
+            if (_idleNeedsZeroing)
+            {
+                // An array handed out by Drain(): its elements cannot be deleted, so they are zeroed
+                // now, while nothing writes them yet.
+                ZeroArray(_idle);
+                _idleNeedsZeroing = false;
+            }
+
             Outer.SetInnerMap(SlotKey, _idle);
             (_active, _idle) = (_idle, _active);
             Swaps++;
@@ -225,23 +234,27 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
 
     /// <summary>
     /// Swaps (<see cref="Swap"/>) and streams every entry of the retired inner map while deleting it
-    /// (<see cref="BpfMap.Drain"/>). Nothing writes the retired map, so the read is exact; array inner
-    /// maps are read and zeroed, which is safe here. Finish the enumeration before the next drain:
-    /// anything left is not lost, it is counted again when the map comes back into service.
+    /// (<see cref="BpfMap.Drain"/>). Nothing writes the retired map, so the read is exact. Array inner
+    /// maps, whose elements cannot be deleted, are dumped instead and zeroed when they next go into
+    /// service. Finish the enumeration before the next drain: entries of a hash map left behind are
+    /// not lost (they are counted again later), but an array is zeroed regardless.
     /// </summary>
     /// <param name="options">Dump options; null for the defaults.</param>
     /// <returns>The entries of the retired map.</returns>
     /// <exception cref="BpfException">The slot update failed; or, during enumeration, a kernel error.</exception>
     public MapEntries Drain(DumpOptions? options = null)
     {
-        BpfMap retired = Swap();
-        options ??= DumpOptions.Default;
-        if (retired.Type.IsArray())
+        lock (_gate)
         {
-            options = options with { ArrayDrain = ArrayDrainMode.ReadThenZero };
-        }
+            BpfMap retired = Swap();
+            if (retired.Type.IsArray())
+            {
+                _idleNeedsZeroing = true;
+                return retired.Dump(options);
+            }
 
-        return retired.Drain(options);
+            return retired.Drain(options);
+        }
     }
 
     /// <summary>Swaps and drains the retired inner map as u64 counters (summed over CPUs for per-CPU maps).</summary>
@@ -255,7 +268,14 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
         lock (_gate)
         {
             MapEntries entries = Drain();
-            return CounterValues.Consume(entries, _idle.Cpus, visitor);
+            CounterDrainPass pass = CounterValues.Consume(entries, _idle.Cpus, visitor);
+            if (_idleNeedsZeroing)
+            {
+                ZeroArray(_idle);
+                _idleNeedsZeroing = false;
+            }
+
+            return pass;
         }
     }
 
@@ -265,8 +285,35 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
     public CounterDrainPass PeekTotals()
     {
         CounterValues.CheckShape(_active, "map");
-        CounterDrainPass a = CounterValues.Consume(_active.Dump(), _active.Cpus, null);
-        return CounterValues.Consume(_idle.Dump(), _idle.Cpus, null, a.Entries, a.Total);
+        lock (_gate)
+        {
+            CounterDrainPass a = CounterValues.Consume(_active.Dump(), _active.Cpus, null);
+            return _idleNeedsZeroing ? a : CounterValues.Consume(_idle.Dump(), _idle.Cpus, null, a.Entries, a.Total);
+        }
+    }
+
+    private static void ZeroArray(BpfMap array)
+    {
+        int n = array.MaxEntries;
+        byte[] keys = new byte[n * array.KeySize];
+        for (int i = 0; i < n; i++)
+        {
+            BitConverter.TryWriteBytes(keys.AsSpan(i * array.KeySize), i);
+        }
+
+        byte[] zeros = new byte[n * array.ValueBufferSize];
+        try
+        {
+            array.UpdateBatch(keys, zeros, n);
+        }
+        catch (BpfNotSupportedException)
+        {
+            // Per-CPU arrays have batch updates only since 5.13.
+            for (int i = 0; i < n; i++)
+            {
+                array.Update(keys.AsSpan(i * array.KeySize, array.KeySize), zeros.AsSpan(i * array.ValueBufferSize, array.ValueBufferSize));
+            }
+        }
     }
 
     /// <summary>Closes the outer and both inner maps.</summary>
