@@ -66,8 +66,8 @@ public class CounterProgramTests : KernelTest
     public void Full_map_makes_the_run_report_failure()
     {
         using BpfMap counters = CreateCounters(MapType.Hash, 1);
-        using BpfProgram p = CounterProgram.Load(counters, new CounterProgramOptions { KeySource = CounterKeySource.PacketData, FailureReturnValue = 1 });
-        Assert.Equal(2u, p.TestRun(CounterProgram.CreatePacket(1)).ReturnValue);
+        using BpfProgram p = CounterProgram.Load(counters, new CounterProgramOptions { KeySource = CounterKeySource.PacketData, ReturnValue = 7, FailureReturnValue = 1 });
+        Assert.Equal(7u, p.TestRun(CounterProgram.CreatePacket(1)).ReturnValue);
         Assert.Equal(1u, p.TestRun(CounterProgram.CreatePacket(2)).ReturnValue);
     }
 

@@ -3,8 +3,11 @@ namespace BpfMaps.Programs;
 /// <summary>Options of the ready-made counter program (<see cref="CounterProgram"/>).</summary>
 public sealed record CounterProgramOptions
 {
-    /// <summary>XDP_PASS, the default return value of a run that counted.</summary>
-    public const uint XdpPass = 2;
+    /// <summary>TC_ACT_OK, the default return value of a run that counted.</summary>
+    public const uint TcActOk = 0;
+
+    /// <summary>TC_ACT_SHOT, the default return value of a run that could not count.</summary>
+    public const uint TcActShot = 2;
 
     /// <summary>The shared defaults.</summary>
     public static CounterProgramOptions Default { get; } = new();
@@ -19,10 +22,15 @@ public sealed record CounterProgramOptions
     public int Increment { get; init; } = 1;
 
     /// <summary>
-    /// The program type: <see cref="ProgramType.Xdp"/> (default), <see cref="ProgramType.SchedCls"/>, or
+    /// The program type: <see cref="ProgramType.SchedCls"/> (default), <see cref="ProgramType.Xdp"/>, or
     /// <see cref="ProgramType.SocketFilter"/> (random keys only: socket filters cannot read packet bytes directly).
     /// </summary>
-    public ProgramType ProgramType { get; init; } = ProgramType.Xdp;
+    /// <remarks>
+    /// tc is the default because its test runs are cheap per call. Measured on Linux 6.18: a
+    /// BPF_PROG_TEST_RUN call of an XDP program costs about 25 ms of wall time whatever the repeat count
+    /// (1000 runs of this program take 70 µs of it), against well under 0.1 ms for tc and socket filters.
+    /// </remarks>
+    public ProgramType ProgramType { get; init; } = ProgramType.SchedCls;
 
     /// <summary>
     /// Lookup-or-insert attempts per run. An insert with BPF_NOEXIST fails with EEXIST when another CPU
@@ -37,11 +45,14 @@ public sealed record CounterProgramOptions
     /// </summary>
     public BpfMap? Tally { get; init; }
 
-    /// <summary>Return value of a run that counted (default XDP_PASS).</summary>
-    public uint ReturnValue { get; init; } = XdpPass;
+    /// <summary>Return value of a run that counted (default TC_ACT_OK; choose XDP_PASS, 2, for XDP).</summary>
+    public uint ReturnValue { get; init; } = TcActOk;
 
-    /// <summary>Return value of a run that could not count (short packet, empty outer slot, insert kept failing).</summary>
-    public uint FailureReturnValue { get; init; }
+    /// <summary>
+    /// Return value of a run that could not count (short packet, empty outer slot, insert kept failing);
+    /// default TC_ACT_SHOT.
+    /// </summary>
+    public uint FailureReturnValue { get; init; } = TcActShot;
 
     /// <summary>Program name.</summary>
     public string? Name { get; init; } = "counter";

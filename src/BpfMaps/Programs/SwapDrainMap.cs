@@ -37,7 +37,7 @@ namespace BpfMaps.Programs;
 ///
 /// __u32 zero = 0;
 /// void *inner = bpf_map_lookup_elem(&amp;counter_slots, &amp;zero);   /* once per run */
-/// if (!inner) return XDP_PASS;
+/// if (!inner) return 0;
 /// __u64 *v = bpf_map_lookup_elem(inner, &amp;key);
 /// if (v) __sync_fetch_and_add(v, 1);                         /* per-CPU inner maps: (*v)++ */
 /// else bpf_map_update_elem(inner, &amp;key, &amp;one, BPF_NOEXIST); /* EEXIST: look up again */
