@@ -234,7 +234,8 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
 
     /// <summary>
     /// Swaps (<see cref="Swap"/>) and streams every entry of the retired inner map while deleting it
-    /// (<see cref="BpfMap.Drain"/>). Nothing writes the retired map, so the read is exact. Array inner
+    /// (<see cref="BpfMap.Drain"/>: BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6, or one element at a time on
+    /// older kernels). Nothing writes the retired map, so the read is exact. Array inner
     /// maps, whose elements cannot be deleted, are dumped instead and zeroed when they next go into
     /// service. Finish the enumeration before the next drain: entries of a hash map left behind are
     /// not lost (they are counted again later), but an array is zeroed regardless.
@@ -257,7 +258,11 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
         }
     }
 
-    /// <summary>Swaps and drains the retired inner map as u64 counters (summed over CPUs for per-CPU maps).</summary>
+    /// <summary>
+    /// Swaps and drains the retired inner map as u64 counters, summed over CPUs for per-CPU maps
+    /// (BPF_MAP_UPDATE_ELEM on the outer map, then BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6, on the retired
+    /// map; arrays: BPF_MAP_LOOKUP_BATCH and a zeroing BPF_MAP_UPDATE_BATCH).
+    /// </summary>
     /// <param name="visitor">Called per counter; null to only sum.</param>
     /// <returns>Entries and their total.</returns>
     /// <exception cref="ArgumentException">The inner maps' values are not 8 bytes.</exception>
