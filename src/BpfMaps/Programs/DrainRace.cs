@@ -23,6 +23,16 @@ public static class DrainRace
     /// <exception cref="ArgumentException">Invalid options.</exception>
     /// <exception cref="BpfException">A map create, program load or test run failed.</exception>
     public static DrainRaceResult Run(DrainRaceOptions? options = null, CancellationToken cancellationToken = default)
+        => Run(options, progress: null, cancellationToken);
+
+    /// <summary>Runs every method in <see cref="DrainRaceOptions.Methods"/> in turn, reporting each result as it completes.</summary>
+    /// <param name="options">Options; null for the defaults.</param>
+    /// <param name="progress">Receives each method's result when it is done (for live output); may be null.</param>
+    /// <param name="cancellationToken">Stops the current method early (its result still reconciles) and skips the rest.</param>
+    /// <returns>One result per method run.</returns>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    /// <exception cref="BpfException">A map create, program load or test run failed.</exception>
+    public static DrainRaceResult Run(DrainRaceOptions? options, IProgress<DrainRaceMethodResult>? progress, CancellationToken cancellationToken = default)
     {
         options ??= DrainRaceOptions.Default;
         Validate(options);
@@ -34,7 +44,9 @@ public static class DrainRace
                 break;
             }
 
-            results.Add(RunMethod(method, options, cancellationToken));
+            DrainRaceMethodResult r = RunMethod(method, options, cancellationToken);
+            results.Add(r);
+            progress?.Report(r);
         }
 
         return new DrainRaceResult(options, results, PossibleCpus.Count);

@@ -1,6 +1,6 @@
 namespace BpfMaps.Programs;
 
-/// <summary>Options of <see cref="DrainRace.Run"/>.</summary>
+/// <summary>Options of <see cref="DrainRace.Run(DrainRaceOptions?, CancellationToken)"/>.</summary>
 public sealed record DrainRaceOptions
 {
     /// <summary>The shared defaults: 2 writers, 64 keys, 3 seconds per method, all four methods.</summary>

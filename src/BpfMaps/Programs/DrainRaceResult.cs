@@ -42,7 +42,7 @@ public sealed record DrainRaceMethodResult(
     public double IncrementsPerSecond => Elapsed > TimeSpan.Zero ? Produced / Elapsed.TotalSeconds : 0;
 }
 
-/// <summary>The outcome of <see cref="DrainRace.Run"/>: one row per method.</summary>
+/// <summary>The outcome of <see cref="DrainRace.Run(DrainRaceOptions?, CancellationToken)"/>: one row per method.</summary>
 /// <param name="Options">The options it ran with.</param>
 /// <param name="Methods">One result per method, in the order run.</param>
 /// <param name="PossibleCpus">Possible CPUs of the machine.</param>
