@@ -98,6 +98,30 @@ public class SwapDrainTests : KernelTest
     }
 
     [Fact]
+    public void A_second_drainer_is_detected_instead_of_retiring_a_live_map()
+    {
+        string path = $"/sys/fs/bpf/bpfmaps_test_two_{Environment.ProcessId}";
+        if (!Directory.Exists("/sys/fs/bpf"))
+        {
+            Assert.Skip("no /sys/fs/bpf");
+        }
+
+        using SwapDrainMap first = SwapDrainMap.Create(CounterSpec());
+        first.Pin(path);
+        try
+        {
+            using SwapDrainMap second = SwapDrainMap.OpenPinned(path);
+            second.DrainCounters();
+            var e = Assert.Throws<InvalidOperationException>(() => first.Swap());
+            Assert.Contains("another drainer", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Open_pinned_refuses_what_is_not_a_map_in_map()
     {
         string path = $"/sys/fs/bpf/bpfmaps_test_plain_{Environment.ProcessId}";

@@ -44,7 +44,9 @@ namespace BpfMaps.Programs;
 /// </code>
 /// <para>
 /// One drainer at a time: the object remembers which inner map is idle, so two processes draining
-/// the same pinned outer map would hand each other live maps.
+/// the same pinned outer map would hand each other live maps. <see cref="Swap"/> checks that slot 0
+/// still holds <see cref="Active"/> and throws otherwise; it cannot catch a swap that lands between
+/// that check and its own update.
 /// </para>
 /// </remarks>
 public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
@@ -212,11 +214,20 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
     /// program writes the returned map; drain it before the next swap puts it back into service.
     /// </summary>
     /// <returns>The retired inner map (owned by this object; do not dispose it).</returns>
+    /// <exception cref="InvalidOperationException">Slot 0 holds a map other than <see cref="Active"/>: another drainer swapped it.</exception>
     /// <exception cref="BpfException">The slot update failed.</exception>
     public BpfMap Swap()
     {
         lock (_gate)
         {
+            // Catch a second drainer (another process on the same pin) before retiring the wrong map.
+            Span<byte> current = stackalloc byte[4];
+            if (Outer.TryLookup(SlotKey, current) && BitConverter.ToUInt32(current) is uint id && id != _active.Id)
+            {
+                throw new InvalidOperationException(
+                    $"slot 0 holds map id {id}, not this drainer's active map id {_active.Id}: another drainer swapped it; only one drainer may work on a swap-drain map");
+            }
+
             if (_idleNeedsZeroing)
             {
                 // An array handed out by Drain(): its elements cannot be deleted, so they are zeroed
