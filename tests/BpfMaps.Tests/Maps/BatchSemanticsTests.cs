@@ -191,6 +191,12 @@ public class BatchSemanticsTests
         uint one = 1;
         Assert.Equal(Errno.EINVAL, map.Backend.UpdateBatch(U32(7), U64(0), ref one, (ulong)UpdateFlags.NoExist, 0));
 
+        // Refused before the kernel's loop (Lock without a spin lock): nothing processed, nothing written.
+        var refused = Assert.Throws<BpfBatchException>(() => typed.UpdateBatch([20, 21, 22], [1, 1, 1], UpdateFlags.Lock));
+        Assert.Equal(Errno.EINVAL, refused.Errno);
+        Assert.Equal(0, refused.Processed);
+        Assert.False(typed.TryLookup(20, out _));
+
         using var array = Hash(maxEntries: 4, type: MapType.Array);
         var upd = Assert.Throws<BpfBatchException>(() => new BpfMap<uint, ulong>(array).UpdateBatch([0, 1, 9, 2], [1, 1, 1, 1]));
         Assert.Equal(Errno.E2BIG, upd.Errno);
