@@ -14,8 +14,8 @@ internal sealed record ExportPlan(
     int MaxSeries,
     IReadOnlyList<MapPlan> Maps);
 
-/// <summary>One key field that becomes a label.</summary>
-internal sealed record LabelField(string Name, FieldType Type, int Offset, int? Size)
+/// <summary>One key field that becomes a label; <c>Field</c> is where it was configured (<c>key</c> or <c>labels[1]</c>).</summary>
+internal sealed record LabelField(string Name, FieldType Type, int Offset, int? Size, string Field)
 {
     /// <summary>The byte count for a key of <paramref name="keySize"/> bytes.</summary>
     public int SizeIn(int keySize) => Decoders.FixedSize(Type) ?? Size ?? keySize - Offset;
@@ -49,7 +49,7 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
             int size = l.SizeIn(info.KeySize);
             if (size <= 0 || l.Offset + size > info.KeySize)
             {
-                return ($"labels[{i}]", $"{l.Type.ToString().ToLowerInvariant()} at offset {l.Offset} needs {Math.Max(size, 1)} bytes but {what} has {info.KeySize}-byte keys");
+                return (l.Field, $"{l.Type.ToString().ToLowerInvariant()} at offset {l.Offset} needs {Math.Max(size, 1)} bytes but {what} has {info.KeySize}-byte keys");
             }
         }
 

@@ -367,7 +367,7 @@ public static partial class ExporterConfig
             }
 
             CheckLabelName($"{path}.keyLabel", o.KeyLabel);
-            labels.Add(new LabelField(o.KeyLabel, kt, 0, null));
+            labels.Add(new LabelField(o.KeyLabel, kt, 0, null, "key"));
         }
 
         for (int j = 0; j < o.Labels.Count; j++)
@@ -405,7 +405,7 @@ public static partial class ExporterConfig
                 }
             }
 
-            labels.Add(new LabelField(l.Name, ft, l.Offset, l.Size));
+            labels.Add(new LabelField(l.Name, ft, l.Offset, l.Size, $"labels[{j}]"));
         }
 
         var seen = new HashSet<string>(constant.Select(c => c.Key), StringComparer.Ordinal);
