@@ -63,7 +63,7 @@ public static partial class ExporterConfig
         {
             root = builder.Build();
         }
-        catch (Exception e) when (e is FormatException or InvalidDataException or FileNotFoundException)
+        catch (Exception e) when (e is FormatException or InvalidDataException or FileNotFoundException or System.Text.Json.JsonException)
         {
             string inner = e.InnerException?.Message ?? e.Message;
             throw new ExporterConfigException("", $"{path ?? "command line"}: {OneLine(inner)}");
@@ -85,7 +85,7 @@ public static partial class ExporterConfig
             using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json));
             root = new ConfigurationBuilder().AddJsonStream(stream).Build();
         }
-        catch (Exception e) when (e is FormatException or InvalidDataException)
+        catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
         {
             throw new ExporterConfigException("", $"invalid JSON: {OneLine(e.InnerException?.Message ?? e.Message)}");
         }
@@ -217,7 +217,8 @@ public static partial class ExporterConfig
 
     private static IEnumerable<IConfigurationSection> Items(IConfigurationSection list)
     {
-        if (list.Value is not null)
+        // An empty JSON list arrives as an empty value.
+        if (!string.IsNullOrEmpty(list.Value))
         {
             throw new ExporterConfigException(PathOf(list.Path), "expected a list");
         }
@@ -229,7 +230,7 @@ public static partial class ExporterConfig
                 throw new ExporterConfigException(PathOf(list.Path), $"expected a list, found field '{item.Key}'");
             }
 
-            if (item.Value is not null)
+            if (!string.IsNullOrEmpty(item.Value))
             {
                 throw new ExporterConfigException(PathOf(item.Path), "expected an object");
             }
