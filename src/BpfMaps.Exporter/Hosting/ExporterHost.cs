@@ -162,7 +162,8 @@ public static class ExporterHost
                 {
                     m.AddPrometheusHttpListener(o =>
                     {
-                        o.Host = host;
+                        // HttpListener matches the request's Host header; "+" is its any-address wildcard.
+                        o.Host = host is "0.0.0.0" or "[::]" ? "+" : host;
                         o.Port = plan.ListenPort;
                         o.ScopeInfoEnabled = false;
                         o.ResourceConstantLabels = constantKeys.Contains;
