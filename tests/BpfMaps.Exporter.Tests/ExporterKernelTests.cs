@@ -33,6 +33,7 @@ public sealed class ExporterKernelTests
 
         await using RunningExporter e = await RunningExporter.StartAsync(options);
         Scrape s = await e.AfterReadsAsync("counts");
+        TestContext.Current.TestOutputHelper?.WriteLine(s.Text);
         Assert.Equal(
             ["bpf_port_bytes_total{dc=\"lab1\",host=\"testhost\",port=\"7\"} 42", "bpf_port_bytes_total{dc=\"lab1\",host=\"testhost\",port=\"9\"} 1000"],
             s.Find("bpf_port_bytes_total").Select(x => x.ToString()).Order(StringComparer.Ordinal));
@@ -245,5 +246,32 @@ public sealed class ExporterKernelTests
         int code = await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken);
         Assert.Equal((int)ExporterExitCode.Failed, code);
         Assert.Contains($"bpfmap export: listen: cannot listen on 127.0.0.1:{port}", errors.ToString(), StringComparison.Ordinal);
+    }
+}
+
+public sealed class ExporterChurnTests
+{
+    [Fact]
+    public async Task Keys_that_come_and_go_do_not_use_up_the_series_limit()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
+        var options = new ExporterOptions
+        {
+            MaxSeries = 4,
+            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "churn", Key = "u32", Metrics = [new MetricOptions { Name = "churn_value" }] }],
+        };
+        await using RunningExporter e = await RunningExporter.StartAsync(options);
+        for (uint k = 1; k <= 12; k++)
+        {
+            map.Update(BitConverter.GetBytes(k), BitConverter.GetBytes((ulong)k * 10));
+            if (k > 1)
+            {
+                map.Delete(BitConverter.GetBytes(k - 1));
+            }
+
+            uint key = k;
+            Scrape s = await e.UntilAsync(x => x.Value("churn_value", ("key", key.ToString(System.Globalization.CultureInfo.InvariantCulture))) == key * 10, $"key {k}");
+            Assert.Single(s.Find("churn_value"));
+        }
     }
 }

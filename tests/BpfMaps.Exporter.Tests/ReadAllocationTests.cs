@@ -38,7 +38,7 @@ public sealed class ReadAllocationTests
             Maps = [new MapOptions { Map = $"id {map.Id}", Mode = mode, Key = "u32", Metrics = [new MetricOptions { Name = "alloc_test", PerCpu = type == MapType.PerCpuHash ? "cpu" : null }] }],
         };
         MapPlan plan = ExporterConfig.Compile(options).Maps[0];
-        using var self = new ExporterMetrics();
+        using var self = new ExporterMetrics(prometheus: true, otel: true, []);
         using var export = new MapExport(plan, 100_000, self, NullLogger.Instance);
         for (int warm = 0; warm < 3; warm++)
         {

@@ -10,6 +10,7 @@ internal sealed record ExportPlan(
     TimeSpan Interval,
     Uri? OtlpEndpoint,
     bool OtlpHttp,
+    bool OtlpDelta,
     IReadOnlyList<KeyValuePair<string, string>> ConstantLabels,
     int MaxSeries,
     IReadOnlyList<MapPlan> Maps);

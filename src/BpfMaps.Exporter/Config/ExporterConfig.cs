@@ -24,12 +24,13 @@ public static partial class ExporterConfig
         ["--interval"] = "interval",
         ["--otlp-endpoint"] = "otlpEndpoint",
         ["--otlp-protocol"] = "otlpProtocol",
+        ["--otlp-temporality"] = "otlpTemporality",
         ["--host-label"] = "hostLabel",
         ["--hostname"] = "hostname",
         ["--max-series"] = "maxSeries",
     };
 
-    private static readonly string[] s_top = ["listen", "interval", "otlpEndpoint", "otlpProtocol", "hostLabel", "hostname", "labels", "maxSeries", "maps"];
+    private static readonly string[] s_top = ["listen", "interval", "otlpEndpoint", "otlpProtocol", "otlpTemporality", "hostLabel", "hostname", "labels", "maxSeries", "maps"];
     private static readonly string[] s_map = ["map", "name", "mode", "key", "keyLabel", "labels", "metrics"];
     private static readonly string[] s_label = ["name", "type", "offset", "size"];
     private static readonly string[] s_metric = ["name", "help", "type", "offset", "kind", "perCpu"];
@@ -285,6 +286,13 @@ public static partial class ExporterConfig
             _ => throw new ExporterConfigException("otlpProtocol", $"'{options.OtlpProtocol}' is not 'grpc' or 'http'"),
         };
 
+        bool otlpDelta = (options.OtlpTemporality ?? "delta").ToLowerInvariant() switch
+        {
+            "delta" => true,
+            "cumulative" => false,
+            _ => throw new ExporterConfigException("otlpTemporality", $"'{options.OtlpTemporality}' is not 'delta' or 'cumulative'"),
+        };
+
         var constant = new List<KeyValuePair<string, string>>();
         if (!string.IsNullOrEmpty(options.HostLabel))
         {
@@ -328,7 +336,7 @@ public static partial class ExporterConfig
             maps.Add(map);
         }
 
-        return new ExportPlan(host, port, interval, otlp, otlpHttp, constant, options.MaxSeries, maps);
+        return new ExportPlan(host, port, interval, otlp, otlpHttp, otlpDelta, constant, options.MaxSeries, maps);
     }
 
     private static MapPlan CompileMap(int index, MapOptions o, List<KeyValuePair<string, string>> constant, Dictionary<string, string> metricNames)

@@ -26,6 +26,12 @@ public sealed class ExporterOptions
     public string OtlpProtocol { get; set; } = "grpc";
 
     /// <summary>
+    /// OTLP aggregation temporality: <c>delta</c> (default; points of keys that left a map are
+    /// reclaimed) or <c>cumulative</c> (every key ever seen keeps a point, up to <see cref="MaxSeries"/>).
+    /// </summary>
+    public string OtlpTemporality { get; set; } = "delta";
+
+    /// <summary>
     /// Name of the constant label that carries the host name on every series (default <c>host</c>);
     /// empty to leave it out.
     /// </summary>

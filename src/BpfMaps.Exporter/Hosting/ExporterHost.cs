@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Prometheus;
 
 namespace BpfMaps.Exporter;
 
@@ -50,7 +51,7 @@ public static class ExporterHost
 
         using var loggerFactory = LoggerFactory.Create(b => ConfigureLogging(b, errors));
         ILogger log = loggerFactory.CreateLogger("BpfMaps.Exporter");
-        using var self = new ExporterMetrics();
+        using var self = new ExporterMetrics(prometheus: plan.ListenHost is not null, otel: plan.OtlpEndpoint is not null, plan.ConstantLabels);
         var maps = new List<MapExport>();
         try
         {
@@ -142,45 +143,41 @@ public static class ExporterHost
         ConfigureLogging(builder.Logging, errors);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddHostedService(_ => new ReadLoop(plan, maps));
-        var constantKeys = plan.ConstantLabels.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r
-                .AddService("bpfmap-exporter", serviceVersion: typeof(ExporterHost).Assembly.GetName().Version?.ToString())
-                .AddAttributes(plan.ConstantLabels.Select(kv => new KeyValuePair<string, object>(kv.Key, kv.Value))))
-            .WithMetrics(m =>
-            {
-                m.AddMeter(ExporterMetrics.MeterName);
-                foreach (MapPlan map in plan.Maps)
+        if (plan.ListenHost is { } listenHost)
+        {
+            builder.Services.AddHostedService(_ => new PrometheusEndpoint(listenHost, plan.ListenPort, self.Registry!));
+        }
+
+        if (plan.OtlpEndpoint is { } endpoint)
+        {
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(r => r
+                    .AddService("bpfmap-exporter", serviceVersion: typeof(ExporterHost).Assembly.GetName().Version?.ToString())
+                    .AddAttributes(plan.ConstantLabels.Select(kv => new KeyValuePair<string, object>(kv.Key, kv.Value))))
+                .WithMetrics(m =>
                 {
-                    foreach (MetricPlan metric in map.Metrics)
+                    m.AddMeter(ExporterMetrics.MeterName);
+                    foreach (MapPlan map in plan.Maps)
                     {
-                        m.AddView(metric.Name, new MetricStreamConfiguration { CardinalityLimit = plan.MaxSeries + 1 });
+                        foreach (MetricPlan metric in map.Metrics)
+                        {
+                            m.AddView(metric.Name, new MetricStreamConfiguration { CardinalityLimit = plan.MaxSeries + 1 });
+                        }
                     }
-                }
 
-                if (plan.ListenHost is { } host)
-                {
-                    m.AddPrometheusHttpListener(o =>
-                    {
-                        // HttpListener matches the request's Host header; "+" is its any-address wildcard.
-                        o.Host = host is "0.0.0.0" or "[::]" ? "+" : host;
-                        o.Port = plan.ListenPort;
-                        o.ScopeInfoEnabled = false;
-                        o.ResourceConstantLabels = constantKeys.Contains;
-                    });
-                }
-
-                if (plan.OtlpEndpoint is { } endpoint)
-                {
                     m.AddOtlpExporter((exporter, reader) =>
                     {
                         exporter.Endpoint = endpoint;
                         exporter.Protocol = plan.OtlpHttp ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
                         reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)plan.Interval.TotalMilliseconds;
-                        reader.TemporalityPreference = MetricReaderTemporalityPreference.Cumulative;
+
+                        // Cumulative aggregation keeps a point for every key ever seen until maxSeries is
+                        // reached; delta lets OpenTelemetry reclaim the points of keys that left the map.
+                        reader.TemporalityPreference = plan.OtlpDelta ? MetricReaderTemporalityPreference.Delta : MetricReaderTemporalityPreference.Cumulative;
                     });
-                }
-            });
+                });
+        }
+
         return builder.Build();
     }
 }

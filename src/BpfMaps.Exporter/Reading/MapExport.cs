@@ -25,6 +25,8 @@ internal sealed partial class MapExport : IDisposable
     private readonly int _slots;
     private readonly int _keyCapacity;
     private readonly KeyValuePair<string, object?>[] _mapTag;
+    private readonly Prometheus.Counter?[] _promCounters;
+    private readonly Prometheus.Gauge?[] _promGauges;
     private BpfMap? _map;
     private long _generation;
     private string? _lastProblem;
@@ -46,17 +48,39 @@ internal sealed partial class MapExport : IDisposable
         }
 
         _keyCapacity = Math.Max(1, maxSeries / widest);
+        _promCounters = new Prometheus.Counter?[plan.Metrics.Count];
+        _promGauges = new Prometheus.Gauge?[plan.Metrics.Count];
+        string[] labelNames = plan.Labels.Select(l => l.Name).ToArray();
         for (int j = 0; j < plan.Metrics.Count; j++)
         {
             int metric = j;
             MetricPlan m = plan.Metrics[j];
-            if (m.Counter)
+            if (self.Meter is { } meter)
             {
-                self.Meter.CreateObservableCounter(m.Name, () => Collect(metric), unit: null, description: m.Help);
+                if (m.Counter)
+                {
+                    meter.CreateObservableCounter(m.Name, () => Collect(metric), unit: null, description: m.Help);
+                }
+                else
+                {
+                    meter.CreateObservableGauge(m.Name, () => Collect(metric), unit: null, description: m.Help);
+                }
             }
-            else
+
+            if (self.Factory is { } factory)
             {
-                self.Meter.CreateObservableGauge(m.Name, () => Collect(metric), unit: null, description: m.Help);
+                string[] names = m.PerCpu == PerCpuMode.Cpu ? [.. labelNames, "cpu"] : labelNames;
+                string help = m.Help ?? "";
+                if (m.Counter)
+                {
+                    // Prometheus convention (and what OpenTelemetry's naming does): counters end in _total.
+                    string name = m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name : m.Name + "_total";
+                    _promCounters[j] = factory.CreateCounter(name, help, names);
+                }
+                else
+                {
+                    _promGauges[j] = factory.CreateGauge(m.Name, help, names);
+                }
             }
         }
     }
@@ -98,7 +122,7 @@ internal sealed partial class MapExport : IDisposable
             EnsureCurrent();
             ReadCore(_map!);
             Up = true;
-            _self.Reads.Add(1, _mapTag);
+            _self.OnRead(this);
             if (_lastProblem is not null)
             {
                 LogRecovered(_log, _plan.Label, _map!.Id);
@@ -128,11 +152,16 @@ internal sealed partial class MapExport : IDisposable
             // A dump's series describe a map that is gone; drained counters stay (they are monotonic).
             lock (_lock)
             {
+                foreach (Series s in _series.Values)
+                {
+                    Unpublish(s);
+                }
+
                 _series.Clear();
             }
         }
 
-        _self.ReadErrors.Add(1, new KeyValuePair<string, object?>("map", _plan.Label), new KeyValuePair<string, object?>("reason", problem.Reason));
+        _self.OnReadError(this, problem.Reason);
         if (problem.Message != _lastProblem)
         {
             LogReadFailed(_log, _plan.Label, problem.Reason, problem.Message);
@@ -260,12 +289,17 @@ internal sealed partial class MapExport : IDisposable
                             continue;
                         }
 
-                        s = new Series(MakeTags(key), _slots);
+                        KeyValuePair<string, object?>[] tags = MakeTags(key);
+                        s = new Series(tags, tags.Select(t => (string)t.Value!).ToArray(), _slots, _self.Factory is not null);
                         lookup.TryAdd(key, s);
                     }
 
                     s.Generation = gen;
                     Apply(map, s, values.Slice(i * vs, vs));
+                    if (s.Children is not null)
+                    {
+                        Publish(s);
+                    }
                 }
 
                 entries += e.BatchCount;
@@ -277,6 +311,7 @@ internal sealed partial class MapExport : IDisposable
                 {
                     if (s.Generation != gen)
                     {
+                        Unpublish(s);
                         _series.Remove(key);
                     }
                 }
@@ -287,7 +322,57 @@ internal sealed partial class MapExport : IDisposable
 
         if (dropped > 0)
         {
-            _self.DroppedEntries.Add(dropped, _mapTag);
+            _self.OnDropped(this, dropped);
+        }
+    }
+
+    private void Publish(Series s)
+    {
+        Prometheus.ChildBase?[] children = s.Children!;
+        for (int j = 0; j < _plan.Metrics.Count; j++)
+        {
+            MetricPlan m = _plan.Metrics[j];
+            int width = m.PerCpu == PerCpuMode.Cpu ? s_cpuNames.Length : 1;
+            for (int k = 0; k < width; k++)
+            {
+                int slot = _slotBase[j] + k;
+                double v = s.Values[slot];
+                if (_promCounters[j] is { } family)
+                {
+                    var child = (Prometheus.Counter.Child?)children[slot];
+                    if (child is not null && v < child.Value)
+                    {
+                        // The kernel's count went down (the map was replaced): publish it as a counter reset.
+                        child.Remove();
+                        child = null;
+                    }
+
+                    child ??= family.WithLabels(LabelValues(s, m, k));
+                    children[slot] = child;
+                    child.IncTo(v);
+                }
+                else
+                {
+                    var child = (Prometheus.Gauge.Child?)children[slot] ?? _promGauges[j]!.WithLabels(LabelValues(s, m, k));
+                    children[slot] = child;
+                    child.Set(v);
+                }
+            }
+        }
+    }
+
+    private static string[] LabelValues(Series s, MetricPlan m, int cpu) =>
+        m.PerCpu == PerCpuMode.Cpu ? [.. s.LabelValues, s_cpuNames[cpu]] : s.LabelValues;
+
+    private static void Unpublish(Series s)
+    {
+        if (s.Children is { } children)
+        {
+            for (int i = 0; i < children.Length; i++)
+            {
+                children[i]?.Remove();
+                children[i] = null;
+            }
         }
     }
 
