@@ -167,7 +167,8 @@ public static class ExporterHost
 
                     m.AddOtlpExporter((exporter, reader) =>
                     {
-                        exporter.Endpoint = endpoint;
+                        // Set in code, the http/protobuf endpoint is used as given: add the signal path when only a base was given.
+                        exporter.Endpoint = plan.OtlpHttp && endpoint.AbsolutePath == "/" ? new Uri(endpoint, "v1/metrics") : endpoint;
                         exporter.Protocol = plan.OtlpHttp ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
                         reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)plan.Interval.TotalMilliseconds;
 

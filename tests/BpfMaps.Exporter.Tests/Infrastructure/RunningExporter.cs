@@ -18,7 +18,7 @@ public sealed class RunningExporter : IAsyncDisposable
 
     private RunningExporter(ExporterOptions options)
     {
-        Port = FreePort();
+        Port = RunningExporterPorts.Free();
         options.Listen = $"127.0.0.1:{Port}";
         options.Interval = "50ms";
         options.Hostname = Host;
@@ -99,8 +99,12 @@ public sealed class RunningExporter : IAsyncDisposable
         Assert.True(code == 0, $"exit code {code}: {LogText}");
         _stop.Dispose();
     }
+}
 
-    private static int FreePort()
+public static class RunningExporterPorts
+{
+    /// <summary>A loopback port nothing listens on right now.</summary>
+    public static int Free()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
