@@ -231,6 +231,41 @@ public sealed class ExporterKernelTests
     }
 
     [Fact]
+    public async Task A_perCpu_mode_on_a_map_that_is_not_per_cpu_is_a_config_error()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
+        var options = new ExporterOptions
+        {
+            Listen = "",
+            Maps = [new MapOptions { Map = $"id {map.Id}", Key = "u32", Metrics = [new MetricOptions { Name = "x", PerCpu = "cpu" }] }],
+        };
+        var errors = new StringWriter();
+        Assert.Equal(2, await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken));
+        Assert.Equal($"bpfmap export: maps[0].metrics[0].perCpu: map '{map.Name}' (id {map.Id}, hash) is not a per-CPU map", errors.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task A_name_selector_follows_the_newest_map_with_the_name()
+    {
+        string name = TestMaps.UniqueName();
+        using BpfMap old = TestMaps.Create(MapType.Hash, 4, 8, name: name);
+        old.Update(U32(1), U64(100));
+        var options = new ExporterOptions
+        {
+            Maps = [new MapOptions { Map = $"name {name}", Name = "named", Key = "u32", Metrics = [new MetricOptions { Name = "named_value" }] }],
+        };
+        await using RunningExporter e = await RunningExporter.StartAsync(options);
+        Scrape s = await e.AfterReadsAsync("named");
+        Assert.Equal(100, s.Value("named_value", ("key", "1")));
+
+        using BpfMap replacement = TestMaps.Create(MapType.Hash, 4, 8, name: name);
+        replacement.Update(U32(2), U64(200));
+        s = await e.UntilAsync(x => x.Value("named_value", ("key", "2")) == 200, "the newer map to be read");
+        Assert.Empty(s.Find("named_value", ("key", "1")));
+        Assert.Contains($"replaced the previous map with hash map '{name}' (id {replacement.Id}", e.LogText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_busy_listen_address_fails_with_exit_code_1()
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
