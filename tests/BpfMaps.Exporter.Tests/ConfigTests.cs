@@ -125,3 +125,43 @@ public sealed class ConfigTests
         Assert.Equal("bpfmap export: interval: 'forever' is not a duration such as 500ms, 10s or 1m (at least 10ms, at most 1h)", errors.ToString().TrimEnd());
     }
 }
+
+public sealed class EntryPointTests
+{
+    [Fact]
+    public async Task RunAsync_from_a_file_reports_an_unknown_field_with_exit_code_2()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"bpfmap-exporter-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, """{ "maps": [ { "map": "id 1", "key": "u32", "metrics": [ { "name": "x", "tpye": "u64" } ] } ] }""");
+        try
+        {
+            var errors = new StringWriter();
+            int code = await ExporterHost.RunAsync(path, [], errors, TestContext.Current.CancellationToken);
+            Assert.Equal(2, code);
+            Assert.StartsWith("bpfmap export: maps[0].metrics[0].tpye: unknown field (known: name, help, type, offset, kind, perCpu)", errors.ToString(), StringComparison.Ordinal);
+            Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_from_a_file_names_invalid_json()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"bpfmap-exporter-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, """{ "maps": [ }""");
+        try
+        {
+            var errors = new StringWriter();
+            Assert.Equal(2, await ExporterHost.RunAsync(path, [], errors, TestContext.Current.CancellationToken));
+            string line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"bpfmap export: {path}: ", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

@@ -20,6 +20,41 @@ namespace BpfMaps.Exporter;
 public static class ExporterHost
 {
     /// <summary>
+    /// Loads the configuration (<see cref="ExporterConfig.Load"/>: the JSON file, then command-line
+    /// options) and runs it; the entry point for <c>bpfmap export</c>. A configuration error is
+    /// written as one line to standard error and returns 2.
+    /// </summary>
+    /// <param name="configPath">The JSON file, or null to configure from <paramref name="args"/> alone.</param>
+    /// <param name="args">Command-line options such as <c>--listen 127.0.0.1:9500</c> (see <see cref="ExporterConfig.SwitchMappings"/>).</param>
+    /// <param name="ct">Stops the exporter.</param>
+    /// <returns>0 stopped, 1 could not start, 2 bad configuration.</returns>
+    public static Task<int> RunAsync(string? configPath, IReadOnlyList<string> args, CancellationToken ct) => RunAsync(configPath, args, Console.Error, ct);
+
+    /// <summary>Same as <see cref="RunAsync(string, IReadOnlyList{string}, CancellationToken)"/>, writing errors and logs to <paramref name="errors"/>.</summary>
+    /// <param name="configPath">The JSON file, or null.</param>
+    /// <param name="args">Command-line options.</param>
+    /// <param name="errors">Where the one-line error and the log go.</param>
+    /// <param name="ct">Stops the exporter.</param>
+    /// <returns>0 stopped, 1 could not start, 2 bad configuration.</returns>
+    public static async Task<int> RunAsync(string? configPath, IReadOnlyList<string> args, TextWriter errors, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(errors);
+        ExporterOptions options;
+        try
+        {
+            options = ExporterConfig.Load(configPath, args);
+        }
+        catch (ExporterConfigException e)
+        {
+            await errors.WriteLineAsync($"bpfmap export: {e.Message}").ConfigureAwait(false);
+            return (int)ExporterExitCode.BadConfig;
+        }
+
+        return await RunAsync(options, errors, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Validates <paramref name="options"/>, opens every map (a missing map is a configuration error
     /// at startup; later it is reported and retried), then serves metrics until <paramref name="ct"/>
     /// is cancelled or the process gets SIGINT/SIGTERM. Errors are written to standard error as one line.
