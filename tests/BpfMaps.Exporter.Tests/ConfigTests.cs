@@ -57,7 +57,8 @@ public sealed class ConfigTests
     [InlineData("\"key\": \"u8\", \"mode\": \"peek\", \"metrics\": [{\"name\": \"x\"}]", "maps[0].mode: 'peek' is not 'dump' or 'drain'")]
     [InlineData("\"key\": \"u8\", \"metrics\": [{\"name\": \"x-y\"}]", "maps[0].metrics[0].name: 'x-y' is not a metric name")]
     [InlineData("\"key\": \"u8\", \"metrics\": [{\"name\": \"bpfmap_exporter_x\"}]", "maps[0].metrics[0].name: 'bpfmap_exporter_x': the prefix bpfmap_exporter_ is reserved")]
-    [InlineData("\"key\": \"u8\", \"metrics\": [{\"name\": \"x\"}, {\"name\": \"x\"}]", "maps[0].metrics[1].name: 'x' is already used by maps[0].metrics[0]")]
+    [InlineData("\"key\": \"u8\", \"metrics\": [{\"name\": \"x\"}, {\"name\": \"x\"}]", "maps[0].metrics[1].name: 'x' is published as x, which maps[0].metrics[0] already uses")]
+    [InlineData("\"key\": \"u8\", \"metrics\": [{\"name\": \"x\", \"kind\": \"counter\"}, {\"name\": \"x_total\"}]", "maps[0].metrics[1].name: 'x_total' is published as x_total, which maps[0].metrics[0] already uses")]
     [InlineData("\"key\": \"u8\", \"metrics\": []", "maps[0].metrics: no metrics")]
     [InlineData("\"key\": \"u8\"", "maps[0].metrics: no metrics")]
     public void Bad_decoders_and_metrics_are_named(string mapFields, string expected) =>

@@ -245,6 +245,35 @@ public sealed class ExporterKernelTests
     }
 
     [Fact]
+    public async Task Without_labels_only_a_single_entry_map_is_accepted()
+    {
+        using BpfMap many = TestMaps.Create(MapType.Array, 4, 8, maxEntries: 4);
+        var errors = new StringWriter();
+        var bad = new ExporterOptions { Listen = "", Maps = [new MapOptions { Map = $"id {many.Id}", Metrics = [new MetricOptions { Name = "x" }] }] };
+        Assert.Equal(2, await ExporterHost.RunAsync(bad, errors, TestContext.Current.CancellationToken));
+        Assert.Equal($"bpfmap export: maps[0].key: map '{many.Name}' (id {many.Id}, array) holds up to 4 entries; give 'key' or 'labels' so that each entry has its own series", errors.ToString().Trim());
+
+        using BpfMap single = TestMaps.Create(MapType.Array, 4, 8, maxEntries: 1);
+        single.Update(U32(0), U64(9));
+        var good = new ExporterOptions { Maps = [new MapOptions { Map = $"id {single.Id}", Name = "global", Metrics = [new MetricOptions { Name = "global_events", Kind = "counter" }] }] };
+        await using RunningExporter e = await RunningExporter.StartAsync(good);
+        Scrape s = await e.AfterReadsAsync("global");
+        Assert.Equal("global_events_total{host=\"testhost\"} 9", Assert.Single(s.Find("global_events_total")).ToString());
+    }
+
+    [Fact]
+    public async Task Key_bytes_in_no_label_are_warned_about()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 8, 8);
+        var options = new ExporterOptions
+        {
+            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "partial", Labels = [new LabelOptions { Name = "ifindex", Type = "u32", Offset = 0 }, new LabelOptions { Name = "proto", Type = "u8", Offset = 4 }], Metrics = [new MetricOptions { Name = "partial_value" }] }],
+        };
+        await using RunningExporter e = await RunningExporter.StartAsync(options);
+        Assert.Contains("map partial: key bytes 5..7 are in no label", e.LogText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_name_selector_follows_the_newest_map_with_the_name()
     {
         string name = TestMaps.UniqueName();

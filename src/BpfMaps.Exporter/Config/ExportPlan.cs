@@ -43,6 +43,11 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
             return ("map", $"{what} has no key/value entries to export");
         }
 
+        if (Labels.Count == 0 && info.MaxEntries != 1)
+        {
+            return ("key", $"{what} holds up to {info.MaxEntries} entries; give 'key' or 'labels' so that each entry has its own series");
+        }
+
         bool perCpu = info.Type.IsPerCpu();
         for (int i = 0; i < Labels.Count; i++)
         {
@@ -75,5 +80,38 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
         }
 
         return null;
+    }
+
+    /// <summary>Key bytes that no label decodes, as ranges (<c>6..7</c>); entries differing only there share a series.</summary>
+    public string? UncoveredKeyBytes(int keySize)
+    {
+        var covered = new bool[keySize];
+        foreach (LabelField l in Labels)
+        {
+            int size = l.SizeIn(keySize);
+            for (int i = l.Offset; i < Math.Min(keySize, l.Offset + size); i++)
+            {
+                covered[i] = true;
+            }
+        }
+
+        var ranges = new List<string>();
+        for (int i = 0; i < keySize; i++)
+        {
+            if (covered[i])
+            {
+                continue;
+            }
+
+            int start = i;
+            while (i + 1 < keySize && !covered[i + 1])
+            {
+                i++;
+            }
+
+            ranges.Add(start == i ? $"{start}" : $"{start}..{i}");
+        }
+
+        return ranges.Count == 0 || Labels.Count == 0 ? null : string.Join(", ", ranges);
     }
 }

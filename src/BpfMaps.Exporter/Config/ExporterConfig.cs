@@ -451,10 +451,6 @@ public static partial class ExporterConfig
                 throw new ExporterConfigException($"{mp}.name", $"'{m.Name}': the prefix bpfmap_exporter_ is reserved for the exporter's own metrics");
             }
 
-            if (!metricNames.TryAdd(m.Name, mp))
-            {
-                throw new ExporterConfigException($"{mp}.name", $"'{m.Name}' is already used by {metricNames[m.Name]}");
-            }
 
             if (!Decoders.TryParseValue(m.Type, out ValueType vt))
             {
@@ -491,6 +487,13 @@ public static partial class ExporterConfig
             if (counter && drain && pc is PerCpuMode.Min or PerCpuMode.Max or PerCpuMode.Avg)
             {
                 throw new ExporterConfigException($"{mp}.perCpu", $"'{m.PerCpu}' of deltas does not accumulate into a counter; use 'sum' or 'cpu'");
+            }
+
+            // Counters are published as NAME_total: "x" as a counter and "x_total" as a gauge would collide.
+            string published = counter && !m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name + "_total" : m.Name;
+            if (!metricNames.TryAdd(published, mp))
+            {
+                throw new ExporterConfigException($"{mp}.name", $"'{m.Name}' is published as {published}, which {metricNames[published]} already uses");
             }
 
             metrics.Add(new MetricPlan(m.Name, m.Help, vt, m.Offset, counter, pc, m.PerCpu is not null));

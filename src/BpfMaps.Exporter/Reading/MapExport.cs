@@ -7,9 +7,9 @@ namespace BpfMaps.Exporter.Reading;
 
 /// <summary>
 /// One configured map: finds it (again, when it is replaced or comes back), reads it a batch at a
-/// time into a table of series keyed by the raw key bytes, and reports the table to the metric
-/// instruments when they are collected. Reading an entry whose key is already in the table
-/// allocates nothing; a new key allocates its labels once.
+/// time into a table of series keyed by the raw key bytes, sets the prometheus-net series as it
+/// reads, and reports the table to OpenTelemetry when it collects. Reading an entry whose key is
+/// already in the table allocates nothing; a new key allocates its labels and series once.
 /// </summary>
 internal sealed partial class MapExport : IDisposable
 {
@@ -254,6 +254,10 @@ internal sealed partial class MapExport : IDisposable
         _map = map;
         string description = map.ToString();
         LogOpened(_log, _plan.Label, description, replaced ? "replaced the previous map with" : "opened");
+        if (_plan.UncoveredKeyBytes(map.KeySize) is { } uncovered)
+        {
+            LogUncovered(_log, _plan.Label, uncovered);
+        }
     }
 
     private void CloseMap()
@@ -483,6 +487,9 @@ internal sealed partial class MapExport : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "map {Map}: read failed ({Reason}): {Problem}")]
     private static partial void LogReadFailed(ILogger log, string map, string reason, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "map {Map}: key bytes {Bytes} are in no label; entries that differ only there share a series (the last one read wins)")]
+    private static partial void LogUncovered(ILogger log, string map, string bytes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "map {Map}: reading again (id {Id})")]
     private static partial void LogRecovered(ILogger log, string map, uint id);
