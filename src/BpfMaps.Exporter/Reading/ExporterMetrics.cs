@@ -14,7 +14,7 @@ internal sealed class ExporterMetrics : IDisposable
     public const string MeterName = "BpfMaps.Exporter";
 
     private const string ReadsHelp = "Successful reads of each map.";
-    private const string ErrorsHelp = "Failed reads of each map, by reason: missing (the selector finds no map), layout (the map does not fit the decoders), kernel.";
+    private const string ErrorsHelp = "Failed reads of each map, by reason: missing (the selector finds no map), layout (the map does not fit the decoders), kernel (bpf() failed), unsupported.";
     private const string DroppedHelp = "Entries not exported because the metric reached maxSeries.";
     private const string EntriesHelp = "Entries read (dump) or drained (drain) by the last read of each map.";
     private const string UpHelp = "1 if the last read of the map succeeded, else 0.";

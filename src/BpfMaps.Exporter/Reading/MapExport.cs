@@ -143,6 +143,11 @@ internal sealed partial class MapExport : IDisposable
         {
             problem = new MapReadException("kernel", "map", e.Message, e);
         }
+        catch (NotSupportedException e)
+        {
+            // A map type the library cannot dump or drain: reported like any failed read, the exporter goes on.
+            problem = new MapReadException("unsupported", "map", e.Message, e);
+        }
 
         Up = false;
         Entries = 0;
