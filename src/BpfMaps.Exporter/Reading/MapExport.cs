@@ -70,7 +70,7 @@ internal sealed partial class MapExport : IDisposable
             if (self.Factory is { } factory)
             {
                 string[] names = m.PerCpu == PerCpuMode.Cpu ? [.. labelNames, "cpu"] : labelNames;
-                string help = m.Help ?? "";
+                string help = m.Help ?? $"{m.Type.ToString().ToLowerInvariant()} at value offset {m.Offset} of map {plan.Label}.";
                 if (m.Counter)
                 {
                     // Prometheus convention (and what OpenTelemetry's naming does): counters end in _total.
