@@ -1,0 +1,117 @@
+using BpfMaps.Exporter.Decoding;
+using ValueType = BpfMaps.Exporter.Decoding.ValueType;
+
+namespace BpfMaps.Exporter;
+
+/// <summary>Validated configuration: what <see cref="ExporterOptions"/> means, with every name parsed.</summary>
+internal sealed record ExportPlan(
+    string? ListenHost,
+    int ListenPort,
+    TimeSpan Interval,
+    Uri? OtlpEndpoint,
+    bool OtlpHttp,
+    bool OtlpDelta,
+    IReadOnlyList<KeyValuePair<string, string>> ConstantLabels,
+    int MaxSeries,
+    IReadOnlyList<MapPlan> Maps);
+
+/// <summary>One key field that becomes a label; <c>Field</c> is where it was configured (<c>key</c> or <c>labels[1]</c>).</summary>
+internal sealed record LabelField(string Name, FieldType Type, int Offset, int? Size, string Field)
+{
+    /// <summary>The byte count for a key of <paramref name="keySize"/> bytes.</summary>
+    public int SizeIn(int keySize) => Decoders.FixedSize(Type) ?? Size ?? keySize - Offset;
+}
+
+/// <summary>One value field that becomes a metric.</summary>
+internal sealed record MetricPlan(string Name, string? Help, ValueType Type, int Offset, bool Counter, PerCpuMode PerCpu, bool PerCpuSet);
+
+/// <summary>One map to export.</summary>
+internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bool Drain, IReadOnlyList<LabelField> Labels, IReadOnlyList<MetricPlan> Metrics)
+{
+    /// <summary>The config path of this map (<c>maps[2]</c>).</summary>
+    public string Path => $"maps[{Index}]";
+
+    /// <summary>
+    /// Checks the decoders against a map's real sizes and type.
+    /// </summary>
+    /// <returns>Null, or the relative path and problem (e.g. <c>labels[1]</c>, <c>...</c>).</returns>
+    public (string Field, string Problem)? CheckLayout(MapInfo info)
+    {
+        string what = $"map '{info.Name}' (id {info.Id}, {info.Type.KernelName()})";
+        if (info.KeySize == 0 || info.Type is MapType.RingBuf or MapType.UserRingBuf or MapType.PerfEventArray or MapType.BloomFilter or MapType.Arena or MapType.StructOps)
+        {
+            return ("map", $"{what} has no key/value entries to export");
+        }
+
+        if (Labels.Count == 0 && info.MaxEntries != 1)
+        {
+            return ("key", $"{what} holds up to {info.MaxEntries} entries; give 'key' or 'labels' so that each entry has its own series");
+        }
+
+        bool perCpu = info.Type.IsPerCpu();
+        for (int i = 0; i < Labels.Count; i++)
+        {
+            LabelField l = Labels[i];
+            int size = l.SizeIn(info.KeySize);
+            if (size <= 0 || l.Offset + size > info.KeySize)
+            {
+                return (l.Field, $"{l.Type.ToString().ToLowerInvariant()} at offset {l.Offset} needs {Math.Max(size, 1)} bytes but {what} has {info.KeySize}-byte keys");
+            }
+        }
+
+        for (int i = 0; i < Metrics.Count; i++)
+        {
+            MetricPlan m = Metrics[i];
+            int size = Decoders.Size(m.Type);
+            if (m.Offset + size > info.ValueSize)
+            {
+                return ($"metrics[{i}]", $"{m.Type.ToString().ToLowerInvariant()} at offset {m.Offset} needs {size} bytes but {what} has {info.ValueSize}-byte values");
+            }
+
+            if (m.PerCpuSet && !perCpu)
+            {
+                return ($"metrics[{i}].perCpu", $"{what} is not a per-CPU map");
+            }
+        }
+
+        if (Drain && info.Type.IsMapInMap())
+        {
+            return ("mode", $"{what} holds inner maps; draining it would delete them");
+        }
+
+        return null;
+    }
+
+    /// <summary>Key bytes that no label decodes, as ranges (<c>6..7</c>); entries differing only there share a series.</summary>
+    public string? UncoveredKeyBytes(int keySize)
+    {
+        var covered = new bool[keySize];
+        foreach (LabelField l in Labels)
+        {
+            int size = l.SizeIn(keySize);
+            for (int i = l.Offset; i < Math.Min(keySize, l.Offset + size); i++)
+            {
+                covered[i] = true;
+            }
+        }
+
+        var ranges = new List<string>();
+        for (int i = 0; i < keySize; i++)
+        {
+            if (covered[i])
+            {
+                continue;
+            }
+
+            int start = i;
+            while (i + 1 < keySize && !covered[i + 1])
+            {
+                i++;
+            }
+
+            ranges.Add(start == i ? $"{start}" : $"{start}..{i}");
+        }
+
+        return ranges.Count == 0 || Labels.Count == 0 ? null : string.Join(", ", ranges);
+    }
+}

@@ -1,0 +1,570 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using BpfMaps.Exporter.Decoding;
+using Microsoft.Extensions.Configuration;
+using ValueType = BpfMaps.Exporter.Decoding.ValueType;
+
+namespace BpfMaps.Exporter;
+
+/// <summary>
+/// Reads the exporter configuration from a JSON file and command-line options, rejects unknown
+/// fields, and validates it. Every error is an <see cref="ExporterConfigException"/> whose message
+/// is one line naming the field.
+/// </summary>
+public static partial class ExporterConfig
+{
+    /// <summary>
+    /// Command-line options and the fields they set. Anything else can be given as
+    /// <c>--field value</c> or <c>--maps:0:map "pinned /sys/fs/bpf/x"</c> (configuration paths).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--listen"] = "listen",
+        ["--interval"] = "interval",
+        ["--otlp-endpoint"] = "otlpEndpoint",
+        ["--otlp-protocol"] = "otlpProtocol",
+        ["--otlp-temporality"] = "otlpTemporality",
+        ["--host-label"] = "hostLabel",
+        ["--hostname"] = "hostname",
+        ["--max-series"] = "maxSeries",
+    };
+
+    private static readonly string[] s_top = ["listen", "interval", "otlpEndpoint", "otlpProtocol", "otlpTemporality", "hostLabel", "hostname", "labels", "maxSeries", "maps"];
+    private static readonly string[] s_map = ["map", "name", "mode", "key", "keyLabel", "labels", "metrics"];
+    private static readonly string[] s_label = ["name", "type", "offset", "size"];
+    private static readonly string[] s_metric = ["name", "help", "type", "offset", "kind", "perCpu"];
+
+    /// <summary>
+    /// Reads <paramref name="path"/> (JSON; optional) and then <paramref name="args"/> (command-line
+    /// options, which win), and validates the result.
+    /// </summary>
+    /// <param name="path">The JSON file, or null.</param>
+    /// <param name="args">Command-line options such as <c>--listen 127.0.0.1:9500</c>; see <see cref="SwitchMappings"/>.</param>
+    /// <returns>The options.</returns>
+    /// <exception cref="ExporterConfigException">The file is missing or not JSON, a field is unknown, or a value is invalid.</exception>
+    public static ExporterOptions Load(string? path, IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var builder = new ConfigurationBuilder();
+        if (path is not null)
+        {
+            string full = System.IO.Path.GetFullPath(path);
+            if (!File.Exists(full))
+            {
+                throw new ExporterConfigException("", $"config file '{path}' not found");
+            }
+
+            builder.AddJsonFile(full, optional: false, reloadOnChange: false);
+        }
+
+        builder.AddCommandLine([.. args], new Dictionary<string, string>(SwitchMappings));
+        IConfigurationRoot root;
+        try
+        {
+            root = builder.Build();
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException or FileNotFoundException or System.Text.Json.JsonException)
+        {
+            string inner = e.InnerException?.Message ?? e.Message;
+            throw new ExporterConfigException("", $"{path ?? "command line"}: {OneLine(inner)}");
+        }
+
+        return Bind(root);
+    }
+
+    /// <summary>Parses JSON text (for tests and embedding); same rules as <see cref="Load"/>.</summary>
+    /// <param name="json">The JSON.</param>
+    /// <returns>The options.</returns>
+    /// <exception cref="ExporterConfigException">The JSON is invalid, a field is unknown, or a value is invalid.</exception>
+    public static ExporterOptions Parse(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        IConfigurationRoot root;
+        try
+        {
+            using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json));
+            root = new ConfigurationBuilder().AddJsonStream(stream).Build();
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw new ExporterConfigException("", $"invalid JSON: {OneLine(e.InnerException?.Message ?? e.Message)}");
+        }
+
+        return Bind(root);
+    }
+
+    private static ExporterOptions Bind(IConfiguration root)
+    {
+        CheckKeys(root);
+        var options = new ExporterOptions();
+        try
+        {
+            root.Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            // "Failed to convert configuration value 'x' at 'maps:0:labels:0:offset' to type 'System.Int32'."
+            Match m = ConvertError().Match(e.Message);
+            if (m.Success)
+            {
+                throw new ExporterConfigException(PathOf(m.Groups["path"].Value), $"'{m.Groups["value"].Value}' is not a valid {FriendlyType(m.Groups["type"].Value)}");
+            }
+
+            throw new ExporterConfigException("", OneLine(e.Message));
+        }
+
+        Compile(options);
+        return options;
+    }
+
+    private static string FriendlyType(string clrType) => clrType switch
+    {
+        "System.Int32" or "System.Nullable`1[System.Int32]" => "integer",
+        _ => clrType,
+    };
+
+    [GeneratedRegex("value '(?<value>.*)' at '(?<path>[^']*)' to type '(?<type>[^']*)'")]
+    private static partial Regex ConvertError();
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>Turns a configuration path (<c>maps:0:labels:1:type</c>) into the form errors use (<c>maps[0].labels[1].type</c>).</summary>
+    internal static string PathOf(string configPath)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (string part in configPath.Split(':'))
+        {
+            if (part.Length > 0 && part.All(char.IsAsciiDigit))
+            {
+                sb.Append('[').Append(part).Append(']');
+            }
+            else
+            {
+                if (sb.Length > 0)
+                {
+                    sb.Append('.');
+                }
+
+                sb.Append(Canonical(part));
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Canonical(string key)
+    {
+        foreach (string[] set in (ReadOnlySpan<string[]>)[s_top, s_map, s_label, s_metric])
+        {
+            foreach (string k in set)
+            {
+                if (string.Equals(k, key, StringComparison.OrdinalIgnoreCase))
+                {
+                    return k;
+                }
+            }
+        }
+
+        return key;
+    }
+
+    private static void CheckKeys(IConfiguration root)
+    {
+        foreach (IConfigurationSection s in root.GetChildren())
+        {
+            Expect(s, s_top);
+            switch (s.Key.ToLowerInvariant())
+            {
+                case "labels":
+                    foreach (IConfigurationSection l in s.GetChildren())
+                    {
+                        if (l.Value is null)
+                        {
+                            throw new ExporterConfigException(PathOf(l.Path), "a constant label's value must be a string");
+                        }
+                    }
+
+                    break;
+                case "maps":
+                    foreach (IConfigurationSection map in Items(s))
+                    {
+                        foreach (IConfigurationSection f in map.GetChildren())
+                        {
+                            Expect(f, s_map);
+                            if (string.Equals(f.Key, "labels", StringComparison.OrdinalIgnoreCase))
+                            {
+                                foreach (IConfigurationSection l in Items(f))
+                                {
+                                    ExpectAll(l, s_label);
+                                }
+                            }
+                            else if (string.Equals(f.Key, "metrics", StringComparison.OrdinalIgnoreCase))
+                            {
+                                foreach (IConfigurationSection m in Items(f))
+                                {
+                                    ExpectAll(m, s_metric);
+                                }
+                            }
+                        }
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    private static IEnumerable<IConfigurationSection> Items(IConfigurationSection list)
+    {
+        // An empty JSON list arrives as an empty value.
+        if (!string.IsNullOrEmpty(list.Value))
+        {
+            throw new ExporterConfigException(PathOf(list.Path), "expected a list");
+        }
+
+        foreach (IConfigurationSection item in list.GetChildren())
+        {
+            if (!item.Key.All(char.IsAsciiDigit))
+            {
+                throw new ExporterConfigException(PathOf(list.Path), $"expected a list, found field '{item.Key}'");
+            }
+
+            if (!string.IsNullOrEmpty(item.Value))
+            {
+                throw new ExporterConfigException(PathOf(item.Path), "expected an object");
+            }
+
+            yield return item;
+        }
+    }
+
+    private static void ExpectAll(IConfigurationSection obj, string[] known)
+    {
+        foreach (IConfigurationSection f in obj.GetChildren())
+        {
+            Expect(f, known);
+        }
+    }
+
+    private static void Expect(IConfigurationSection field, string[] known)
+    {
+        foreach (string k in known)
+        {
+            if (string.Equals(k, field.Key, StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+        }
+
+        throw new ExporterConfigException(PathOf(field.Path), $"unknown field (known: {string.Join(", ", known)})");
+    }
+
+    /// <summary>Validates the options and parses every name, selector and decoder.</summary>
+    /// <param name="options">The options.</param>
+    /// <returns>The plan.</returns>
+    /// <exception cref="ExporterConfigException">A value is invalid.</exception>
+    internal static ExportPlan Compile(ExporterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (string? host, int port) = ParseListen(options.Listen);
+        TimeSpan interval = ParseInterval(options.Interval)
+            ?? throw new ExporterConfigException("interval", $"'{options.Interval}' is not a duration such as 500ms, 10s or 1m (at least 10ms, at most 1h)");
+
+        Uri? otlp = null;
+        if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint)
+            && (!Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out otlp) || otlp.Scheme is not ("http" or "https")))
+        {
+            throw new ExporterConfigException("otlpEndpoint", $"'{options.OtlpEndpoint}' is not an http:// or https:// URL");
+        }
+
+        bool otlpHttp = (options.OtlpProtocol ?? "grpc").ToLowerInvariant() switch
+        {
+            "grpc" => false,
+            "http" or "http/protobuf" => true,
+            _ => throw new ExporterConfigException("otlpProtocol", $"'{options.OtlpProtocol}' is not 'grpc' or 'http'"),
+        };
+
+        bool otlpDelta = (options.OtlpTemporality ?? "delta").ToLowerInvariant() switch
+        {
+            "delta" => true,
+            "cumulative" => false,
+            _ => throw new ExporterConfigException("otlpTemporality", $"'{options.OtlpTemporality}' is not 'delta' or 'cumulative'"),
+        };
+
+        var constant = new List<KeyValuePair<string, string>>();
+        if (!string.IsNullOrEmpty(options.HostLabel))
+        {
+            CheckLabelName("hostLabel", options.HostLabel);
+            string hostname = string.IsNullOrWhiteSpace(options.Hostname) ? Environment.MachineName : options.Hostname;
+            constant.Add(new(options.HostLabel, hostname));
+        }
+
+        foreach ((string k, string v) in options.Labels.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            CheckLabelName($"labels.{k}", k);
+            if (constant.Any(c => c.Key == k))
+            {
+                throw new ExporterConfigException($"labels.{k}", "duplicates the host label");
+            }
+
+            constant.Add(new(k, v));
+        }
+
+        if (options.MaxSeries is < 1 or > 10_000_000)
+        {
+            throw new ExporterConfigException("maxSeries", $"{options.MaxSeries} is out of range (1 to 10000000)");
+        }
+
+        if (options.Maps.Count == 0)
+        {
+            throw new ExporterConfigException("maps", "no maps to export; add at least one { \"map\": \"pinned /sys/fs/bpf/NAME\", \"metrics\": [...] }");
+        }
+
+        var maps = new List<MapPlan>();
+        var metricNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        var mapLabels = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Maps.Count; i++)
+        {
+            MapPlan map = CompileMap(i, options.Maps[i], constant, metricNames);
+            if (!mapLabels.Add(map.Label))
+            {
+                throw new ExporterConfigException($"{map.Path}.name", $"another map is already called '{map.Label}'; give each map a distinct name");
+            }
+
+            maps.Add(map);
+        }
+
+        return new ExportPlan(host, port, interval, otlp, otlpHttp, otlpDelta, constant, options.MaxSeries, maps);
+    }
+
+    private static MapPlan CompileMap(int index, MapOptions o, List<KeyValuePair<string, string>> constant, Dictionary<string, string> metricNames)
+    {
+        string path = $"maps[{index}]";
+        if (o is null)
+        {
+            throw new ExporterConfigException(path, "expected an object");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.Map))
+        {
+            throw new ExporterConfigException($"{path}.map", "missing; expected 'id N', 'pinned PATH' or 'name NAME'");
+        }
+
+        MapSelector selector = MapSelector.TryParse(o.Map, out string? selectorError)
+            ?? throw new ExporterConfigException($"{path}.map", selectorError!);
+
+        bool drain = (o.Mode ?? "dump").ToLowerInvariant() switch
+        {
+            "dump" => false,
+            "drain" => true,
+            _ => throw new ExporterConfigException($"{path}.mode", $"'{o.Mode}' is not 'dump' or 'drain'"),
+        };
+
+        var labels = new List<LabelField>();
+        if (o.Key is not null)
+        {
+            if (o.Labels.Count > 0)
+            {
+                throw new ExporterConfigException($"{path}.key", "give either 'key' (one label from the whole key) or 'labels', not both");
+            }
+
+            if (!Decoders.TryParseField(o.Key, out FieldType kt))
+            {
+                throw new ExporterConfigException($"{path}.key", $"unknown decoder '{o.Key}' (expected one of {string.Join(", ", Decoders.FieldTypeNames)})");
+            }
+
+            CheckLabelName($"{path}.keyLabel", o.KeyLabel);
+            labels.Add(new LabelField(o.KeyLabel, kt, 0, null, "key"));
+        }
+
+        for (int j = 0; j < o.Labels.Count; j++)
+        {
+            string lp = $"{path}.labels[{j}]";
+            LabelOptions l = o.Labels[j] ?? throw new ExporterConfigException(lp, "expected an object");
+            if (string.IsNullOrEmpty(l.Name))
+            {
+                throw new ExporterConfigException($"{lp}.name", "missing");
+            }
+
+            CheckLabelName($"{lp}.name", l.Name);
+            if (!Decoders.TryParseField(l.Type, out FieldType ft))
+            {
+                throw new ExporterConfigException($"{lp}.type", l.Type is null
+                    ? $"missing; expected one of {string.Join(", ", Decoders.FieldTypeNames)}"
+                    : $"unknown decoder '{l.Type}' (expected one of {string.Join(", ", Decoders.FieldTypeNames)})");
+            }
+
+            if (l.Offset < 0)
+            {
+                throw new ExporterConfigException($"{lp}.offset", $"{l.Offset} is negative");
+            }
+
+            if (l.Size is { } size)
+            {
+                if (Decoders.FixedSize(ft) is { } fixedSize && size != fixedSize)
+                {
+                    throw new ExporterConfigException($"{lp}.size", $"{l.Type} is always {fixedSize} bytes; size {size} does not fit (size is for hex and string)");
+                }
+
+                if (size <= 0)
+                {
+                    throw new ExporterConfigException($"{lp}.size", $"{size} must be positive");
+                }
+            }
+
+            labels.Add(new LabelField(l.Name, ft, l.Offset, l.Size, $"labels[{j}]"));
+        }
+
+        var seen = new HashSet<string>(constant.Select(c => c.Key), StringComparer.Ordinal);
+        foreach (LabelField l in labels)
+        {
+            if (!seen.Add(l.Name))
+            {
+                throw new ExporterConfigException($"{path}.labels", $"label '{l.Name}' appears twice (or clashes with a constant label)");
+            }
+        }
+
+        if (o.Metrics.Count == 0)
+        {
+            throw new ExporterConfigException($"{path}.metrics", "no metrics; add at least one { \"name\": \"...\", \"type\": \"u64\" }");
+        }
+
+        var metrics = new List<MetricPlan>();
+        for (int j = 0; j < o.Metrics.Count; j++)
+        {
+            string mp = $"{path}.metrics[{j}]";
+            MetricOptions m = o.Metrics[j] ?? throw new ExporterConfigException(mp, "expected an object");
+            if (string.IsNullOrEmpty(m.Name))
+            {
+                throw new ExporterConfigException($"{mp}.name", "missing");
+            }
+
+            if (!MetricName().IsMatch(m.Name))
+            {
+                throw new ExporterConfigException($"{mp}.name", $"'{m.Name}' is not a metric name ([a-zA-Z][a-zA-Z0-9_]*)");
+            }
+
+            if (m.Name.StartsWith("bpfmap_exporter_", StringComparison.Ordinal))
+            {
+                throw new ExporterConfigException($"{mp}.name", $"'{m.Name}': the prefix bpfmap_exporter_ is reserved for the exporter's own metrics");
+            }
+
+
+            if (!Decoders.TryParseValue(m.Type, out ValueType vt))
+            {
+                throw new ExporterConfigException($"{mp}.type", $"unknown value type '{m.Type}' (expected one of {string.Join(", ", Decoders.ValueTypeNames)})");
+            }
+
+            if (m.Offset < 0)
+            {
+                throw new ExporterConfigException($"{mp}.offset", $"{m.Offset} is negative");
+            }
+
+            bool counter = (m.Kind ?? (drain ? "counter" : "gauge")).ToLowerInvariant() switch
+            {
+                "counter" => true,
+                "gauge" => false,
+                _ => throw new ExporterConfigException($"{mp}.kind", $"'{m.Kind}' is not 'counter' or 'gauge'"),
+            };
+
+            if (drain && !counter)
+            {
+                throw new ExporterConfigException($"{mp}.kind", "drain mode reads deltas, which only make counters; use mode 'dump' for gauges");
+            }
+
+            if (!Decoders.TryParsePerCpu(m.PerCpu ?? "sum", out PerCpuMode pc))
+            {
+                throw new ExporterConfigException($"{mp}.perCpu", $"'{m.PerCpu}' is not one of {string.Join(", ", Decoders.PerCpuNames)}");
+            }
+
+            if (pc == PerCpuMode.Cpu && seen.Contains("cpu"))
+            {
+                throw new ExporterConfigException($"{mp}.perCpu", "'cpu' adds a label 'cpu', which this map already has");
+            }
+
+            if (counter && drain && pc is PerCpuMode.Min or PerCpuMode.Max or PerCpuMode.Avg)
+            {
+                throw new ExporterConfigException($"{mp}.perCpu", $"'{m.PerCpu}' of deltas does not accumulate into a counter; use 'sum' or 'cpu'");
+            }
+
+            // Counters are published as NAME_total: "x" as a counter and "x_total" as a gauge would collide.
+            string published = counter && !m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name + "_total" : m.Name;
+            if (!metricNames.TryAdd(published, mp))
+            {
+                throw new ExporterConfigException($"{mp}.name", $"'{m.Name}' is published as {published}, which {metricNames[published]} already uses");
+            }
+
+            metrics.Add(new MetricPlan(m.Name, m.Help, vt, m.Offset, counter, pc, m.PerCpu is not null));
+        }
+
+        string label = string.IsNullOrWhiteSpace(o.Name) ? selector.DefaultLabel : o.Name;
+        return new MapPlan(index, selector, label, drain, labels, metrics);
+    }
+
+    [GeneratedRegex("^[a-zA-Z][a-zA-Z0-9_]*$")]
+    private static partial Regex MetricName();
+
+    [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
+    private static partial Regex LabelName();
+
+    private static void CheckLabelName(string path, string name)
+    {
+        if (!LabelName().IsMatch(name) || name.StartsWith("__", StringComparison.Ordinal))
+        {
+            throw new ExporterConfigException(path, $"'{name}' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)");
+        }
+    }
+
+    /// <summary>Parses <c>HOST:PORT</c>; empty means no Prometheus endpoint.</summary>
+    internal static (string? Host, int Port) ParseListen(string? listen)
+    {
+        if (string.IsNullOrWhiteSpace(listen))
+        {
+            return (null, 0);
+        }
+
+        int colon = listen.LastIndexOf(':');
+        string host = colon > 0 ? listen[..colon] : "";
+        if (colon <= 0 || !int.TryParse(listen.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+        {
+            throw new ExporterConfigException("listen", $"'{listen}' is not HOST:PORT (e.g. {ExporterOptions.DefaultListen} or [::1]:9435)");
+        }
+
+        string bare = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
+        if (bare != "localhost" && !IPAddress.TryParse(bare, out _))
+        {
+            throw new ExporterConfigException("listen", $"'{host}' is not an IP address or localhost");
+        }
+
+        return (host, port);
+    }
+
+    /// <summary>Parses <c>500ms</c>, <c>10s</c>, <c>1m</c> or a TimeSpan (<c>00:00:10</c>).</summary>
+    internal static TimeSpan? ParseInterval(string? text)
+    {
+        string t = (text ?? "").Trim();
+        TimeSpan span;
+        Match m = Duration().Match(t);
+        if (m.Success)
+        {
+            double n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            span = m.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(n),
+                "s" => TimeSpan.FromSeconds(n),
+                _ => TimeSpan.FromMinutes(n),
+            };
+        }
+        else if (!TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out span))
+        {
+            return null;
+        }
+
+        return span >= TimeSpan.FromMilliseconds(10) && span <= TimeSpan.FromHours(1) ? span : null;
+    }
+
+    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$")]
+    private static partial Regex Duration();
+}

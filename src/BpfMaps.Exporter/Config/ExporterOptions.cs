@@ -1,0 +1,120 @@
+namespace BpfMaps.Exporter;
+
+/// <summary>
+/// The exporter's configuration as written in the JSON file or on the command line (keys are
+/// case-insensitive). <see cref="ExporterConfig.Load(string?, IReadOnlyList{string})"/> reads and
+/// validates it; <see cref="ExporterHost.RunAsync(ExporterOptions, CancellationToken)"/> runs it.
+/// </summary>
+public sealed class ExporterOptions
+{
+    /// <summary>The default Prometheus listen address: loopback only.</summary>
+    public const string DefaultListen = "127.0.0.1:9435";
+
+    /// <summary>
+    /// Where the Prometheus scrape endpoint (<c>/metrics</c>) listens, as <c>HOST:PORT</c>
+    /// (<c>[::1]:PORT</c> for IPv6). Default <c>127.0.0.1:9435</c>. Empty disables it.
+    /// </summary>
+    public string Listen { get; set; } = DefaultListen;
+
+    /// <summary>How often maps are read: <c>500ms</c>, <c>10s</c>, <c>1m</c>. Default <c>10s</c>.</summary>
+    public string Interval { get; set; } = "10s";
+
+    /// <summary>Optional OTLP endpoint (e.g. <c>http://127.0.0.1:4317</c>) that metrics are pushed to.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>OTLP transport: <c>grpc</c> (default) or <c>http</c> (http/protobuf).</summary>
+    public string OtlpProtocol { get; set; } = "grpc";
+
+    /// <summary>
+    /// OTLP aggregation temporality: <c>delta</c> (default; points of keys that left a map are
+    /// reclaimed) or <c>cumulative</c> (every key ever seen keeps a point, up to <see cref="MaxSeries"/>).
+    /// </summary>
+    public string OtlpTemporality { get; set; } = "delta";
+
+    /// <summary>
+    /// Name of the constant label that carries the host name on every series (default <c>host</c>);
+    /// empty to leave it out.
+    /// </summary>
+    public string HostLabel { get; set; } = "host";
+
+    /// <summary>The host name to report; default the machine's name.</summary>
+    public string? Hostname { get; set; }
+
+    /// <summary>More constant labels put on every series (e.g. <c>{"dc": "fra1"}</c>).</summary>
+    public Dictionary<string, string> Labels { get; set; } = [];
+
+    /// <summary>Most series one metric may have; entries past it are dropped and counted. Default 10000.</summary>
+    public int MaxSeries { get; set; } = 10000;
+
+    /// <summary>The maps to export.</summary>
+    public List<MapOptions> Maps { get; set; } = [];
+}
+
+/// <summary>One map to export and how to turn its entries into series.</summary>
+public sealed class MapOptions
+{
+    /// <summary>Which map, in bpftool's grammar: <c>id N</c>, <c>pinned PATH</c> or <c>name NAME</c>.</summary>
+    public string? Map { get; set; }
+
+    /// <summary>The value of the <c>map</c> label on self-metrics; default derived from <see cref="Map"/>.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>
+    /// <c>dump</c> (default): read every entry each interval, values are absolute. <c>drain</c>: read and
+    /// delete every entry, values are deltas that accumulate into monotonic counters.
+    /// </summary>
+    public string Mode { get; set; } = "dump";
+
+    /// <summary>Shorthand for one label decoded from the whole key (e.g. <c>u32</c>, <c>ipv4</c>, <c>hex</c>).</summary>
+    public string? Key { get; set; }
+
+    /// <summary>The label name used with <see cref="Key"/>. Default <c>key</c>.</summary>
+    public string KeyLabel { get; set; } = "key";
+
+    /// <summary>Labels decoded from byte ranges of the key.</summary>
+    public List<LabelOptions> Labels { get; set; } = [];
+
+    /// <summary>Metrics decoded from the value; at least one.</summary>
+    public List<MetricOptions> Metrics { get; set; } = [];
+}
+
+/// <summary>A label decoded from a byte range of the key.</summary>
+public sealed class LabelOptions
+{
+    /// <summary>The label name.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>
+    /// The decoder: <c>u8 u16 u32 u64 i8 i16 i32 i64</c> (host byte order), <c>be16 be32 be64</c>
+    /// (network byte order, e.g. ports), <c>hex</c>, <c>ipv4</c>, <c>ipv6</c>, <c>string</c> (NUL-terminated).
+    /// </summary>
+    public string? Type { get; set; }
+
+    /// <summary>Byte offset in the key. Default 0.</summary>
+    public int Offset { get; set; }
+
+    /// <summary>Byte count for <c>hex</c> and <c>string</c>; default the rest of the key.</summary>
+    public int? Size { get; set; }
+}
+
+/// <summary>A metric decoded from the value.</summary>
+public sealed class MetricOptions
+{
+    /// <summary>The metric name (<c>[a-zA-Z_][a-zA-Z0-9_]*</c>); counters get <c>_total</c> appended in Prometheus.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The help text.</summary>
+    public string? Help { get; set; }
+
+    /// <summary>The value's type: <c>u64</c> (default), <c>u32</c>, <c>u16</c>, <c>u8</c>, <c>i64</c>, <c>i32</c>, <c>i16</c>, <c>i8</c>.</summary>
+    public string Type { get; set; } = "u64";
+
+    /// <summary>Byte offset of the value inside the map value (inside each CPU's slot for per-CPU maps). Default 0.</summary>
+    public int Offset { get; set; }
+
+    /// <summary><c>counter</c> or <c>gauge</c>. Default <c>gauge</c> in dump mode, <c>counter</c> in drain mode.</summary>
+    public string? Kind { get; set; }
+
+    /// <summary>How per-CPU values are combined: <c>sum</c> (default), <c>min</c>, <c>max</c>, <c>avg</c>, or <c>cpu</c> for one series per CPU with a <c>cpu</c> label.</summary>
+    public string? PerCpu { get; set; }
+}

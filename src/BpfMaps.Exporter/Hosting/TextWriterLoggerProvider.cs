@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace BpfMaps.Exporter.Hosting;
+
+/// <summary>One line per log message to a caller's writer (tests, or a CLI that captures output).</summary>
+internal sealed class TextWriterLoggerProvider(TextWriter writer) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(writer);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(TextWriter writer) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (writer)
+            {
+                writer.WriteLine($"{logLevel.ToString().ToLowerInvariant()}: {formatter(state, exception)}");
+            }
+        }
+    }
+}

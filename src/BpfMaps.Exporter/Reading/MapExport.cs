@@ -1,0 +1,501 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using BpfMaps.Exporter.Decoding;
+using Microsoft.Extensions.Logging;
+
+namespace BpfMaps.Exporter.Reading;
+
+/// <summary>
+/// One configured map: finds it (again, when it is replaced or comes back), reads it a batch at a
+/// time into a table of series keyed by the raw key bytes, sets the prometheus-net series as it
+/// reads, and reports the table to OpenTelemetry when it collects. Reading an entry whose key is
+/// already in the table allocates nothing; a new key allocates its labels and series once.
+/// </summary>
+internal sealed partial class MapExport : IDisposable
+{
+    private static readonly DumpOptions s_arrayDrain = new() { ArrayDrain = ArrayDrainMode.ReadThenZero };
+    private static readonly string[] s_cpuNames = Enumerable.Range(0, PossibleCpus.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    private readonly MapPlan _plan;
+    private readonly ExporterMetrics _self;
+    private readonly ILogger _log;
+    private readonly Dictionary<byte[], Series> _series = new(ByteKeyComparer.Instance);
+    private readonly Lock _lock = new();
+    private readonly int[] _slotBase;
+    private readonly int _slots;
+    private readonly int _keyCapacity;
+    private readonly KeyValuePair<string, object?>[] _mapTag;
+    private readonly Prometheus.Counter?[] _promCounters;
+    private readonly Prometheus.Gauge?[] _promGauges;
+    private BpfMap? _map;
+    private long _generation;
+    private string? _lastProblem;
+
+    public MapExport(MapPlan plan, int maxSeries, ExporterMetrics self, ILogger log)
+    {
+        _plan = plan;
+        _self = self;
+        _log = log;
+        _mapTag = [new("map", plan.Label)];
+        _slotBase = new int[plan.Metrics.Count];
+        int widest = 1;
+        for (int j = 0; j < plan.Metrics.Count; j++)
+        {
+            _slotBase[j] = _slots;
+            int width = plan.Metrics[j].PerCpu == PerCpuMode.Cpu ? s_cpuNames.Length : 1;
+            _slots += width;
+            widest = Math.Max(widest, width);
+        }
+
+        _keyCapacity = Math.Max(1, maxSeries / widest);
+        _promCounters = new Prometheus.Counter?[plan.Metrics.Count];
+        _promGauges = new Prometheus.Gauge?[plan.Metrics.Count];
+        string[] labelNames = plan.Labels.Select(l => l.Name).ToArray();
+        for (int j = 0; j < plan.Metrics.Count; j++)
+        {
+            int metric = j;
+            MetricPlan m = plan.Metrics[j];
+            if (self.Meter is { } meter)
+            {
+                if (m.Counter)
+                {
+                    meter.CreateObservableCounter(m.Name, () => Collect(metric), unit: null, description: m.Help);
+                }
+                else
+                {
+                    meter.CreateObservableGauge(m.Name, () => Collect(metric), unit: null, description: m.Help);
+                }
+            }
+
+            if (self.Factory is { } factory)
+            {
+                string[] names = m.PerCpu == PerCpuMode.Cpu ? [.. labelNames, "cpu"] : labelNames;
+                string help = m.Help ?? $"{m.Type.ToString().ToLowerInvariant()} at value offset {m.Offset} of map {plan.Label}.";
+                if (m.Counter)
+                {
+                    // Prometheus convention (and what OpenTelemetry's naming does): counters end in _total.
+                    string name = m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name : m.Name + "_total";
+                    _promCounters[j] = factory.CreateCounter(name, help, names);
+                }
+                else
+                {
+                    _promGauges[j] = factory.CreateGauge(m.Name, help, names);
+                }
+            }
+        }
+    }
+
+    public MapPlan Plan => _plan;
+
+    /// <summary>Entries read (or drained) by the last successful cycle.</summary>
+    public long Entries { get; private set; }
+
+    /// <summary>Whether the last cycle read the map.</summary>
+    public bool Up { get; private set; }
+
+    /// <summary>The id of the map currently open, or 0.</summary>
+    public uint MapId => _map?.Id ?? 0;
+
+    /// <summary>The <c>map</c> tag of self-metrics.</summary>
+    public ReadOnlySpan<KeyValuePair<string, object?>> MapTag => _mapTag;
+
+    /// <summary>Opens the map before the exporter starts: a missing or unfitting map is a configuration error.</summary>
+    /// <exception cref="ExporterConfigException">The map does not exist, cannot be opened, or does not fit the decoders.</exception>
+    public void OpenAtStartup()
+    {
+        try
+        {
+            EnsureCurrent();
+        }
+        catch (MapReadException e)
+        {
+            throw new ExporterConfigException($"{_plan.Path}.{e.Field}", e.Message);
+        }
+    }
+
+    /// <summary>Reads the map once. Failures are counted and logged, never thrown.</summary>
+    public void Read()
+    {
+        MapReadException problem;
+        try
+        {
+            EnsureCurrent();
+            ReadCore(_map!);
+            Up = true;
+            _self.OnRead(this);
+            if (_lastProblem is not null)
+            {
+                LogRecovered(_log, _plan.Label, _map!.Id);
+                _lastProblem = null;
+            }
+
+            return;
+        }
+        catch (MapReadException e)
+        {
+            problem = e;
+        }
+        catch (BpfException e)
+        {
+            problem = new MapReadException("kernel", "map", e.Message, e);
+        }
+        catch (MapIterationRestartedException e)
+        {
+            problem = new MapReadException("kernel", "map", e.Message, e);
+        }
+        catch (NotSupportedException e)
+        {
+            // A map type the library cannot dump or drain: reported like any failed read, the exporter goes on.
+            problem = new MapReadException("unsupported", "map", e.Message, e);
+        }
+
+        Up = false;
+        Entries = 0;
+        CloseMap();
+        if (!_plan.Drain || problem.Reason == "layout")
+        {
+            // A dump's series describe a map that is gone; drained counters stay (they are monotonic).
+            lock (_lock)
+            {
+                foreach (Series s in _series.Values)
+                {
+                    Unpublish(s);
+                }
+
+                _series.Clear();
+            }
+        }
+
+        _self.OnReadError(this, problem.Reason);
+        if (problem.Message != _lastProblem)
+        {
+            LogReadFailed(_log, _plan.Label, problem.Reason, problem.Message);
+            _lastProblem = problem.Message;
+        }
+    }
+
+    private void EnsureCurrent()
+    {
+        MapSelector sel = _plan.Selector;
+        switch (sel.Kind)
+        {
+            case SelectorKind.Id:
+                // Holding the descriptor keeps the map alive, so an id never goes away under us.
+                if (_map is null)
+                {
+                    Adopt(Open(() => BpfMap.OpenById(sel.Id), $"no map with id {sel.Id}"));
+                }
+
+                break;
+            case SelectorKind.Pinned:
+            {
+                // Re-resolve every cycle: the pin may now name a new map (a reloaded program).
+                BpfMap pinned = Open(() => BpfMap.OpenPinned(sel.Text), $"nothing is pinned at {sel.Text}");
+                if (_map is not null && pinned.Id == _map.Id)
+                {
+                    pinned.Dispose();
+                }
+                else
+                {
+                    Adopt(pinned);
+                }
+
+                break;
+            }
+
+            default:
+            {
+                // The newest map with the name: a reloaded program's map replaces the old one.
+                uint newest = 0;
+                foreach (MapInfo info in BpfMap.ListSystemMaps())
+                {
+                    if (info.Name == sel.Text && info.Id > newest)
+                    {
+                        newest = info.Id;
+                    }
+                }
+
+                if (newest == 0)
+                {
+                    throw new MapReadException("missing", "map", $"no map named '{sel.Text}'");
+                }
+
+                if (_map is null || _map.Id != newest)
+                {
+                    Adopt(Open(() => BpfMap.OpenById(newest), $"no map named '{sel.Text}'"));
+                }
+
+                break;
+            }
+        }
+    }
+
+    private static BpfMap Open(Func<BpfMap> open, string missing)
+    {
+        try
+        {
+            return open();
+        }
+        catch (BpfException e) when (e.Errno == Errno.ENOENT)
+        {
+            throw new MapReadException("missing", "map", missing, e);
+        }
+        catch (BpfException e)
+        {
+            throw new MapReadException("kernel", "map", e.Message, e);
+        }
+    }
+
+    private void Adopt(BpfMap map)
+    {
+        if (_plan.CheckLayout(map.Info) is { } bad)
+        {
+            map.Dispose();
+            throw new MapReadException("layout", bad.Field, bad.Problem);
+        }
+
+        bool replaced = _map is not null;
+        CloseMap();
+        _map = map;
+        string description = map.ToString();
+        LogOpened(_log, _plan.Label, description, replaced ? "replaced the previous map with" : "opened");
+        if (_plan.UncoveredKeyBytes(map.KeySize) is { } uncovered)
+        {
+            LogUncovered(_log, _plan.Label, uncovered);
+        }
+    }
+
+    private void CloseMap()
+    {
+        _map?.Dispose();
+        _map = null;
+    }
+
+    private void ReadCore(BpfMap map)
+    {
+        int ks = map.KeySize;
+        int vs = map.ValueBufferSize;
+        long entries = 0;
+        long dropped = 0;
+        MapEntries source = _plan.Drain ? map.Drain(map.Type.IsArray() ? s_arrayDrain : null) : map.Dump();
+        lock (_lock)
+        {
+            long gen = ++_generation;
+            Dictionary<byte[], Series>.AlternateLookup<ReadOnlySpan<byte>> lookup = _series.GetAlternateLookup<ReadOnlySpan<byte>>();
+            using MapEnumerator e = source.GetEnumerator();
+            while (e.MoveNextBatch())
+            {
+                ReadOnlySpan<byte> keys = e.BatchKeys;
+                ReadOnlySpan<byte> values = e.BatchValues;
+                for (int i = 0; i < e.BatchCount; i++)
+                {
+                    ReadOnlySpan<byte> key = keys.Slice(i * ks, ks);
+                    if (!lookup.TryGetValue(key, out Series? s))
+                    {
+                        if (_series.Count >= _keyCapacity)
+                        {
+                            dropped++;
+                            continue;
+                        }
+
+                        KeyValuePair<string, object?>[] tags = MakeTags(key);
+                        s = new Series(tags, tags.Select(t => (string)t.Value!).ToArray(), _slots, _self.Factory is not null);
+                        lookup.TryAdd(key, s);
+                    }
+
+                    s.Generation = gen;
+                    Apply(map, s, values.Slice(i * vs, vs));
+                    if (s.Children is not null)
+                    {
+                        Publish(s);
+                    }
+                }
+
+                entries += e.BatchCount;
+            }
+
+            if (!_plan.Drain)
+            {
+                foreach ((byte[] key, Series s) in _series)
+                {
+                    if (s.Generation != gen)
+                    {
+                        Unpublish(s);
+                        _series.Remove(key);
+                    }
+                }
+            }
+
+            Entries = entries;
+        }
+
+        if (dropped > 0)
+        {
+            _self.OnDropped(this, dropped);
+        }
+    }
+
+    private void Publish(Series s)
+    {
+        Prometheus.ChildBase?[] children = s.Children!;
+        for (int j = 0; j < _plan.Metrics.Count; j++)
+        {
+            MetricPlan m = _plan.Metrics[j];
+            int width = m.PerCpu == PerCpuMode.Cpu ? s_cpuNames.Length : 1;
+            for (int k = 0; k < width; k++)
+            {
+                int slot = _slotBase[j] + k;
+                double v = s.Values[slot];
+                if (_promCounters[j] is { } family)
+                {
+                    var child = (Prometheus.Counter.Child?)children[slot];
+                    if (child is not null && v < child.Value)
+                    {
+                        // The kernel's count went down (the map was replaced): publish it as a counter reset.
+                        child.Remove();
+                        child = null;
+                    }
+
+                    child ??= family.WithLabels(LabelValues(s, m, k));
+                    children[slot] = child;
+                    child.IncTo(v);
+                }
+                else
+                {
+                    var child = (Prometheus.Gauge.Child?)children[slot] ?? _promGauges[j]!.WithLabels(LabelValues(s, m, k));
+                    children[slot] = child;
+                    child.Set(v);
+                }
+            }
+        }
+    }
+
+    private static string[] LabelValues(Series s, MetricPlan m, int cpu) =>
+        m.PerCpu == PerCpuMode.Cpu ? [.. s.LabelValues, s_cpuNames[cpu]] : s.LabelValues;
+
+    private static void Unpublish(Series s)
+    {
+        if (s.Children is { } children)
+        {
+            for (int i = 0; i < children.Length; i++)
+            {
+                children[i]?.Remove();
+                children[i] = null;
+            }
+        }
+    }
+
+    private KeyValuePair<string, object?>[] MakeTags(ReadOnlySpan<byte> key)
+    {
+        var tags = new KeyValuePair<string, object?>[_plan.Labels.Count];
+        for (int i = 0; i < tags.Length; i++)
+        {
+            LabelField f = _plan.Labels[i];
+            tags[i] = new(f.Name, Decoders.FormatLabel(f.Type, key.Slice(f.Offset, f.SizeIn(key.Length))));
+        }
+
+        return tags;
+    }
+
+    private void Apply(BpfMap map, Series s, ReadOnlySpan<byte> value)
+    {
+        double[] slots = s.Values;
+        for (int j = 0; j < _plan.Metrics.Count; j++)
+        {
+            MetricPlan m = _plan.Metrics[j];
+            int size = Decoders.Size(m.Type);
+            int at = _slotBase[j];
+            if (!map.IsPerCpu)
+            {
+                Store(slots, at, Decoders.ReadValue(m.Type, value.Slice(m.Offset, size)));
+                continue;
+            }
+
+            int cpus = Math.Min(map.Cpus, s_cpuNames.Length);
+            int stride = map.ValueStride;
+            if (m.PerCpu == PerCpuMode.Cpu)
+            {
+                for (int c = 0; c < cpus; c++)
+                {
+                    Store(slots, at + c, Decoders.ReadValue(m.Type, value.Slice((c * stride) + m.Offset, size)));
+                }
+
+                continue;
+            }
+
+            double acc = Decoders.ReadValue(m.Type, value.Slice(m.Offset, size));
+            for (int c = 1; c < cpus; c++)
+            {
+                double v = Decoders.ReadValue(m.Type, value.Slice((c * stride) + m.Offset, size));
+                acc = m.PerCpu switch
+                {
+                    PerCpuMode.Min => Math.Min(acc, v),
+                    PerCpuMode.Max => Math.Max(acc, v),
+                    _ => acc + v,
+                };
+            }
+
+            Store(slots, at, m.PerCpu == PerCpuMode.Avg ? acc / cpus : acc);
+        }
+    }
+
+    private void Store(double[] slots, int at, double v)
+    {
+        if (!_plan.Drain)
+        {
+            slots[at] = v;
+        }
+        else if (v > 0)
+        {
+            // Drained values are deltas since the last drain; they only ever add to the counter.
+            slots[at] += v;
+        }
+    }
+
+    private List<Measurement<double>> Collect(int metric)
+    {
+        MetricPlan m = _plan.Metrics[metric];
+        int at = _slotBase[metric];
+        lock (_lock)
+        {
+            if (m.PerCpu != PerCpuMode.Cpu)
+            {
+                var list = new List<Measurement<double>>(_series.Count);
+                foreach (Series s in _series.Values)
+                {
+                    list.Add(new Measurement<double>(s.Values[at], s.Tags.AsSpan()));
+                }
+
+                return list;
+            }
+
+            var perCpu = new List<Measurement<double>>(_series.Count * s_cpuNames.Length);
+            var tags = new KeyValuePair<string, object?>[_plan.Labels.Count + 1];
+            foreach (Series s in _series.Values)
+            {
+                s.Tags.CopyTo(tags, 0);
+                for (int c = 0; c < s_cpuNames.Length; c++)
+                {
+                    tags[^1] = new("cpu", s_cpuNames[c]);
+                    perCpu.Add(new Measurement<double>(s.Values[at + c], tags.AsSpan()));
+                }
+            }
+
+            return perCpu;
+        }
+    }
+
+    public void Dispose() => CloseMap();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "map {Map}: {What} {Description}")]
+    private static partial void LogOpened(ILogger log, string map, string description, string what);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "map {Map}: read failed ({Reason}): {Problem}")]
+    private static partial void LogReadFailed(ILogger log, string map, string reason, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "map {Map}: key bytes {Bytes} are in no label; entries that differ only there share a series (the last one read wins)")]
+    private static partial void LogUncovered(ILogger log, string map, string bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "map {Map}: reading again (id {Id})")]
+    private static partial void LogRecovered(ILogger log, string map, uint id);
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text;
+using BpfMaps.Exporter.Tests.Infrastructure;
+
+namespace BpfMaps.Exporter.Tests;
+
+/// <summary>OTLP over http/protobuf to a receiver on loopback.</summary>
+public sealed class OtlpTests
+{
+    [Fact]
+    public async Task Metrics_are_pushed_to_the_otlp_endpoint_with_the_host_as_resource()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
+        map.Update(BitConverter.GetBytes(3u), BitConverter.GetBytes(77ul));
+        int port = RunningExporterPorts.Free();
+        using var receiver = new HttpListener();
+        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
+        receiver.Start();
+        using var stop = new CancellationTokenSource();
+        var options = new ExporterOptions
+        {
+            Listen = "",
+            Interval = "50ms",
+            Hostname = "otlphost",
+            OtlpEndpoint = $"http://127.0.0.1:{port}",
+            OtlpProtocol = "http",
+            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "pushed", Key = "u32", Metrics = [new MetricOptions { Name = "pushed_bytes" }] }],
+        };
+        var log = new StringWriter();
+        Task<int> run = Task.Run(() => ExporterHost.RunAsync(options, TextWriter.Synchronized(log), stop.Token), TestContext.Current.CancellationToken);
+        var bodies = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string Body)>();
+        Task answering = Task.Run(async () =>
+        {
+            // Answer every export, including the last one at shutdown, so the exporter never waits on a timeout.
+            while (receiver.IsListening)
+            {
+                HttpListenerContext ctx;
+                try
+                {
+                    ctx = await receiver.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var ms = new MemoryStream();
+                await ctx.Request.InputStream.CopyToAsync(ms);
+                bodies.Enqueue((ctx.Request.Url!.AbsolutePath, Encoding.Latin1.GetString(ms.ToArray())));
+                ctx.Response.StatusCode = 200;
+                ctx.Response.Close();
+            }
+        }, TestContext.Current.CancellationToken);
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            (string Path, string Body) export = default;
+            while (!bodies.Any(b => b.Body.Contains("pushed_bytes", StringComparison.Ordinal)) && clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(25, TestContext.Current.CancellationToken);
+            }
+
+            export = bodies.FirstOrDefault(b => b.Body.Contains("pushed_bytes", StringComparison.Ordinal));
+            Assert.True(export.Body is not null, $"no export with pushed_bytes arrived; log: {log}");
+            Assert.Equal("/v1/metrics", export.Path);
+            Assert.Contains("otlphost", export.Body, StringComparison.Ordinal);
+            Assert.Contains("bpfmap_exporter_reads", export.Body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+            receiver.Stop();
+            await answering.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        }
+    }
+}
