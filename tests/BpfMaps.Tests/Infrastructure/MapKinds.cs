@@ -48,6 +48,9 @@ public sealed class MapKind : IDisposable
         {
             MapType.LpmTrie => new MapSpec { Type = type, KeySize = 8, ValueSize = 8, MaxEntries = entries, Flags = MapFlags.NoPrealloc },
             MapType.HashOfMaps or MapType.ArrayOfMaps => new MapSpec { Type = type, KeySize = 4, ValueSize = 4, MaxEntries = entries, InnerMap = kind.Inner(-1) },
+            // LRU maps hand out free elements through per-CPU caches and may evict before they are full:
+            // give them room so that 10 entries stay 10 entries.
+            MapType.LruHash or MapType.LruPerCpuHash => new MapSpec { Type = type, KeySize = 4, ValueSize = 8, MaxEntries = Math.Max(entries, 1024) },
             _ => new MapSpec { Type = type, KeySize = 4, ValueSize = 8, MaxEntries = entries },
         };
         kind.Map = BpfMap.Create(spec with { Name = "st_" + (name.Length > 12 ? name[..12] : name) });
