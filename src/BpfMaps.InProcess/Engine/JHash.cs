@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace BpfMaps.InProcess.Engine;
 
@@ -15,6 +16,37 @@ internal static class JHash
     /// <summary>The htab hash of <paramref name="key"/> with <paramref name="seed"/> as initval.</summary>
     public static uint Hash(ReadOnlySpan<byte> key, uint seed)
         => (key.Length & 3) == 0 ? Words(key, seed) : Bytes(key, seed);
+
+    /// <summary>
+    /// What a one-word hash computes before it sees the key: b, c and the first step of the final
+    /// mix depend on the seed only.
+    /// </summary>
+    public readonly record struct WordState(uint A, uint B, uint C);
+
+    public static WordState Prepare(uint seed)
+    {
+        uint a = InitVal + 4 + seed;
+        uint b = a;
+        uint c = a;
+        c ^= b; c -= BitOperations.RotateLeft(b, 14);
+        return new WordState(a, b, c);
+    }
+
+    /// <summary><see cref="Word(uint, uint)"/> with the seed-only part done in advance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Word(uint k, in WordState s)
+    {
+        uint a = s.A + k;
+        uint b = s.B;
+        uint c = s.C;
+        a ^= c; a -= BitOperations.RotateLeft(c, 11);
+        b ^= a; b -= BitOperations.RotateLeft(a, 25);
+        c ^= b; c -= BitOperations.RotateLeft(b, 16);
+        a ^= c; a -= BitOperations.RotateLeft(c, 4);
+        b ^= a; b -= BitOperations.RotateLeft(a, 14);
+        c ^= b; c -= BitOperations.RotateLeft(b, 24);
+        return c;
+    }
 
     /// <summary>The word hash of a single u32 key: the fast path for 4-byte keys.</summary>
     public static uint Word(uint k, uint seed)
