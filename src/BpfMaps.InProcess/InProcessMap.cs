@@ -90,12 +90,14 @@ public static class InProcessMap
         {
             if (spec.Type.IsArray())
             {
-                core = new ArrayTable(info, percpu ? cpus : 1, valueBuffer) { InnerTemplate = inner, Access = access };
+                core = new ArrayTable(info, cpus, valueBuffer) { InnerTemplate = inner, Access = access };
             }
             else
             {
                 uint seed = (spec.Flags & MapFlags.ZeroSeed) != 0 ? 0 : options.Seed ?? (uint)RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
-                core = new HashTable(info, percpu ? cpus : 1, valueBuffer, seed) { InnerTemplate = inner, Access = access };
+                core = spec.Type is MapType.Hash or MapType.PerCpuHash
+                    ? new InlineHashTable(info, cpus, valueBuffer, seed) { Access = access }
+                    : new HashTable(info, cpus, valueBuffer, seed) { InnerTemplate = inner, Access = access };
             }
         }
         catch (OutOfMemoryException)

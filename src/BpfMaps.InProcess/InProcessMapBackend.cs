@@ -17,22 +17,23 @@ public sealed class InProcessMapBackend : IMapBackend
     {
         _core = core;
         Info = core.Info;
+        PossibleCpus = core.Cpus;
     }
 
     /// <inheritdoc />
     public MapInfo Info { get; }
 
     /// <inheritdoc />
-    public int PossibleCpus => Core?.Cpus ?? 1;
+    public int PossibleCpus { get; }
 
     /// <summary>Always null: in-process maps have no kernel descriptor.</summary>
     public SafeHandle? Handle => null;
 
     /// <summary>The hash seed in use (the kernel's <c>hashrnd</c>), or 0 for arrays.</summary>
-    public uint Seed => Core is HashTable h ? h.Seed : 0;
+    public uint Seed => Core is IHashStats h ? h.Seed : 0;
 
     /// <summary>Number of hash buckets, <c>roundup_pow_of_two(max_entries)</c>, or 0 for arrays.</summary>
-    public int BucketCount => Core is HashTable h ? h.NBuckets : 0;
+    public int BucketCount => Core is IHashStats h ? h.NBuckets : 0;
 
     internal MapCore? Core => Volatile.Read(ref _core);
 

@@ -207,7 +207,7 @@ public class ConcurrencyTests
         var keys = Bytes.WalkKeys(map.Backend, 4);
         Assert.InRange(keys.Count, 0, max);
         Assert.Equal(keys.Count, keys.Select(k => Bytes.Hex(k)).Distinct().Count());
-        var core = (HashTable)((InProcessMapBackend)map.Backend).Core!;
+        var core = (IHashStats)((InProcessMapBackend)map.Backend).Core!;
         Assert.Equal(keys.Count, core.Count);
         var buf = new byte[map.ValueBufferSize];
         foreach (byte[] k in keys)

@@ -21,7 +21,7 @@ namespace BpfMaps.InProcess.Engine;
 /// take no lock, copy, and retry if the counter moved. A reader that follows a link into an element
 /// recycled meanwhile is caught by the same check, and chain walks are bounded so they always end.</para>
 /// </remarks>
-internal sealed class HashTable : MapCore
+internal sealed class HashTable : MapCore, IHashStats
 {
     private const int Inconsistent = -2;
     private const ulong NoExist = 1;
@@ -300,14 +300,12 @@ internal sealed class HashTable : MapCore
         }
     }
 
-    /// <summary>Gives back an element that left the table: LRU list, inner map reference, count, free list.</summary>
+    /// <summary>
+    /// Gives back an element that left the table: inner map reference, count, free list. Its LRU
+    /// entry was removed under the bucket lock, so every element on the LRU list is in a bucket.
+    /// </summary>
     private void Retire(int idx)
     {
-        if (_lru)
-        {
-            LruRemove(idx);
-        }
-
         if (_fd)
         {
             ObjectTable.Release(BinaryPrimitives.ReadUInt32LittleEndian(ValueOf(idx)));
@@ -488,6 +486,7 @@ internal sealed class HashTable : MapCore
                 if (idx >= 0)
                 {
                     Unlink(ref b, idx, prev < 0 ? n : prev);
+                    LruRemove(idx);
                     retired = idx;
                 }
 
@@ -527,6 +526,10 @@ internal sealed class HashTable : MapCore
             }
 
             Unlink(ref b, idx, prev);
+            if (_lru)
+            {
+                LruRemove(idx);
+            }
         }
 
         UnlockBucket(ref b, locked);
@@ -804,6 +807,14 @@ internal sealed class HashTable : MapCore
         }
 
         b.Head = -1;
+        if (_lru)
+        {
+            for (int idx = first; idx >= 0; idx = Next(idx))
+            {
+                LruRemove(idx);
+            }
+        }
+
         UnlockBucket(ref b, locked);
 
         // The unlinked chain is ours alone now; its links stay intact until each element is freed.
@@ -903,7 +914,8 @@ internal sealed class HashTable : MapCore
 
     private int AllocLru()
     {
-        for (int attempt = 0; attempt < 1000; attempt++)
+        SpinWait sw = default;
+        for (int attempt = 0; attempt < 1_000_000; attempt++)
         {
             int n = Alloc();
             if (n >= 0)
@@ -919,7 +931,8 @@ internal sealed class HashTable : MapCore
 
             if (victim < 0)
             {
-                Thread.Yield();
+                // Every element is between allocation and insertion on other threads.
+                sw.SpinOnce();
                 continue;
             }
 
@@ -936,12 +949,12 @@ internal sealed class HashTable : MapCore
             if (idx >= 0)
             {
                 Unlink(ref b, idx, prev);
+                LruRemove(idx);
             }
 
             UnlockBucket(ref b, locked);
             if (idx >= 0)
             {
-                LruRemove(idx);
                 if (_fd)
                 {
                     ObjectTable.Release(BinaryPrimitives.ReadUInt32LittleEndian(ValueOf(idx)));
