@@ -352,6 +352,28 @@ internal sealed class InlineHashTable : MapCore, IHashStats
         uint hash = HashKey(key);
         uint b = hash & _mask;
         ref int seqRef = ref Seq(b);
+        int seq = Volatile.Read(ref seqRef);
+        if ((seq & 1) == 0)
+        {
+            ref byte s = ref S(b);
+            if (Next(ref s) != Empty && Matches(ref s, hash, key))
+            {
+                // The common case: the key is the bucket's inline head.
+                CopyValueOut(ref s, value);
+                Volatile.ReadBarrier();
+                if (Volatile.Read(ref seqRef) == seq)
+                {
+                    return 0;
+                }
+            }
+        }
+
+        return LookupChain(b, hash, key, value);
+    }
+
+    private int LookupChain(uint b, uint hash, ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        ref int seqRef = ref Seq(b);
         SpinWait sw = default;
         while (true)
         {
