@@ -7,9 +7,11 @@ using System.Runtime.Intrinsics.X86;
 namespace BpfMaps.InProcess.Engine;
 
 /// <summary>
-/// The htab family (hash, percpu_hash, lru_hash, lru_percpu_hash, hash_of_maps) with the kernel's
-/// layout: <c>roundup_pow_of_two(max_entries)</c> buckets, jhash with the map's seed, new elements
-/// at the head of their bucket's chain, and the bucket index as the batch cursor.
+/// The htab types whose elements need a stable identity, lru_hash and lru_percpu_hash (the LRU list
+/// links elements) and hash_of_maps (elements hold inner map references), with the kernel's layout:
+/// <c>roundup_pow_of_two(max_entries)</c> buckets, jhash with the map's seed, new elements at the
+/// head of their bucket's chain, and the bucket index as the batch cursor. hash and percpu_hash use
+/// <see cref="InlineHashTable"/>, which has the same semantics and a faster layout.
 /// </summary>
 /// <remarks>
 /// <para>Elements live in one preallocated array, <c>[next:i32][hash:u32][key][value]</c> each, so a

@@ -33,6 +33,7 @@ internal sealed class InlineHashTable : MapCore, IHashStats
     private const uint PrefetchDistance = 16;
 
     private readonly byte[] _slots;
+    private readonly int _slotBase;
     private readonly byte[] _pool;
     private readonly int _elemStride;
     private readonly int _slotStride;
@@ -65,19 +66,24 @@ internal sealed class InlineHashTable : MapCore, IHashStats
         _slotStride = 8 + _elemStride;
         long slotBytes = (long)_slotStride * _nBuckets;
         long poolBytes = (long)_elemStride * _capacity;
-        if (slotBytes > Array.MaxLength || poolBytes > Array.MaxLength)
+        if (slotBytes + 64 > Array.MaxLength || poolBytes > Array.MaxLength)
         {
             throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
         }
 
         // Slots must start empty; the pool is written before it is read. Both pinned for prefetching.
-        _slots = GC.AllocateArray<byte>((int)slotBytes, pinned: true);
+        _slots = GC.AllocateArray<byte>((int)slotBytes + 64, pinned: true);
+        _slotBase = CacheLineOffset(_slots);
         _pool = GC.AllocateUninitializedArray<byte>((int)poolBytes, pinned: true);
         for (uint b = 0; b < _nBuckets; b++)
         {
             Next(ref S(b)) = Empty;
         }
     }
+
+    /// <summary>Where the first slot starts: a cache line boundary, so a 32- or 64-byte slot never straddles two lines.</summary>
+    private static unsafe int CacheLineOffset(byte[] pinned)
+        => (int)((64 - ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned)) & 63)) & 63);
 
     public int NBuckets => (int)_nBuckets;
 
@@ -96,11 +102,11 @@ internal sealed class InlineHashTable : MapCore, IHashStats
     // ---------------------------------------------------------------- layout
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref int Seq(uint b) => ref Unsafe.As<byte, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nint)b * _slotStride));
+    private ref int Seq(uint b) => ref Unsafe.As<byte, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), _slotBase + (nint)b * _slotStride));
 
     /// <summary>The element stored in bucket <paramref name="b"/>'s slot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref byte S(uint b) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nint)b * _slotStride + 8);
+    private ref byte S(uint b) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), _slotBase + (nint)b * _slotStride + 8);
 
     /// <summary>Overflow element <paramref name="idx"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
