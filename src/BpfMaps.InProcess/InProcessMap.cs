@@ -176,7 +176,9 @@ public static class InProcessMap
             return Errno.EINVAL;
         }
 
-        if (spec.MapExtra != 0 || ((f & MapFlags.NumaNode) == 0 && spec.NumaNode != 0))
+        // map_extra belongs to bloom filters and arenas. numa_node counts only with BPF_F_NUMA_NODE, and
+        // then it must name an online node: the engine has no placement, so it accepts node 0 only.
+        if (spec.MapExtra != 0 || ((f & MapFlags.NumaNode) != 0 && spec.NumaNode != 0))
         {
             return Errno.EINVAL;
         }

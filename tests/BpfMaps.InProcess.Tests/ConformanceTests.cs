@@ -331,6 +331,16 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void NumaNodeCountsOnlyWithItsFlag(Backend backend)
+    {
+        using BpfMap ignored = Backends.Create(backend, HashSpec() with { NumaNode = 5 });
+        using BpfMap node0 = Backends.Create(backend, HashSpec(flags: MapFlags.ZeroSeed | MapFlags.NumaNode));
+        Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => Backends.Create(backend, HashSpec(flags: MapFlags.NumaNode) with { NumaNode = 4096 }).Dispose()).Errno);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => Backends.Create(backend, HashSpec(MapType.PerCpuHash, flags: MapFlags.NumaNode)).Dispose()).Errno);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void NoCommonLruRoundsMaxEntriesToTheCpus(Backend backend)
     {
         using BpfMap map = Backends.Create(backend, HashSpec(MapType.LruHash, max: 5, flags: MapFlags.ZeroSeed | MapFlags.NoCommonLru));

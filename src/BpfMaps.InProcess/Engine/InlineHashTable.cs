@@ -241,8 +241,10 @@ internal sealed class InlineHashTable : MapCore, IHashStats
             head = seen;
         }
 
-        // Elements in the pool never outnumber reserved entries, so this cannot run dry.
-        return Interlocked.Increment(ref _highWater) - 1;
+        // Overflow elements never outnumber reserved entries (Reserve comes before PoolAlloc, PoolFree
+        // before the count drops), so this cannot run past the pool; the check guards the unsafe access.
+        int fresh = Interlocked.Increment(ref _highWater) - 1;
+        return fresh < _capacity ? fresh : throw new InvalidOperationException($"in-process hash pool overrun ({fresh} of {_capacity}): engine invariant broken");
     }
 
     private void PoolFree(int idx)
@@ -853,14 +855,4 @@ internal sealed class InlineHashTable : MapCore, IHashStats
     protected override void ReleaseInnerMaps()
     {
     }
-}
-
-/// <summary>What tests and tools may ask any hash engine.</summary>
-internal interface IHashStats
-{
-    int NBuckets { get; }
-
-    int Count { get; }
-
-    uint Seed { get; }
 }
