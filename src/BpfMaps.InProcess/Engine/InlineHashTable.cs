@@ -22,7 +22,7 @@ namespace BpfMaps.InProcess.Engine;
 /// <para><c>seq</c> is the bucket's lock and sequence counter, as in <see cref="HashTable"/>:
 /// writers hold it odd; readers copy without locking and retry if it moved.</para>
 /// </remarks>
-internal sealed class InlineHashTable : MapCore, IHashStats
+internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 {
     private const int Empty = -2;
     private const int Inline = -1;
@@ -34,6 +34,10 @@ internal sealed class InlineHashTable : MapCore, IHashStats
 
     private readonly byte[] _slots;
     private readonly int _slotBase;
+
+    // Both arrays are pinned and held by the fields above, so these stay valid for the map's life.
+    private readonly byte* _slotPtr;
+    private readonly byte* _poolPtr;
     private readonly byte[] _pool;
     private readonly int _elemStride;
     private readonly int _slotStride;
@@ -74,7 +78,9 @@ internal sealed class InlineHashTable : MapCore, IHashStats
         // Slots must start empty; the pool is written before it is read. Both pinned for prefetching.
         _slots = GC.AllocateArray<byte>((int)slotBytes + 64, pinned: true);
         _slotBase = CacheLineOffset(_slots);
-        _pool = GC.AllocateUninitializedArray<byte>((int)poolBytes, pinned: true);
+        _slotPtr = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_slots)) + _slotBase;
+        _pool = GC.AllocateUninitializedArray<byte>(Math.Max((int)poolBytes, 1), pinned: true);
+        _poolPtr = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pool));
         for (uint b = 0; b < _nBuckets; b++)
         {
             Next(ref S(b)) = Empty;
@@ -102,15 +108,15 @@ internal sealed class InlineHashTable : MapCore, IHashStats
     // ---------------------------------------------------------------- layout
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref int Seq(uint b) => ref Unsafe.As<byte, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), _slotBase + (nint)b * _slotStride));
+    private ref int Seq(uint b) => ref *(int*)(_slotPtr + (nint)b * _slotStride);
 
     /// <summary>The element stored in bucket <paramref name="b"/>'s slot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref byte S(uint b) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), _slotBase + (nint)b * _slotStride + 8);
+    private ref byte S(uint b) => ref *(_slotPtr + (nint)b * _slotStride + 8);
 
     /// <summary>Overflow element <paramref name="idx"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref byte P(int idx) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pool), (nint)idx * _elemStride);
+    private ref byte P(int idx) => ref *(_poolPtr + (nint)idx * _elemStride);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref int Next(ref byte e) => ref Unsafe.As<byte, int>(ref e);
@@ -359,20 +365,17 @@ internal sealed class InlineHashTable : MapCore, IHashStats
     {
         uint hash = HashKey(key);
         uint b = hash & _mask;
-        ref int seqRef = ref Seq(b);
-        int seq = Volatile.Read(ref seqRef);
-        if ((seq & 1) == 0)
+        byte* slot = _slotPtr + (nint)b * _slotStride;
+        int seq = Volatile.Read(ref *(int*)slot);
+        ref byte s = ref *(slot + 8);
+        if ((seq & 1) == 0 && Next(ref s) != Empty && Matches(ref s, hash, key))
         {
-            ref byte s = ref S(b);
-            if (Next(ref s) != Empty && Matches(ref s, hash, key))
+            // The common case: the key is the bucket's inline head.
+            CopyValueOut(ref s, value);
+            Volatile.ReadBarrier();
+            if (Volatile.Read(ref *(int*)slot) == seq)
             {
-                // The common case: the key is the bucket's inline head.
-                CopyValueOut(ref s, value);
-                Volatile.ReadBarrier();
-                if (Volatile.Read(ref seqRef) == seq)
-                {
-                    return 0;
-                }
+                return 0;
             }
         }
 

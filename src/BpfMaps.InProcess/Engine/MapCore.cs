@@ -69,20 +69,11 @@ internal abstract class MapCore
 
     public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
     {
-        if ((flags & ~FLock) != 0)
+        if (flags != 0 || !CanRead)
         {
-            return Errno.EINVAL;
-        }
-
-        if (!CanRead)
-        {
-            return Errno.EPERM;
-        }
-
-        // No in-process value has a bpf_spin_lock, so BPF_F_LOCK is always refused.
-        if (flags != 0)
-        {
-            return Errno.EINVAL;
+            // Unknown flags first, then permission; no in-process value has a bpf_spin_lock, so
+            // BPF_F_LOCK is always refused.
+            return (flags & ~FLock) != 0 ? Errno.EINVAL : !CanRead ? Errno.EPERM : Errno.EINVAL;
         }
 
         return key.Length < KeySize || value.Length < ValueBufferSize ? Errno.EFAULT : LookupElem(key[..KeySize], value[..ValueBufferSize]);
