@@ -50,9 +50,14 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
     private readonly uint _seed;
     private readonly JHash.WordState _wordState;
     private readonly bool _percpu;
+    private const int Stripes = 16;
+
+    // How many more elements may be inserted, split into per-CPU stripes so that inserts and
+    // deletes on different CPUs do not fight over one cache line (the kernel's per-CPU freelists
+    // do the same). Their sum is max_entries minus the count.
+    private readonly Budget[] _budget = new Budget[Stripes];
     private long _freeHead;
     private int _highWater;
-    private int _count;
 
     public InlineHashTable(MapInfo info, int cpus, int valueBufferSize, uint seed)
         : base(info, cpus, valueBufferSize)
@@ -85,6 +90,18 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         {
             Next(ref S(b)) = Empty;
         }
+
+        for (int i = 0; i < Stripes; i++)
+        {
+            _budget[i].Free = _capacity / Stripes + (i < _capacity % Stripes ? 1 : 0);
+        }
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 64)]
+    private struct Budget
+    {
+        [FieldOffset(0)]
+        public int Free;
     }
 
     /// <summary>Where the first slot starts: a cache line boundary, so a 32- or 64-byte slot never straddles two lines.</summary>
@@ -93,7 +110,19 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     public int NBuckets => (int)_nBuckets;
 
-    public int Count => Volatile.Read(ref _count);
+    public int Count
+    {
+        get
+        {
+            int free = 0;
+            for (int i = 0; i < Stripes; i++)
+            {
+                free += Volatile.Read(ref _budget[i].Free);
+            }
+
+            return _capacity - free;
+        }
+    }
 
     public uint Seed => _seed;
 
@@ -213,22 +242,34 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     // ---------------------------------------------------------------- capacity and pool
 
+    /// <summary>
+    /// Takes one unit of room, from this CPU's stripe or else any other. Exact when single-threaded;
+    /// under concurrent deletes an insert can see E2BIG just before room appears in a stripe it
+    /// already passed, as with the kernel's per-CPU freelists.
+    /// </summary>
     private bool Reserve()
     {
-        int c = Volatile.Read(ref _count);
-        while (c < _capacity)
+        int home = Thread.GetCurrentProcessorId();
+        for (int i = 0; i < Stripes; i++)
         {
-            int seen = Interlocked.CompareExchange(ref _count, c + 1, c);
-            if (seen == c)
+            ref int free = ref _budget[(home + i) & (Stripes - 1)].Free;
+            int v = Volatile.Read(ref free);
+            while (v > 0)
             {
-                return true;
-            }
+                int seen = Interlocked.CompareExchange(ref free, v - 1, v);
+                if (seen == v)
+                {
+                    return true;
+                }
 
-            c = seen;
+                v = seen;
+            }
         }
 
         return false;
     }
+
+    private void Unreserve(int n) => Interlocked.Add(ref _budget[Thread.GetCurrentProcessorId() & (Stripes - 1)].Free, n);
 
     private int PoolAlloc()
     {
@@ -530,7 +571,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
             PoolFree(free);
         }
 
-        Interlocked.Decrement(ref _count);
+        Unreserve(1);
         return 0;
     }
 
@@ -809,7 +850,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
             idx = next;
         }
 
-        Interlocked.Add(ref _count, -cnt);
+        Unreserve(cnt);
         return cnt;
     }
 
