@@ -13,9 +13,13 @@ public sealed class InProcessMapBackend : IMapBackend
 {
     private MapCore? _core;
 
+    // hash and percpu_hash lookups skip the generic syscall layer when nothing but the table can answer.
+    private InlineHashTable? _inline;
+
     internal InProcessMapBackend(MapCore core)
     {
         _core = core;
+        _inline = core as InlineHashTable;
         Info = core.Info;
         PossibleCpus = core.Cpus;
     }
@@ -38,7 +42,16 @@ public sealed class InProcessMapBackend : IMapBackend
     internal MapCore? Core => Volatile.Read(ref _core);
 
     /// <inheritdoc />
-    public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => Core?.Lookup(key, value, flags) ?? Errno.EBADF;
+    public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
+    {
+        InlineHashTable? table = _inline;
+        if (table is not null && flags == 0 && key.Length == table.KeySize && value.Length >= table.ValueBufferSize && table.CanRead)
+        {
+            return table.LookupDirect(key, value);
+        }
+
+        return Core?.Lookup(key, value, flags) ?? Errno.EBADF;
+    }
 
     /// <inheritdoc />
     public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => Core?.Update(key, value, flags) ?? Errno.EBADF;
@@ -88,5 +101,9 @@ public sealed class InProcessMapBackend : IMapBackend
     public int AtomicAdd(ReadOnlySpan<byte> key, ulong delta) => Core?.AtomicAdd(key, delta) ?? Errno.EBADF;
 
     /// <summary>Closes this handle. The map goes away once no outer map holds it either.</summary>
-    public void Dispose() => Interlocked.Exchange(ref _core, null)?.Release();
+    public void Dispose()
+    {
+        _inline = null;
+        Interlocked.Exchange(ref _core, null)?.Release();
+    }
 }

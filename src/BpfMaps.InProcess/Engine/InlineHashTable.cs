@@ -402,7 +402,10 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     // ---------------------------------------------------------------- element ops
 
-    protected override int LookupElem(ReadOnlySpan<byte> key, Span<byte> value)
+    protected override int LookupElem(ReadOnlySpan<byte> key, Span<byte> value) => LookupDirect(key, value);
+
+    /// <summary>The lookup itself, for callers that did the syscall-layer checks (exact key size, flags 0, readable).</summary>
+    public int LookupDirect(ReadOnlySpan<byte> key, Span<byte> value)
     {
         uint hash = HashKey(key);
         uint b = hash & _mask;

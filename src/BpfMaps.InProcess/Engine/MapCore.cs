@@ -36,7 +36,7 @@ internal abstract class MapCore
     /// <summary>BPF_F_RDONLY/BPF_F_WRONLY: like the kernel, they belong to the "descriptor", not to map_flags.</summary>
     public MapFlags Access { get; init; }
 
-    private bool CanRead => (Access & MapFlags.WriteOnly) == 0;
+    public bool CanRead => (Access & MapFlags.WriteOnly) == 0;
 
     // Freezing takes write permission away from the syscall side only, as map_get_sys_perms does.
     private bool CanWrite => !_frozen && (Access & MapFlags.ReadOnly) == 0;
