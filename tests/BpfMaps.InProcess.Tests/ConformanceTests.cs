@@ -307,6 +307,43 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void PerCpuDumpAndDrainThroughTheTypedView(Backend backend)
+    {
+        foreach (MapType type in new[] { MapType.PerCpuHash, MapType.LruPerCpuHash })
+        {
+            using BpfMap map = Backends.Create(backend, HashSpec(type, max: 64));
+            var typed = new PerCpuBpfMap<uint, ulong>(map);
+            for (uint k = 0; k < 40; k++)
+            {
+                typed.Update(k, Enumerable.Range(0, typed.Cpus).Select(c => (ulong)(k * 10 + (uint)c)).ToArray());
+            }
+
+            int seen = 0;
+            foreach (var entry in typed.Dump(new DumpOptions { BatchSize = 4 }))
+            {
+                for (int c = 0; c < typed.Cpus; c++)
+                {
+                    Assert.Equal((ulong)(entry.Key * 10 + (uint)c), entry.Values[c]);
+                }
+
+                seen++;
+            }
+
+            Assert.Equal(40, seen);
+            int drained = 0;
+            foreach (var entry in typed.Drain())
+            {
+                Assert.Equal((ulong)(entry.Key * 10), entry.Values[0]);
+                drained++;
+            }
+
+            Assert.Equal(40, drained);
+            Assert.Equal(0L, map.Count());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void InvalidSpecsFailWithTheKernelsErrno(Backend backend)
     {
         (MapSpec Spec, int Errno)[] cases =
