@@ -1,0 +1,67 @@
+using System.Text.Json;
+
+namespace BpfMaps.Cli.Output;
+
+/// <summary>
+/// bpftool-compatible JSON: a dump is an array of entry objects, a lookup one object. Streams through
+/// a <see cref="Utf8JsonWriter"/> that is flushed to the (buffered) output every 64 KiB.
+/// </summary>
+internal sealed class JsonEntryRenderer : IEntryRenderer
+{
+    private const int FlushAt = 1 << 16;
+    private readonly Stream _out;
+    private readonly Utf8JsonWriter _w;
+    private readonly EntryLayout _layout;
+    private readonly bool _single;
+    private readonly byte[] _scratch;
+
+    /// <summary>Creates the renderer.</summary>
+    /// <param name="output">Where to write.</param>
+    /// <param name="layout">The entry layout.</param>
+    /// <param name="pretty">Indent (<c>-p</c>).</param>
+    /// <param name="single">One object instead of an array (lookup).</param>
+    public JsonEntryRenderer(Stream output, EntryLayout layout, bool pretty, bool single = false)
+    {
+        _out = output;
+        _layout = layout;
+        _single = single;
+        _w = new Utf8JsonWriter(output, BpftoolJson.Options(pretty));
+        _scratch = new byte[BpftoolJson.ScratchSize(Math.Max(layout.KeySize, layout.ValueSize))];
+    }
+
+    /// <inheritdoc />
+    public void Begin()
+    {
+        if (!_single)
+        {
+            _w.WriteStartArray();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Entry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        BpftoolJson.WriteEntry(_w, _layout, key, value, _scratch);
+        if (_w.BytesPending > FlushAt)
+        {
+            _w.Flush();
+        }
+    }
+
+    /// <inheritdoc />
+    public void End(long count)
+    {
+        if (!_single)
+        {
+            _w.WriteEndArray();
+        }
+
+        _w.Flush();
+        _out.Write("\n"u8);
+        _out.Flush();
+        _w.Dispose();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _w.Dispose();
+}
