@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using BpfMaps.Cli;
 using BpfMaps.Cli.Commands;
+using BpfMaps.Cli.Demo;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Output;
@@ -73,13 +74,64 @@ namespace BpfMaps.Cli
             AddMapCommand(root, console, "pin", "pin MAP FILE", (m, w) => m.Pin(w));
             AddMapCommand(root, console, "freeze", "freeze MAP: make it read-only for syscalls", (m, w) => m.Freeze(w));
             AddMapCommand(root, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (m, w) => m.Dump(w, drain: true));
+            AddBench(root, console);
+            AddWatch(root, console);
+            AddDemo(root, console);
             return root;
+        }
+
+        private static void AddWatch(RootCommand root, CliConsole console)
+        {
+            var words = MapWords("watch");
+            var interval = new Option<double>("--interval") { Description = "Seconds between ticks", DefaultValueFactory = _ => 1.0 };
+            var count = new Option<int>("--count") { Description = "Stop after N ticks (default: until Ctrl+C)" };
+            var drain = new Option<bool>("--drain") { Description = "Drain the map each tick (counts since the last tick) instead of dumping it" };
+            var cmd = new Command("watch", "Live table of MAP's top keys by rate, with per-key deltas and totals") { words, interval, count, drain };
+            cmd.SetAction(p =>
+            {
+                GlobalOptions o = ReadOptions(p);
+                return CommandRunner.Execute(console, o, () => new WatchCommand(console, o).Run(p.GetValue(words) ?? [], new WatchCommandSettings(p.GetValue(interval), p.GetValue(count), p.GetValue(drain))));
+            });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddDemo(RootCommand root, CliConsole console)
+        {
+            var seconds = new Option<double>("--seconds") { Description = "How long to watch", DefaultValueFactory = _ => 6.0 };
+            var cmd = new Command("demo", "Writers count into a map while watch drains it; ends with produced = drained + remaining") { seconds };
+            cmd.SetAction(p =>
+            {
+                GlobalOptions o = ReadOptions(p);
+                return CommandRunner.Execute(console, o, () => new DemoCommand(console, o, DemoWorkloads.Create).Run(p.GetValue(seconds)));
+            });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static Argument<string[]> MapWords(string command)
+        {
+            var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, Description = "MAP := id N | pinned PATH | name NAME" };
+            words.CompletionSources.Add(ctx => Completions.ForWords(command, ctx.ParseResult.GetValue(words) ?? [], ctx.WordToComplete));
+            return words;
+        }
+
+        private static void AddBench(RootCommand root, CliConsole console)
+        {
+            var entries = new Option<int>("--entries") { Description = "Entries in the benchmark hash map", DefaultValueFactory = _ => 1_000_000 };
+            var runs = new Option<int>("--runs") { Description = "Timed runs per tool; the median is shown", DefaultValueFactory = _ => 3 };
+            var bpftool = new Option<string>("--bpftool") { Description = "The bpftool to compare with", DefaultValueFactory = _ => "bpftool" };
+            var keep = new Option<bool>("--keep") { Description = "Leave the benchmark map pinned under /sys/fs/bpf" };
+            var cmd = new Command("bench", "Time bpfmap -j dump against bpftool -j map dump on a map it creates and fills") { entries, runs, bpftool, keep };
+            cmd.SetAction(p =>
+            {
+                GlobalOptions o = ReadOptions(p);
+                return CommandRunner.Execute(console, o, () => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep))));
+            });
+            root.Subcommands.Add(cmd);
         }
 
         private static void AddMapCommand(RootCommand root, CliConsole console, string name, string description, Func<MapCommands, IReadOnlyList<string>, ExitCode> run, string? alias = null)
         {
-            var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, Description = "bpftool-style words: MAP := id N | pinned PATH | name NAME; DATA := [hex] BYTES" };
-            words.CompletionSources.Add(ctx => Completions.ForWords(name, ctx.ParseResult.GetValue(words) ?? [], ctx.WordToComplete));
+            var words = MapWords(name);
             var cmd = new Command(name, description) { words };
             if (alias is not null)
             {

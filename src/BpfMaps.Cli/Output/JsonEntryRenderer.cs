@@ -26,7 +26,7 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
         _layout = layout;
         _single = single;
         _w = new Utf8JsonWriter(output, BpftoolJson.Options(pretty));
-        _scratch = new byte[BpftoolJson.ScratchSize(Math.Max(layout.KeySize, layout.ValueSize))];
+        _scratch = new byte[Math.Max(BpftoolJson.ScratchSize(Math.Max(layout.KeySize, layout.ValueSize)), BpftoolJson.EntryScratchSize(layout))];
     }
 
     /// <inheritdoc />

@@ -23,7 +23,7 @@ internal sealed class NdjsonEntryRenderer : IEntryRenderer
         _out = output;
         _layout = layout;
         _w = new Utf8JsonWriter(_buffer, BpftoolJson.Options(pretty: false));
-        _scratch = new byte[BpftoolJson.ScratchSize(Math.Max(layout.KeySize, layout.ValueSize))];
+        _scratch = new byte[Math.Max(BpftoolJson.ScratchSize(Math.Max(layout.KeySize, layout.ValueSize)), BpftoolJson.EntryScratchSize(layout))];
     }
 
     /// <inheritdoc />
