@@ -17,21 +17,6 @@ namespace BpfMaps.Cli
     /// </summary>
     internal static class BpfmapCli
     {
-        private static readonly Option<bool> JsonOption = new("--json", "-j") { Description = "JSON output, as bpftool -j", Recursive = true };
-        private static readonly Option<bool> PrettyOption = new("--pretty", "-p") { Description = "Indented JSON (implies --json)", Recursive = true };
-        private static readonly Option<bool> BpffsOption = new("--bpffs", "-f") { Description = "show: also list where each map is pinned", Recursive = true };
-        private static readonly Option<string> FormatOption = new Option<string>("--format") { Description = "Output format (default: table on a terminal, bpftool text otherwise)", Recursive = true }
-            .AcceptOnlyFromAmong("table", "json", "ndjson", "csv", "plain");
-
-        private static readonly Option<string> PerCpuOption = new Option<string>("--percpu") { Description = "Per-CPU values: every CPU (raw) or one number", Recursive = true, DefaultValueFactory = _ => "raw" }
-            .AcceptOnlyFromAmong("raw", "sum", "min", "max", "avg");
-
-        private static readonly Option<string> SortOption = new Option<string>("--sort") { Description = "Sort a dump by key (ascending) or value (descending); holds entries in memory", Recursive = true }
-            .AcceptOnlyFromAmong("key", "value");
-
-        private static readonly Option<int> TopOption = new("--top") { Description = "Only the first N entries after sorting (by value unless --sort key); holds at most 2N entries", Recursive = true };
-        private static readonly Option<string> KeyPrefixOption = new("--key-prefix") { Description = "Only keys starting with these bytes (hex, e.g. 0a00)", Recursive = true };
-
         /// <summary>Parses and runs a command line.</summary>
         /// <param name="args">The arguments.</param>
         /// <param name="console">The console.</param>
@@ -59,28 +44,29 @@ namespace BpfMaps.Cli
         public static RootCommand Build(CliConsole console)
         {
             var root = new RootCommand("bpfmap: inspect and change eBPF maps (bpftool map grammar, batch-fast dumps)");
-            foreach (Option o in new Option[] { JsonOption, PrettyOption, BpffsOption, FormatOption, PerCpuOption, SortOption, TopOption, KeyPrefixOption })
+            var shared = new SharedOptions();
+            foreach (Option o in shared.All)
             {
                 root.Options.Add(o);
             }
 
-            AddMapCommand(root, console, "show", "Show maps: all, or MAP (id N | pinned PATH | name NAME)", (m, w) => m.Show(w), "list");
-            AddMapCommand(root, console, "dump", "Print every entry of MAP (batched, streaming)", (m, w) => m.Dump(w, drain: false));
-            AddMapCommand(root, console, "lookup", "lookup MAP key DATA", (m, w) => m.Lookup(w));
-            AddMapCommand(root, console, "getnext", "getnext MAP [key DATA]", (m, w) => m.GetNext(w));
-            AddMapCommand(root, console, "update", "update MAP key DATA value VALUE [any|exist|noexist]", (m, w) => m.Update(w));
-            AddMapCommand(root, console, "delete", "delete MAP key DATA", (m, w) => m.Delete(w));
-            AddMapCommand(root, console, "create", "create FILE type TYPE key N value N entries N name NAME [flags F] [inner_map MAP]", (m, w) => m.Create(w));
-            AddMapCommand(root, console, "pin", "pin MAP FILE", (m, w) => m.Pin(w));
-            AddMapCommand(root, console, "freeze", "freeze MAP: make it read-only for syscalls", (m, w) => m.Freeze(w));
-            AddMapCommand(root, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (m, w) => m.Dump(w, drain: true));
-            AddBench(root, console);
-            AddWatch(root, console);
-            AddDemo(root, console);
+            AddMapCommand(root, shared, console, "show", "Show maps: all, or MAP (id N | pinned PATH | name NAME)", (m, w) => m.Show(w), "list");
+            AddMapCommand(root, shared, console, "dump", "Print every entry of MAP (batched, streaming)", (m, w) => m.Dump(w, drain: false));
+            AddMapCommand(root, shared, console, "lookup", "lookup MAP key DATA", (m, w) => m.Lookup(w));
+            AddMapCommand(root, shared, console, "getnext", "getnext MAP [key DATA]", (m, w) => m.GetNext(w));
+            AddMapCommand(root, shared, console, "update", "update MAP key DATA value VALUE [any|exist|noexist]", (m, w) => m.Update(w));
+            AddMapCommand(root, shared, console, "delete", "delete MAP key DATA", (m, w) => m.Delete(w));
+            AddMapCommand(root, shared, console, "create", "create FILE type TYPE key N value N entries N name NAME [flags F] [inner_map MAP]", (m, w) => m.Create(w));
+            AddMapCommand(root, shared, console, "pin", "pin MAP FILE", (m, w) => m.Pin(w));
+            AddMapCommand(root, shared, console, "freeze", "freeze MAP: make it read-only for syscalls", (m, w) => m.Freeze(w));
+            AddMapCommand(root, shared, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (m, w) => m.Dump(w, drain: true));
+            AddBench(root, shared, console);
+            AddWatch(root, shared, console);
+            AddDemo(root, shared, console);
             return root;
         }
 
-        private static void AddWatch(RootCommand root, CliConsole console)
+        private static void AddWatch(RootCommand root, SharedOptions shared, CliConsole console)
         {
             var words = MapWords("watch");
             var interval = new Option<double>("--interval") { Description = "Seconds between ticks", DefaultValueFactory = _ => 1.0 };
@@ -89,20 +75,18 @@ namespace BpfMaps.Cli
             var cmd = new Command("watch", "Live table of MAP's top keys by rate, with per-key deltas and totals") { words, interval, count, drain };
             cmd.SetAction(p =>
             {
-                GlobalOptions o = ReadOptions(p);
-                return CommandRunner.Execute(console, o, () => new WatchCommand(console, o).Run(p.GetValue(words) ?? [], new WatchCommandSettings(p.GetValue(interval), p.GetValue(count), p.GetValue(drain))));
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new WatchCommand(console, o).Run(p.GetValue(words) ?? [], new WatchCommandSettings(p.GetValue(interval), p.GetValue(count), p.GetValue(drain))));
             });
             root.Subcommands.Add(cmd);
         }
 
-        private static void AddDemo(RootCommand root, CliConsole console)
+        private static void AddDemo(RootCommand root, SharedOptions shared, CliConsole console)
         {
             var seconds = new Option<double>("--seconds") { Description = "How long to watch", DefaultValueFactory = _ => 6.0 };
             var cmd = new Command("demo", "Writers count into a map while watch drains it; ends with produced = drained + remaining") { seconds };
             cmd.SetAction(p =>
             {
-                GlobalOptions o = ReadOptions(p);
-                return CommandRunner.Execute(console, o, () => new DemoCommand(console, o, DemoWorkloads.Create).Run(p.GetValue(seconds)));
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new DemoCommand(console, o, DemoWorkloads.Create).Run(p.GetValue(seconds)));
             });
             root.Subcommands.Add(cmd);
         }
@@ -114,7 +98,7 @@ namespace BpfMaps.Cli
             return words;
         }
 
-        private static void AddBench(RootCommand root, CliConsole console)
+        private static void AddBench(RootCommand root, SharedOptions shared, CliConsole console)
         {
             var entries = new Option<int>("--entries") { Description = "Entries in the benchmark hash map", DefaultValueFactory = _ => 1_000_000 };
             var runs = new Option<int>("--runs") { Description = "Timed runs per tool; the median is shown", DefaultValueFactory = _ => 3 };
@@ -123,13 +107,12 @@ namespace BpfMaps.Cli
             var cmd = new Command("bench", "Time bpfmap -j dump against bpftool -j map dump on a map it creates and fills") { entries, runs, bpftool, keep };
             cmd.SetAction(p =>
             {
-                GlobalOptions o = ReadOptions(p);
-                return CommandRunner.Execute(console, o, () => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep))));
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep))));
             });
             root.Subcommands.Add(cmd);
         }
 
-        private static void AddMapCommand(RootCommand root, CliConsole console, string name, string description, Func<MapCommands, IReadOnlyList<string>, ExitCode> run, string? alias = null)
+        private static void AddMapCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<MapCommands, IReadOnlyList<string>, ExitCode> run, string? alias = null)
         {
             var words = MapWords(name);
             var cmd = new Command(name, description) { words };
@@ -140,21 +123,20 @@ namespace BpfMaps.Cli
 
             cmd.SetAction(parse =>
             {
-                GlobalOptions options = ReadOptions(parse);
-                return CommandRunner.Execute(console, options, () => run(new MapCommands(console, options), parse.GetValue(words) ?? []));
+                return CommandRunner.Execute(console, () => ReadOptions(parse, shared), o => run(new MapCommands(console, o), parse.GetValue(words) ?? []));
             });
             root.Subcommands.Add(cmd);
         }
 
-        private static GlobalOptions ReadOptions(ParseResult p)
+        private static GlobalOptions ReadOptions(ParseResult p, SharedOptions o)
         {
-            string? keyPrefix = p.GetValue(KeyPrefixOption);
+            string? keyPrefix = p.GetValue(o.KeyPrefixOption);
             return new GlobalOptions
             {
-                Json = p.GetValue(JsonOption),
-                Pretty = p.GetValue(PrettyOption),
-                Bpffs = p.GetValue(BpffsOption),
-                Format = p.GetValue(FormatOption) switch
+                Json = p.GetValue(o.JsonOption),
+                Pretty = p.GetValue(o.PrettyOption),
+                Bpffs = p.GetValue(o.BpffsOption),
+                Format = p.GetValue(o.FormatOption) switch
                 {
                     "table" => OutputFormat.Table,
                     "json" => OutputFormat.Json,
@@ -163,7 +145,7 @@ namespace BpfMaps.Cli
                     "plain" => OutputFormat.Plain,
                     _ => OutputFormat.Auto,
                 },
-                PerCpu = p.GetValue(PerCpuOption) switch
+                PerCpu = p.GetValue(o.PerCpuOption) switch
                 {
                     "sum" => PerCpuMode.Sum,
                     "min" => PerCpuMode.Min,
@@ -171,15 +153,36 @@ namespace BpfMaps.Cli
                     "avg" => PerCpuMode.Avg,
                     _ => PerCpuMode.Raw,
                 },
-                Sort = p.GetValue(SortOption) switch
+                Sort = p.GetValue(o.SortOption) switch
                 {
                     "key" => SortOrder.Key,
                     "value" => SortOrder.Value,
                     _ => SortOrder.None,
                 },
-                Top = Math.Max(0, p.GetValue(TopOption)),
+                Top = Math.Max(0, p.GetValue(o.TopOption)),
                 KeyPrefix = keyPrefix is null ? null : ByteData.ParseHexString(keyPrefix),
             };
+        }
+
+        /// <summary>The shared options, created per command tree (a tree is not shared between threads).</summary>
+        private sealed class SharedOptions
+        {
+            public readonly Option<bool> JsonOption = new("--json", "-j") { Description = "JSON output, as bpftool -j", Recursive = true };
+            public readonly Option<bool> PrettyOption = new("--pretty", "-p") { Description = "Indented JSON (implies --json)", Recursive = true };
+            public readonly Option<bool> BpffsOption = new("--bpffs", "-f") { Description = "show: also list where each map is pinned", Recursive = true };
+            public readonly Option<string> FormatOption = new Option<string>("--format") { Description = "Output format (default: table on a terminal, bpftool text otherwise)", Recursive = true }
+                .AcceptOnlyFromAmong("table", "json", "ndjson", "csv", "plain");
+
+            public readonly Option<string> PerCpuOption = new Option<string>("--percpu") { Description = "Per-CPU values: every CPU (raw) or one number", Recursive = true, DefaultValueFactory = _ => "raw" }
+                .AcceptOnlyFromAmong("raw", "sum", "min", "max", "avg");
+
+            public readonly Option<string> SortOption = new Option<string>("--sort") { Description = "Sort a dump by key (ascending) or value (descending); holds entries in memory", Recursive = true }
+                .AcceptOnlyFromAmong("key", "value");
+
+            public readonly Option<int> TopOption = new("--top") { Description = "Only the first N entries after sorting (by value unless --sort key); holds at most 2N entries", Recursive = true };
+            public readonly Option<string> KeyPrefixOption = new("--key-prefix") { Description = "Only keys starting with these bytes (hex, e.g. 0a00)", Recursive = true };
+
+            public Option[] All => [JsonOption, PrettyOption, BpffsOption, FormatOption, PerCpuOption, SortOption, TopOption, KeyPrefixOption];
         }
     }
 }

@@ -7,20 +7,23 @@ internal static class CommandRunner
 {
     /// <summary>Runs <paramref name="work"/>.</summary>
     /// <param name="console">The console.</param>
-    /// <param name="options">The shared options (JSON errors go to stdout as well, as bpftool does).</param>
+    /// <param name="readOptions">Reads the shared options (can fail, e.g. a malformed --key-prefix).</param>
     /// <param name="work">The worker call.</param>
     /// <returns>The process exit code.</returns>
-    public static int Execute(CliConsole console, GlobalOptions options, Func<ExitCode> work)
+    public static int Execute(CliConsole console, Func<GlobalOptions> readOptions, Func<GlobalOptions, ExitCode> work)
     {
+        GlobalOptions options = new();
         try
         {
-            ExitCode code = work();
+            options = readOptions();
+            ExitCode code = work(options);
             console.Stdout.Flush();
             return (int)code;
         }
         catch (Exception ex)
         {
             (ExitCode code, string message) = ErrorReport.Classify(ex);
+            // JSON errors also go to stdout, as bpftool -j prints them.
             if (options.Json || options.Pretty)
             {
                 // bpftool -j prints errors as {"error": "..."} on stdout; scripts parsing stdout see it too.
