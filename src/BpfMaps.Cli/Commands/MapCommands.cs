@@ -45,7 +45,9 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             MapSelector selector = MapSelector.Read(words);
             words.ExpectEnd();
             maps = selector.OpenAll();
-            single = selector.Kind != SelectorKind.Name;
+
+            // bpftool prints an object for one map, an array when a name matches several.
+            single = maps.Count == 1;
         }
 
         try
@@ -74,11 +76,61 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         var words = new Words(args, drain ? "drain" : "dump");
         MapSelector selector = MapSelector.Read(words);
         words.ExpectEnd();
-        using BpfMap map = selector.OpenOne();
+        List<BpfMap> maps = selector.OpenAll();
+        try
+        {
+            if (maps.Count == 1)
+            {
+                DumpOne(maps[0], drain, Format, trailingNewline: true);
+                return ExitCode.Ok;
+            }
+
+            // A name that matches several maps: bpftool's shape, each map's header and then its elements.
+            OutputFormat format = Format;
+            Stream o = console.Stdout;
+            if (format == OutputFormat.Json)
+            {
+                o.Write("["u8);
+            }
+
+            for (int i = 0; i < maps.Count; i++)
+            {
+                BpfMap m = maps[i];
+                string header = format == OutputFormat.Json
+                    ? $"{(i > 0 ? "," : "")}{{\"id\":{m.Id},\"type\":\"{m.Type.KernelName()}\",\"name\":\"{m.Name}\",\"flags\":{(uint)m.Info.Flags},\"elements\":"
+                    : $"{(i > 0 ? "\n" : "")}{m.Id}: {m.Type.KernelName()}  name {m.Name}  flags 0x{(uint)m.Info.Flags:x}\n";
+                o.Write(System.Text.Encoding.UTF8.GetBytes(header));
+                DumpOne(m, drain, format, trailingNewline: false);
+                if (format == OutputFormat.Json)
+                {
+                    o.Write("}"u8);
+                }
+            }
+
+            if (format == OutputFormat.Json)
+            {
+                o.Write("]\n"u8);
+            }
+
+            o.Flush();
+            return ExitCode.Ok;
+        }
+        finally
+        {
+            foreach (BpfMap m in maps)
+            {
+                m.Dispose();
+            }
+        }
+    }
+
+    private void DumpOne(BpfMap map, bool drain, OutputFormat format, bool trailingNewline)
+    {
         EntryLayout layout = EntryLayout.Of(map, options.PerCpu);
-        using IEntryRenderer renderer = Renderers.ForEntries(Format, console, layout, options.Pretty, single: false, Title(map));
+        using IEntryRenderer renderer = format == OutputFormat.Json
+            ? new JsonEntryRenderer(console.Stdout, layout, options.Pretty, single: false, trailingNewline)
+            : Renderers.ForEntries(format, console, layout, options.Pretty, single: false, Title(map));
         DumpPipeline.Run(map, drain, renderer, layout, options, console);
-        return ExitCode.Ok;
     }
 
     /// <summary><c>lookup MAP key DATA</c>.</summary>

@@ -13,6 +13,7 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
     private readonly Utf8JsonWriter _w;
     private readonly EntryLayout _layout;
     private readonly bool _single;
+    private readonly bool _newline;
     private readonly byte[] _scratch;
 
     /// <summary>Creates the renderer.</summary>
@@ -20,8 +21,10 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
     /// <param name="layout">The entry layout.</param>
     /// <param name="pretty">Indent (<c>-p</c>).</param>
     /// <param name="single">One object instead of an array (lookup).</param>
-    public JsonEntryRenderer(Stream output, EntryLayout layout, bool pretty, bool single = false)
+    /// <param name="trailingNewline">End with a newline (not when nested in a larger document).</param>
+    public JsonEntryRenderer(Stream output, EntryLayout layout, bool pretty, bool single = false, bool trailingNewline = true)
     {
+        _newline = trailingNewline;
         _out = output;
         _layout = layout;
         _single = single;
@@ -57,7 +60,11 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
         }
 
         _w.Flush();
-        _out.Write("\n"u8);
+        if (_newline)
+        {
+            _out.Write("\n"u8);
+        }
+
         _out.Flush();
         _w.Dispose();
     }
