@@ -11,8 +11,13 @@ internal static class SelfProcess
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         string exe = Environment.ProcessPath ?? "bpfmap";
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+        bool native = Path.GetFileName(exe) == "bpfmap";
+
+        // Otherwise we run under the dotnet host (or inside another program, such as a test host).
+        string file = native ? exe : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+            : Path.GetFileNameWithoutExtension(exe) == "dotnet" ? exe : "dotnet";
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (!native)
         {
             psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bpfmap.dll"));
         }

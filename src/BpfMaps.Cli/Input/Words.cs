@@ -11,8 +11,15 @@ internal sealed class Words
     /// <summary>Wraps the words.</summary>
     /// <param name="words">The words.</param>
     /// <param name="command">The command name, for messages.</param>
+    /// <exception cref="CliException">A word looks like an option this command does not have (<see cref="ExitCode.Usage"/>).</exception>
     public Words(IReadOnlyList<string> words, string command)
     {
+        // The parser hands unknown --options to the words argument; they are never map words.
+        if (words.FirstOrDefault(w => w.StartsWith("--", StringComparison.Ordinal)) is { } option)
+        {
+            throw new CliException(ExitCode.Usage, $"Unrecognized command or argument '{option}' for '{command}'");
+        }
+
         _words = words;
         Command = command;
     }
