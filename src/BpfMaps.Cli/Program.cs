@@ -63,6 +63,7 @@ namespace BpfMaps.Cli
             AddBench(root, shared, console);
             AddWatch(root, shared, console);
             AddDemo(root, shared, console);
+            AddCompletion(root, shared, console);
             return root;
         }
 
@@ -88,6 +89,19 @@ namespace BpfMaps.Cli
             {
                 return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new DemoCommand(console, o, DemoWorkloads.Create).Run(p.GetValue(seconds)));
             });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddCompletion(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var shell = new Argument<string>("shell") { Description = "bash or zsh" };
+            shell.CompletionSources.Add("bash", "zsh");
+            var cmd = new Command("completion", "Print a shell completion script: eval \"$(bpfmap completion bash)\"") { shell };
+            cmd.SetAction(p => CommandRunner.Execute(console, () => ReadOptions(p, shared), o =>
+            {
+                console.Stdout.Write(System.Text.Encoding.UTF8.GetBytes(CompletionScript.For(p.GetValue(shell)!)));
+                return ExitCode.Ok;
+            }));
             root.Subcommands.Add(cmd);
         }
 

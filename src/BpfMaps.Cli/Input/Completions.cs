@@ -25,7 +25,7 @@ internal static class Completions
         IEnumerable<string> all;
         try
         {
-            all = Candidates(command, done);
+            all = Candidates(command, done).ToList();
         }
         catch (Exception e) when (e is BpfException or IOException or UnauthorizedAccessException)
         {
@@ -39,7 +39,7 @@ internal static class Completions
     {
         int start = command == "create" ? 1 : 0;
         string? last = done.Count > 0 ? done[^1] : null;
-        if (last == "id" || (command == "create" && last == "inner_map" && false))
+        if (last == "id")
         {
             return BpfMap.GetSystemMapIds().Select(i => i.ToString(CultureInfo.InvariantCulture));
         }
@@ -61,7 +61,7 @@ internal static class Completions
             return Enum.GetValues<MapType>().Where(t => t != MapType.Unspecified).Select(t => t.KernelName());
         }
 
-        if (done.Count == start || (command == "create" && last == "inner_map") || (command == "update" && last == "value" && false))
+        if (done.Count == start || (command == "create" && last == "inner_map"))
         {
             return MapSelector.Keywords;
         }
