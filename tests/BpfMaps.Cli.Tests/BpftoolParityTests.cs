@@ -188,4 +188,47 @@ public class BpftoolParityTests
         Assert.Equal((int)ExitCode.BadSelector, lookup.Exit);
         Assert.Contains("matches 2 maps", lookup.Stderr);
     }
+
+    [Theory]
+    [InlineData("Array", 0u, 4)]
+    [InlineData("LruHash", 0u, 4)]
+    [InlineData("LpmTrie", 1u, 8)]
+    public void Other_map_types_including_ones_without_batch_commands(string type, uint flags, int keySize)
+    {
+        using var dir = new PinDir();
+        MapType t = Enum.Parse<MapType>(type);
+        CreatePinned(dir, "o", new MapSpec { Type = t, KeySize = keySize, ValueSize = 4, MaxEntries = 16, Name = "parity_o", Flags = (MapFlags)flags }, m =>
+        {
+            for (uint k = 0; k < 3; k++)
+            {
+                byte[] key = new byte[keySize];
+                if (t == MapType.LpmTrie)
+                {
+                    BitConverter.TryWriteBytes(key, 32u);
+                    key[4] = 10;
+                    key[7] = (byte)k;
+                }
+                else
+                {
+                    BitConverter.TryWriteBytes(key, k);
+                }
+
+                m.Update(key, U32(k + 100));
+            }
+        });
+        AssertSame(Bpftool("-j", "map", "show", "pinned", dir["o"]), Ours("-j", "show", "pinned", dir["o"]));
+        AssertSame(Bpftool("-j", "map", "dump", "pinned", dir["o"]), Ours("-j", "dump", "pinned", dir["o"]));
+        Assert.Equal(Proc.Run(Kernel.Bpftool(), ["map", "dump", "pinned", dir["o"]]).Stdout, Cli.Run("dump", "pinned", dir["o"]).Stdout);
+    }
+
+    [Fact]
+    public void Per_cpu_update_gives_every_cpu_the_value_as_bpftool_does()
+    {
+        using var dir = new PinDir();
+        CreatePinned(dir, "a", new MapSpec { Type = MapType.PerCpuHash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "parity_ua" });
+        CreatePinned(dir, "b", new MapSpec { Type = MapType.PerCpuHash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "parity_ub" });
+        Assert.Equal(0, Proc.Run(Kernel.Bpftool(), ["map", "update", "pinned", dir["a"], "key", "1", "0", "0", "0", "value", "9", "0", "0", "1"]).Exit);
+        Assert.Equal(0, Cli.Run("update", "pinned", dir["b"], "key", "1", "0", "0", "0", "value", "9", "0", "0", "1").Exit);
+        AssertSame(Bpftool("-j", "map", "dump", "pinned", dir["a"]), Ours("-j", "dump", "pinned", dir["b"]));
+    }
 }
