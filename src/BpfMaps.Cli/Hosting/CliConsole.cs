@@ -61,9 +61,10 @@ internal sealed class CliConsole
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(writer),
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            // We know which stream is a terminal; Spectre's own detection looks at stdout only.
+            Ansi = terminal ? AnsiSupport.Yes : AnsiSupport.No,
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+            Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
         });
         if (Width is { } w)
         {
