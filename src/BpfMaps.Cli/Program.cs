@@ -50,15 +50,15 @@ namespace BpfMaps.Cli
                 root.Options.Add(o);
             }
 
-            AddMapCommand(root, shared, console, "show", "Show maps: all, or MAP (id N | pinned PATH | name NAME)", (m, w) => m.Show(w), "list");
+            AddMapCommand(root, shared, console, "show", "Show maps: all, or the ones MAP names (id N | pinned PATH | name NAME)", (m, w) => m.Show(w), "list");
             AddMapCommand(root, shared, console, "dump", "Print every entry of MAP (batched, streaming)", (m, w) => m.Dump(w, drain: false));
-            AddMapCommand(root, shared, console, "lookup", "lookup MAP key DATA", (m, w) => m.Lookup(w));
-            AddMapCommand(root, shared, console, "getnext", "getnext MAP [key DATA]", (m, w) => m.GetNext(w));
-            AddMapCommand(root, shared, console, "update", "update MAP key DATA value VALUE [any|exist|noexist]", (m, w) => m.Update(w));
-            AddMapCommand(root, shared, console, "delete", "delete MAP key DATA", (m, w) => m.Delete(w));
-            AddMapCommand(root, shared, console, "create", "create FILE type TYPE key N value N entries N name NAME [flags F] [inner_map MAP]", (m, w) => m.Create(w));
-            AddMapCommand(root, shared, console, "pin", "pin MAP FILE", (m, w) => m.Pin(w));
-            AddMapCommand(root, shared, console, "freeze", "freeze MAP: make it read-only for syscalls", (m, w) => m.Freeze(w));
+            AddMapCommand(root, shared, console, "lookup", "Print the entry of one key", (m, w) => m.Lookup(w));
+            AddMapCommand(root, shared, console, "getnext", "Print the key after DATA (or the first key)", (m, w) => m.GetNext(w));
+            AddMapCommand(root, shared, console, "update", "Create or replace an entry (map-in-map: value MAP)", (m, w) => m.Update(w));
+            AddMapCommand(root, shared, console, "delete", "Delete an entry", (m, w) => m.Delete(w));
+            AddMapCommand(root, shared, console, "create", "Create a map and pin it at FILE", (m, w) => m.Create(w));
+            AddMapCommand(root, shared, console, "pin", "Pin MAP at FILE on a bpffs mount", (m, w) => m.Pin(w));
+            AddMapCommand(root, shared, console, "freeze", "Make MAP read-only for syscalls", (m, w) => m.Freeze(w));
             AddMapCommand(root, shared, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (m, w) => m.Dump(w, drain: true));
             AddBench(root, shared, console);
             AddWatch(root, shared, console);
@@ -107,7 +107,17 @@ namespace BpfMaps.Cli
 
         private static Argument<string[]> MapWords(string command)
         {
-            var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, Description = "MAP := id N | pinned PATH | name NAME" };
+            string help = command switch
+            {
+                "show" => "[MAP]",
+                "lookup" or "delete" => "MAP key DATA",
+                "getnext" => "MAP [key DATA]",
+                "update" => "MAP key DATA value VALUE [any|exist|noexist]",
+                "create" => "FILE type TYPE key N value N entries N name NAME [flags F] [inner_map MAP]",
+                "pin" => "MAP FILE",
+                _ => "MAP",
+            };
+            var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, HelpName = help, Description = "MAP := id N | pinned PATH | name NAME" };
             words.CompletionSources.Add(ctx => Completions.ForWords(command, ctx.ParseResult.GetValue(words) ?? [], ctx.WordToComplete));
             return words;
         }
