@@ -36,10 +36,20 @@ internal static class DumpPipeline
                 {
                     var task = ctx.AddTask($"{(drain ? "draining" : "dumping")} {Markup.Escape(map.Name)}", maxValue: map.MaxEntries);
                     task.IsIndeterminate = !map.Type.IsArray();
+                    var sinceRefresh = System.Diagnostics.Stopwatch.StartNew();
+                    bool first = true;
                     written = RunCore(map, drain, renderer, layout, options, n =>
                     {
                         task.Value = Math.Min(n, map.MaxEntries);
                         task.Description = $"{(drain ? "draining" : "dumping")} {Markup.Escape(map.Name)}: {n:N0} entries";
+
+                        // Draw the first batch at once, then at most ten times a second.
+                        if (first || sinceRefresh.ElapsedMilliseconds >= 100)
+                        {
+                            ctx.Refresh();
+                            sinceRefresh.Restart();
+                            first = false;
+                        }
                     });
                     task.Value = map.MaxEntries;
                     task.StopTask();
