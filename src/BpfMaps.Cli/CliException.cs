@@ -11,6 +11,12 @@ internal sealed class CliException : Exception
     /// <param name="message">One line saying what went wrong and, where possible, what to do.</param>
     public CliException(ExitCode code, string message) : base(message) => Code = code;
 
+    /// <summary>Creates the exception for a failure whose JSON answer is already on stdout.</summary>
+    /// <param name="code">The exit code.</param>
+    /// <param name="message">The stderr line.</param>
+    /// <param name="jsonWritten">True when stdout already holds the JSON answer (bpftool's <c>null</c> for a missing key).</param>
+    public CliException(ExitCode code, string message, bool jsonWritten) : this(code, message) => JsonWritten = jsonWritten;
+
     /// <summary>Creates a <see cref="ExitCode.Failure"/>.</summary>
     public CliException() : this(ExitCode.Failure, "failure")
     {
@@ -29,4 +35,7 @@ internal sealed class CliException : Exception
 
     /// <summary>The exit code.</summary>
     public ExitCode Code { get; }
+
+    /// <summary>Whether stdout already holds the JSON answer, so no <c>{"error": ...}</c> object is added.</summary>
+    public bool JsonWritten { get; }
 }

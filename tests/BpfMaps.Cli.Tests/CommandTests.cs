@@ -58,8 +58,11 @@ public class CommandTests
         Fails(ExitCode.KeyNotFound, "no key after", "getnext", "pinned", p, "key", "1", "0", "0", "0");
         RunResult r = Cli.Run("-j", "lookup", "pinned", p, "key", "5", "0", "0", "0");
         Assert.Equal((int)ExitCode.KeyNotFound, r.Exit);
-        Assert.StartsWith("null\n", r.Stdout);
-        Assert.Contains("\"error\"", r.Stdout);
+        Assert.Equal("null\n", r.Stdout);
+        Assert.Single(r.StderrLines);
+        RunResult d = Cli.Run("-j", "delete", "pinned", p, "key", "5", "0", "0", "0");
+        Assert.Equal((int)ExitCode.KeyNotFound, d.Exit);
+        Assert.Contains("\"error\"", d.Stdout);
     }
 
     [Fact]

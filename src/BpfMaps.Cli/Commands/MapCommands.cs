@@ -152,7 +152,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
                 console.Stdout.Flush();
             }
 
-            throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found in map {map.Id}");
+            throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found in map {map.Id}", jsonWritten: Format == OutputFormat.Json);
         }
 
         EntryLayout layout = EntryLayout.Of(map, options.PerCpu);

@@ -24,7 +24,7 @@ internal static class CommandRunner
         {
             (ExitCode code, string message) = ErrorReport.Classify(ex);
             // JSON errors also go to stdout, as bpftool -j prints them.
-            if (options.Json || options.Pretty)
+            if ((options.Json || options.Pretty) && ex is not CliException { JsonWritten: true })
             {
                 // bpftool -j prints errors as {"error": "..."} on stdout; scripts parsing stdout see it too.
                 try
