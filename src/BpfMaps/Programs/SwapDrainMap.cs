@@ -1,0 +1,342 @@
+using BpfMaps.Kernel;
+
+namespace BpfMaps.Programs;
+
+/// <summary>
+/// A double-buffered counter map that drains without losing updates from live BPF writers: an outer
+/// BPF_MAP_TYPE_ARRAY_OF_MAPS with one slot, and two inner maps of the same spec. Programs reach the
+/// current inner map through slot 0 of the outer map. <see cref="Drain"/> puts the idle inner map into
+/// the slot and then drains the one it replaced.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Why nothing is lost: BPF_MAP_UPDATE_ELEM on an ARRAY_OF_MAPS or HASH_OF_MAPS returns only after an
+/// RCU grace period (the kernel waits for non-sleepable programs since map-in-map support, 4.12), so
+/// every program run that fetched the old inner map has finished by then. Afterwards nothing writes the
+/// retired map, and reading and deleting it is exact. Sleepable programs are not waited for.
+/// </para>
+/// <para>
+/// The guarantee holds only if every writer reaches the inner maps through the outer map. A program
+/// loaded elsewhere (libbpf, bpftool) can share the outer map through a pin (<see cref="Pin"/>,
+/// <see cref="OpenPinned"/>); in BPF C it declares:
+/// </para>
+/// <code>
+/// struct counters {
+///     __uint(type, BPF_MAP_TYPE_HASH);        /* or PERCPU_HASH, LRU_HASH, ...: the inner spec */
+///     __uint(max_entries, 1024);
+///     __type(key, __u32);
+///     __type(value, __u64);
+/// };
+/// struct {
+///     __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+///     __uint(max_entries, 1);
+///     __type(key, __u32);
+///     __array(values, struct counters);
+///     __uint(pinning, LIBBPF_PIN_BY_NAME);      /* reuse the pinned outer map */
+/// } counter_slots SEC(".maps");
+///
+/// __u32 zero = 0;
+/// void *inner = bpf_map_lookup_elem(&amp;counter_slots, &amp;zero);   /* once per run */
+/// if (!inner) return 0;
+/// __u64 *v = bpf_map_lookup_elem(inner, &amp;key);
+/// if (v) __sync_fetch_and_add(v, 1);                         /* per-CPU inner maps: (*v)++ */
+/// else bpf_map_update_elem(inner, &amp;key, &amp;one, BPF_NOEXIST); /* EEXIST: look up again */
+/// </code>
+/// <para>
+/// One drainer at a time: the object remembers which inner map is idle, so two processes draining
+/// the same pinned outer map would hand each other live maps. <see cref="Swap"/> checks that slot 0
+/// still holds <see cref="Active"/> and throws otherwise; it cannot catch a swap that lands between
+/// that check and its own update.
+/// </para>
+/// </remarks>
+public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
+{
+    private readonly Lock _gate = new();
+    private BpfMap _active;
+    private BpfMap _idle;
+    private bool _idleNeedsZeroing;
+
+    private SwapDrainMap(BpfMap outer, BpfMap active, BpfMap idle)
+    {
+        Outer = outer;
+        _active = active;
+        _idle = idle;
+    }
+
+    /// <summary>The outer ARRAY_OF_MAPS; slot 0 holds the active inner map.</summary>
+    public BpfMap Outer { get; }
+
+    /// <summary>The inner map programs write now.</summary>
+    public BpfMap Active => _active;
+
+    /// <summary>The inner map that goes into service at the next swap (empty after a completed drain).</summary>
+    public BpfMap Idle => _idle;
+
+    /// <summary>The inner maps' type.</summary>
+    public MapType InnerType => _active.Type;
+
+    /// <summary>Swaps done so far.</summary>
+    public long Swaps { get; private set; }
+
+    /// <inheritdoc />
+    public string MethodName => "swap drain";
+
+    /// <summary>
+    /// Creates the outer map and two inner maps from <paramref name="innerSpec"/> (BPF_MAP_CREATE) and
+    /// puts the first into slot 0. Needs Linux 4.12 (map-in-map); per-CPU inner maps work the same way.
+    /// </summary>
+    /// <param name="innerSpec">The spec of each inner map; not itself a map-in-map.</param>
+    /// <param name="outerName">Name of the outer map (at most 15 characters), or null.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="ArgumentException">The spec is a map-in-map or otherwise invalid.</exception>
+    /// <exception cref="BpfException">The kernel refused a create or the slot update.</exception>
+    public static SwapDrainMap Create(MapSpec innerSpec, string? outerName = null)
+    {
+        ArgumentNullException.ThrowIfNull(innerSpec);
+        if (innerSpec.Type.IsMapInMap())
+        {
+            throw new ArgumentException($"inner maps cannot themselves be {innerSpec.Type}", nameof(innerSpec));
+        }
+
+        BpfMap? a = null, b = null, outer = null;
+        try
+        {
+            a = BpfMap.Create(innerSpec);
+            b = BpfMap.Create(innerSpec);
+            outer = BpfMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1, InnerMap = a, Name = outerName });
+            var map = FromMaps(outer, a, b);
+            a = b = outer = null;
+            return map;
+        }
+        finally
+        {
+            outer?.Dispose();
+            b?.Dispose();
+            a?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Builds a swap-drain map over existing maps and puts <paramref name="first"/> into slot 0. Takes
+    /// ownership of all three. The maps may come from any backend whose map-in-map update waits, as the
+    /// kernel's does, for writers that still see the old inner map.
+    /// </summary>
+    /// <param name="outer">A map-in-map with 4-byte keys.</param>
+    /// <param name="first">The inner map to put in service.</param>
+    /// <param name="second">The idle inner map; same type and sizes as <paramref name="first"/>, and empty.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="ArgumentException">Mismatched maps.</exception>
+    /// <exception cref="BpfException">The slot update failed (EINVAL when the inner map does not match the outer's template).</exception>
+    public static SwapDrainMap FromMaps(BpfMap outer, BpfMap first, BpfMap second)
+    {
+        ArgumentNullException.ThrowIfNull(outer);
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        if (!outer.Type.IsMapInMap() || outer.KeySize != 4)
+        {
+            throw new ArgumentException($"the outer map must be a map-in-map with 4-byte keys, not {outer.Type} with {outer.KeySize}-byte keys", nameof(outer));
+        }
+
+        if (first.Type != second.Type || first.KeySize != second.KeySize || first.ValueSize != second.ValueSize || first.MaxEntries != second.MaxEntries)
+        {
+            throw new ArgumentException($"the inner maps differ: {first} and {second}", nameof(second));
+        }
+
+        if (ReferenceEquals(first, second))
+        {
+            throw new ArgumentException("the two inner maps must be distinct", nameof(second));
+        }
+
+        outer.SetInnerMap(SlotKey, first);
+        return new SwapDrainMap(outer, first, second);
+    }
+
+    /// <summary>
+    /// Opens a swap-drain map from its outer map pinned at <paramref name="path"/> (BPF_OBJ_GET): the
+    /// active inner map is the one in slot 0 (opened by id, BPF_MAP_GET_FD_BY_ID), and a fresh idle
+    /// inner map of the same type, sizes and flags is created.
+    /// </summary>
+    /// <param name="path">The pin path on a bpffs mount.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="InvalidOperationException">The pinned map is not a one-slot-usable map-in-map, or slot 0 is empty.</exception>
+    /// <exception cref="BpfException">ENOENT: nothing pinned there; other kernel errors.</exception>
+    public static SwapDrainMap OpenPinned(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        BpfMap? outer = BpfMap.OpenPinned(path), active = null, idle = null;
+        try
+        {
+            if (!outer.Type.IsMapInMap() || outer.KeySize != 4)
+            {
+                throw new InvalidOperationException($"{path} holds {outer}, not a map-in-map with 4-byte keys");
+            }
+
+            Span<byte> id = stackalloc byte[4];
+            if (!outer.TryLookup(SlotKey, id))
+            {
+                throw new InvalidOperationException($"slot 0 of the map pinned at {path} is empty; put an inner map there first");
+            }
+
+            active = BpfMap.OpenById(BitConverter.ToUInt32(id));
+            MapInfo info = active.Info;
+            idle = BpfMap.Create(new MapSpec
+            {
+                Type = info.Type,
+                KeySize = info.KeySize,
+                ValueSize = info.ValueSize,
+                MaxEntries = info.MaxEntries,
+                Flags = info.Flags,
+                Name = info.Name.Length > 0 ? info.Name : null,
+                MapExtra = info.MapExtra,
+            });
+            var map = new SwapDrainMap(outer, active, idle);
+            outer = active = idle = null;
+            return map;
+        }
+        finally
+        {
+            idle?.Dispose();
+            active?.Dispose();
+            outer?.Dispose();
+        }
+    }
+
+    private static ReadOnlySpan<byte> SlotKey => [0, 0, 0, 0];
+
+    /// <summary>Pins the outer map at <paramref name="path"/> (BPF_OBJ_PIN) so other programs and processes can reach it.</summary>
+    /// <param name="path">A path on a bpffs mount.</param>
+    /// <exception cref="BpfException">EEXIST: something is pinned there; EPERM/EINVAL: not a bpffs path.</exception>
+    public void Pin(string path) => Outer.Pin(path);
+
+    /// <summary>
+    /// Puts the idle inner map into slot 0 (BPF_MAP_UPDATE_ELEM on the outer map, which returns after
+    /// an RCU grace period) and returns the inner map it replaced. Once this returns, no non-sleepable
+    /// program writes the returned map; drain it before the next swap puts it back into service.
+    /// </summary>
+    /// <returns>The retired inner map (owned by this object; do not dispose it).</returns>
+    /// <exception cref="InvalidOperationException">Slot 0 holds a map other than <see cref="Active"/>: another drainer swapped it.</exception>
+    /// <exception cref="BpfException">The slot update failed.</exception>
+    public BpfMap Swap()
+    {
+        lock (_gate)
+        {
+            // Catch a second drainer (another process on the same pin) before retiring the wrong map.
+            Span<byte> current = stackalloc byte[4];
+            if (Outer.TryLookup(SlotKey, current) && BitConverter.ToUInt32(current) is uint id && id != _active.Id)
+            {
+                throw new InvalidOperationException(
+                    $"slot 0 holds map id {id}, not this drainer's active map id {_active.Id}: another drainer swapped it; only one drainer may work on a swap-drain map");
+            }
+
+            if (_idleNeedsZeroing)
+            {
+                // An array handed out by Drain(): its elements cannot be deleted, so they are zeroed
+                // now, while nothing writes them yet.
+                ZeroArray(_idle);
+                _idleNeedsZeroing = false;
+            }
+
+            Outer.SetInnerMap(SlotKey, _idle);
+            (_active, _idle) = (_idle, _active);
+            Swaps++;
+            return _idle;
+        }
+    }
+
+    /// <summary>
+    /// Swaps (<see cref="Swap"/>) and streams every entry of the retired inner map while deleting it
+    /// (<see cref="BpfMap.Drain"/>: BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6, or one element at a time on
+    /// older kernels). Nothing writes the retired map, so the read is exact. Array inner
+    /// maps, whose elements cannot be deleted, are dumped instead and zeroed when they next go into
+    /// service. Finish the enumeration before the next drain: entries of a hash map left behind are
+    /// not lost (they are counted again later), but an array is zeroed regardless.
+    /// </summary>
+    /// <param name="options">Dump options; null for the defaults.</param>
+    /// <returns>The entries of the retired map.</returns>
+    /// <exception cref="BpfException">The slot update failed; or, during enumeration, a kernel error.</exception>
+    public MapEntries Drain(DumpOptions? options = null)
+    {
+        lock (_gate)
+        {
+            BpfMap retired = Swap();
+            if (retired.Type.IsArray())
+            {
+                _idleNeedsZeroing = true;
+                return retired.Dump(options);
+            }
+
+            return retired.Drain(options);
+        }
+    }
+
+    /// <summary>
+    /// Swaps and drains the retired inner map as u64 counters, summed over CPUs for per-CPU maps
+    /// (BPF_MAP_UPDATE_ELEM on the outer map, then BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6, on the retired
+    /// map; arrays: BPF_MAP_LOOKUP_BATCH and a zeroing BPF_MAP_UPDATE_BATCH).
+    /// </summary>
+    /// <param name="visitor">Called per counter; null to only sum.</param>
+    /// <returns>Entries and their total.</returns>
+    /// <exception cref="ArgumentException">The inner maps' values are not 8 bytes.</exception>
+    /// <exception cref="BpfException">Kernel errors.</exception>
+    public CounterDrainPass DrainCounters(CounterVisitor? visitor = null)
+    {
+        CounterValues.CheckShape(_active, nameof(visitor));
+        lock (_gate)
+        {
+            MapEntries entries = Drain();
+            CounterDrainPass pass = CounterValues.Consume(entries, _idle.Cpus, visitor);
+            if (_idleNeedsZeroing)
+            {
+                ZeroArray(_idle);
+                _idleNeedsZeroing = false;
+            }
+
+            return pass;
+        }
+    }
+
+    /// <summary>Sums both inner maps without deleting anything (BPF_MAP_LOOKUP_BATCH).</summary>
+    /// <returns>Entries and their total.</returns>
+    /// <exception cref="BpfException">Kernel errors.</exception>
+    public CounterDrainPass PeekTotals()
+    {
+        CounterValues.CheckShape(_active, "map");
+        lock (_gate)
+        {
+            CounterDrainPass a = CounterValues.Consume(_active.Dump(), _active.Cpus, null);
+            return _idleNeedsZeroing ? a : CounterValues.Consume(_idle.Dump(), _idle.Cpus, null, a.Entries, a.Total);
+        }
+    }
+
+    private static void ZeroArray(BpfMap array)
+    {
+        int n = array.MaxEntries;
+        byte[] keys = new byte[n * array.KeySize];
+        for (int i = 0; i < n; i++)
+        {
+            BitConverter.TryWriteBytes(keys.AsSpan(i * array.KeySize), i);
+        }
+
+        byte[] zeros = new byte[n * array.ValueBufferSize];
+        try
+        {
+            array.UpdateBatch(keys, zeros, n);
+        }
+        catch (BpfNotSupportedException)
+        {
+            // Per-CPU arrays have batch updates only since 5.13.
+            for (int i = 0; i < n; i++)
+            {
+                array.Update(keys.AsSpan(i * array.KeySize, array.KeySize), zeros.AsSpan(i * array.ValueBufferSize, array.ValueBufferSize));
+            }
+        }
+    }
+
+    /// <summary>Closes the outer and both inner maps.</summary>
+    public void Dispose()
+    {
+        Outer.Dispose();
+        _active.Dispose();
+        _idle.Dispose();
+    }
+}

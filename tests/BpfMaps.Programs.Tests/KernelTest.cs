@@ -1,0 +1,92 @@
+using BpfMaps.Kernel;
+
+namespace BpfMaps.Programs.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class KernelTestGroup
+{
+    public const string Name = "kernel";
+}
+
+/// <summary>
+/// Base of tests that use the real kernel: skips when bpf() is unavailable, and fails a test that
+/// leaves BPF descriptors open (the kernel collection runs serially, so the count is the test's own).
+/// </summary>
+[Collection(KernelTestGroup.Name)]
+public abstract class KernelTest : IDisposable
+{
+    private static readonly Lazy<string?> s_unavailable = new(Probe);
+    private readonly long _liveBefore;
+
+    protected KernelTest()
+    {
+        if (s_unavailable.Value is { } reason)
+        {
+            Assert.Skip(reason);
+        }
+
+        _liveBefore = BpfFd.LiveCount;
+    }
+
+    public void Dispose()
+    {
+        GC.SuppressFinalize(this);
+        long leaked = BpfFd.LiveCount - _liveBefore;
+        Assert.True(leaked == 0, $"{leaked} BPF descriptor(s) leaked by this test:\n{string.Join("\n---\n", BpfFd.LiveOrigins)}");
+    }
+
+    private static string? Probe()
+    {
+        if (!BpfSyscall.IsArchitectureSupported)
+        {
+            return "bpf() is unavailable: not Linux or an architecture without a known syscall number";
+        }
+
+        try
+        {
+            using var map = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 1 });
+            return null;
+        }
+        catch (BpfException e) when (e.Errno is Errno.ENOSYS or Errno.EPERM or Errno.EACCES)
+        {
+            return $"bpf() is unavailable here ({e.Message}); run as root on Linux with BPF enabled";
+        }
+    }
+
+    protected static BpfMap CreateCounters(MapType type = MapType.Hash, int maxEntries = 1024)
+        => BpfMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 8, MaxEntries = maxEntries, Name = "t_counters" });
+
+    protected static MapSpec CounterSpec(MapType type = MapType.Hash, int maxEntries = 1024)
+        => new() { Type = type, KeySize = 4, ValueSize = 8, MaxEntries = maxEntries, Name = "t_counters" };
+
+    protected static ulong SumAll(BpfMap map)
+    {
+        ulong total = 0;
+        foreach (MapEntry e in map.Dump())
+        {
+            for (int cpu = 0; cpu < map.Cpus; cpu++)
+            {
+                total += BitConverter.ToUInt64(e.Value.Slice(cpu * 8, 8));
+            }
+        }
+
+        return total;
+    }
+
+    protected static ulong ValueOf(BpfMap map, uint key)
+    {
+        byte[] value = new byte[map.ValueBufferSize];
+        if (!map.TryLookup(BitConverter.GetBytes(key), value))
+        {
+            return 0;
+        }
+
+        ulong total = 0;
+        for (int cpu = 0; cpu < map.Cpus; cpu++)
+        {
+            total += BitConverter.ToUInt64(value, cpu * 8);
+        }
+
+        return total;
+    }
+}
