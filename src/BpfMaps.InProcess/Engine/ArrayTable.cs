@@ -1,0 +1,244 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace BpfMaps.InProcess.Engine;
+
+/// <summary>
+/// array, percpu_array and array_of_maps: <c>max_entries</c> slots that always exist (u32 index
+/// keys), no delete (except clearing a map-in-map slot), and the generic batch code with the previous
+/// key as the cursor. Each slot has a sequence counter that writers hold odd while copying, so
+/// lookups never see a half-written value (the kernel does not promise that much).
+/// </summary>
+internal sealed class ArrayTable : MapCore
+{
+    private const ulong NoExist = 1;
+    private const ulong Exist = 2;
+
+    private readonly byte[] _data;
+    private readonly int[] _seq;
+    private readonly int _stride;
+    private readonly uint _max;
+    private readonly bool _fd;
+    private readonly bool _percpu;
+    private readonly int _cpuStride;
+
+    public ArrayTable(MapInfo info, int cpus, int valueBufferSize)
+        : base(info, cpus, valueBufferSize)
+    {
+        _max = (uint)info.MaxEntries;
+        _stride = valueBufferSize;
+        long bytes = (long)_stride * _max;
+        if (bytes > Array.MaxLength)
+        {
+            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
+        }
+
+        _data = new byte[bytes];
+        _seq = new int[_max];
+        _fd = info.Type == MapType.ArrayOfMaps;
+        _percpu = info.Type == MapType.PerCpuArray;
+        _cpuStride = PossibleCpus.Stride(info.ValueSize);
+    }
+
+    private Span<byte> Slot(uint index) => _data.AsSpan((int)(index * (ulong)_stride), _stride);
+
+    private int Lock(uint index)
+    {
+        ref int s = ref _seq[index];
+        SpinWait sw = default;
+        while (true)
+        {
+            int seq = Volatile.Read(ref s);
+            if ((seq & 1) == 0 && Interlocked.CompareExchange(ref s, seq + 1, seq) == seq)
+            {
+                return seq + 1;
+            }
+
+            sw.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    private void Unlock(uint index, int locked) => Volatile.Write(ref _seq[index], locked + 1);
+
+    private static uint Index(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt32LittleEndian(key);
+
+    protected override int LookupElem(ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        uint index = Index(key);
+        if (index >= _max)
+        {
+            return Errno.ENOENT;
+        }
+
+        ref int s = ref _seq[index];
+        SpinWait sw = default;
+        while (true)
+        {
+            int seq = Volatile.Read(ref s);
+            if ((seq & 1) == 0)
+            {
+                Span<byte> slot = Slot(index);
+                bool empty = _fd && BinaryPrimitives.ReadUInt32LittleEndian(slot) == 0;
+                if (!empty)
+                {
+                    slot.CopyTo(value);
+                }
+
+                Volatile.ReadBarrier();
+                if (Volatile.Read(ref s) == seq)
+                {
+                    return empty ? Errno.ENOENT : 0;
+                }
+            }
+
+            sw.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    protected override int UpdateElem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        uint index = Index(key);
+        if (_fd)
+        {
+            // bpf_fd_array_map_update_elem: only BPF_ANY, then the index, then the fd.
+            if (flags != 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (index >= _max)
+            {
+                return Errno.E2BIG;
+            }
+
+            int err = AcquireInner(value, out uint id);
+            if (err != 0)
+            {
+                return err;
+            }
+
+            int l = Lock(index);
+            Span<byte> slot = Slot(index);
+            uint old = BinaryPrimitives.ReadUInt32LittleEndian(slot);
+            BinaryPrimitives.WriteUInt32LittleEndian(slot, id);
+            Unlock(index, l);
+            if (old != 0)
+            {
+                ObjectTable.Release(old);
+            }
+
+            return 0;
+        }
+
+        if (flags > Exist)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (index >= _max)
+        {
+            return Errno.E2BIG;
+        }
+
+        if (flags == NoExist)
+        {
+            // Every element of an array always exists.
+            return Errno.EEXIST;
+        }
+
+        int locked = Lock(index);
+        value.CopyTo(Slot(index));
+        Unlock(index, locked);
+        return 0;
+    }
+
+    protected override int DeleteElem(ReadOnlySpan<byte> key)
+    {
+        if (!_fd)
+        {
+            return Errno.EINVAL;
+        }
+
+        uint index = Index(key);
+        if (index >= _max)
+        {
+            return Errno.E2BIG;
+        }
+
+        int locked = Lock(index);
+        Span<byte> slot = Slot(index);
+        uint old = BinaryPrimitives.ReadUInt32LittleEndian(slot);
+        slot.Clear();
+        Unlock(index, locked);
+        if (old == 0)
+        {
+            return Errno.ENOENT;
+        }
+
+        ObjectTable.Release(old);
+        return 0;
+    }
+
+    protected override int GetNextKeyElem(ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        uint index = key.IsEmpty ? uint.MaxValue : Index(key);
+        if (index >= _max)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(nextKey, 0);
+            return 0;
+        }
+
+        if (index == _max - 1)
+        {
+            return Errno.ENOENT;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(nextKey, index + 1);
+        return 0;
+    }
+
+    protected override int LookupBatchOp(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
+        => GenericLookupBatch(inBatch, outBatch, keys, values, ref count, elemFlags);
+
+    protected override int AddElem(ReadOnlySpan<byte> key, ulong delta)
+    {
+        uint index = Index(key);
+        if (index >= _max)
+        {
+            return Errno.E2BIG;
+        }
+
+        int offset = _percpu ? Thread.GetCurrentProcessorId() % Cpus * _cpuStride : 0;
+        int locked = Lock(index);
+        ref byte v = ref Unsafe.Add(ref MemoryMarshal.GetReference(Slot(index)), offset);
+        if (Info.ValueSize == 8)
+        {
+            Unsafe.WriteUnaligned(ref v, Unsafe.ReadUnaligned<ulong>(ref v) + delta);
+        }
+        else
+        {
+            Unsafe.WriteUnaligned(ref v, Unsafe.ReadUnaligned<uint>(ref v) + (uint)delta);
+        }
+
+        Unlock(index, locked);
+        return 0;
+    }
+
+    protected override void ReleaseInnerMaps()
+    {
+        if (!_fd)
+        {
+            return;
+        }
+
+        for (uint i = 0; i < _max; i++)
+        {
+            uint id = BinaryPrimitives.ReadUInt32LittleEndian(Slot(i));
+            if (id != 0)
+            {
+                ObjectTable.Release(id);
+            }
+        }
+    }
+}

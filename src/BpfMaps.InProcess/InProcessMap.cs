@@ -1,0 +1,282 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using BpfMaps.InProcess.Engine;
+
+namespace BpfMaps.InProcess;
+
+/// <summary>
+/// Creates maps that live in this process but behave like kernel maps: the same buckets, hash,
+/// iteration order, batch cursors and errno, so <see cref="BpfMap"/>, the typed views,
+/// <see cref="BpfMap.Dump"/> and <see cref="BpfMap.Drain"/> run unchanged on them.
+/// </summary>
+/// <remarks>
+/// <para>Types: hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and
+/// array_of_maps. Inner maps of map-in-map types must be in-process maps; the u32 written as the
+/// value is the inner map's id (what <see cref="BpfMap.SetInnerMap"/> writes), and lookups return it.
+/// In-process ids come from a process-wide table starting at 0x40000000.</para>
+/// <para>LRU maps evict the entry least recently updated (lookups do not count, as with the
+/// syscall). The kernel's per-CPU free lists may evict earlier and other entries; what both
+/// guarantee is that the map never holds more than max_entries and that a key just written is there.</para>
+/// <para>Values carry no bpf_spin_lock, so BPF_F_LOCK is refused with EINVAL and maps with BTF are
+/// not supported.</para>
+/// </remarks>
+public static class InProcessMap
+{
+    private const MapFlags Access = MapFlags.ReadOnly | MapFlags.WriteOnly | MapFlags.ReadOnlyProg | MapFlags.WriteOnlyProg;
+    private const MapFlags HashFlags = MapFlags.NoPrealloc | MapFlags.NoCommonLru | MapFlags.NumaNode | Access | MapFlags.ZeroSeed;
+    private const MapFlags ArrayFlags = MapFlags.NumaNode | MapFlags.Mmapable | Access | MapFlags.InnerMap | MapFlags.PreserveElems;
+    private const int PcpuMinUnitSize = 32768;
+
+    /// <summary>Creates an in-process map, checking <paramref name="spec"/> as BPF_MAP_CREATE would.</summary>
+    /// <param name="spec">What to create. <see cref="MapSpec.InnerMap"/> must be an in-process map.</param>
+    /// <param name="options">Seed and CPU count; null for the defaults.</param>
+    /// <returns>A map over an <see cref="InProcessMapBackend"/>; dispose it when done.</returns>
+    /// <exception cref="ArgumentException">The spec is inconsistent (name, negative sizes, a kernel inner map).</exception>
+    /// <exception cref="BpfException">The kernel would refuse the spec: EINVAL (bad sizes or flags), E2BIG (too large).</exception>
+    /// <exception cref="NotSupportedException">A map type or feature (BTF) the engine does not implement.</exception>
+    public static BpfMap Create(MapSpec spec, InProcessOptions? options = null) => new(CreateBackend(spec, options));
+
+    /// <summary>Like <see cref="Create"/>, but returns the backend itself (for raw-tier use).</summary>
+    /// <param name="spec">What to create.</param>
+    /// <param name="options">Options, or null.</param>
+    /// <returns>The backend; dispose it, or hand it to <see cref="BpfMap(IMapBackend)"/>.</returns>
+    /// <exception cref="ArgumentException">The spec is inconsistent.</exception>
+    /// <exception cref="BpfException">The kernel would refuse the spec.</exception>
+    /// <exception cref="NotSupportedException">An unsupported map type or BTF.</exception>
+    public static InProcessMapBackend CreateBackend(MapSpec spec, InProcessOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        options ??= InProcessOptions.Default;
+        BpfMap.ValidateSpec(spec);
+        if (spec.Btf is not null)
+        {
+            throw new NotSupportedException("in-process maps do not take BTF: values have no bpf_spin_lock; create the map without Btf");
+        }
+
+        int cpus = options.PossibleCpus ?? PossibleCpus.Count;
+        if (cpus <= 0)
+        {
+            BpfErrors.ThrowArgument(nameof(options), $"possible CPU count {cpus} must be positive");
+        }
+
+        MapInfo? inner = null;
+        if (spec.InnerMap is { } innerMap)
+        {
+            inner = (innerMap.Backend as InProcessMapBackend)?.Core?.Info
+                ?? throw new ArgumentException($"the inner map of an in-process map must be a live in-process map, not {innerMap}", nameof(spec));
+        }
+
+        int err = Check(spec, inner);
+        if (err != 0)
+        {
+            throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
+        }
+
+        int maxEntries = spec.MaxEntries;
+        if ((spec.Flags & MapFlags.NoCommonLru) != 0)
+        {
+            // Each CPU gets its own share of elements: the kernel rounds max_entries to a multiple of the CPUs.
+            long up = (maxEntries + (long)cpus - 1) / cpus * cpus;
+            maxEntries = up <= int.MaxValue ? (int)up : maxEntries / cpus * cpus;
+        }
+
+        var info = new MapInfo(spec.Type, ObjectTable.NextId(), spec.KeySize, spec.ValueSize, maxEntries,
+            spec.Flags & ~(MapFlags.ReadOnly | MapFlags.WriteOnly), spec.Name ?? "");
+        MapFlags access = spec.Flags & (MapFlags.ReadOnly | MapFlags.WriteOnly);
+        bool percpu = spec.Type.IsPerCpu();
+        int valueBuffer = percpu ? PossibleCpus.Stride(spec.ValueSize) * cpus : spec.ValueSize;
+        MapCore core;
+        try
+        {
+            if (spec.Type.IsArray())
+            {
+                core = new ArrayTable(info, cpus, valueBuffer) { InnerTemplate = inner, Access = access };
+            }
+            else
+            {
+                uint seed = (spec.Flags & MapFlags.ZeroSeed) != 0 ? 0 : options.Seed ?? (uint)RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
+                core = spec.Type is MapType.Hash or MapType.PerCpuHash
+                    ? new InlineHashTable(info, cpus, valueBuffer, seed) { Access = access }
+                    : new HashTable(info, cpus, valueBuffer, seed) { InnerTemplate = inner, Access = access };
+            }
+        }
+        catch (OutOfMemoryException)
+        {
+            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", spec.Type.ToString());
+        }
+
+        ObjectTable.Add(core);
+        return new InProcessMapBackend(core);
+    }
+
+    /// <summary>Whether <paramref name="map"/> runs on the in-process engine.</summary>
+    /// <param name="map">A map.</param>
+    /// <returns>True for in-process maps.</returns>
+    public static bool IsInProcess(BpfMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        return map.Backend is InProcessMapBackend;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="delta"/> to the u32 or u64 counter at <paramref name="key"/> atomically,
+    /// creating it with value <paramref name="delta"/> (BPF_NOEXIST semantics) when missing. It takes the
+    /// same bucket lock as <see cref="BpfMap.LookupAndDeleteBatch"/>, so writers racing a
+    /// <see cref="BpfMap.Drain"/> lose nothing: every add lands in a drained value or in the map.
+    /// Per-CPU maps add to the current CPU's slot. What a BPF program's <c>__sync_fetch_and_add</c> on a
+    /// looked-up value does for a kernel map.
+    /// </summary>
+    /// <param name="map">An in-process map whose value_size is 4 or 8.</param>
+    /// <param name="key">key_size bytes.</param>
+    /// <param name="delta">What to add (wrapping).</param>
+    /// <exception cref="ArgumentException">Not an in-process map, a value that is not 4 or 8 bytes, a map-in-map, or a wrong key size.</exception>
+    /// <exception cref="BpfException">E2BIG: a hash map is full, or an array index is past the end; EPERM: the map is frozen.</exception>
+    public static void AtomicAdd(BpfMap map, ReadOnlySpan<byte> key, ulong delta)
+    {
+        InProcessMapBackend backend = Backend(map);
+        map.CheckKey(key);
+        if (map.Type.IsMapInMap() || map.ValueSize is not (4 or 8))
+        {
+            BpfErrors.ThrowArgument(nameof(map), $"atomic add needs a u32 or u64 value, but {map} has value_size {map.ValueSize}");
+        }
+
+        int err = backend.AtomicAdd(key, delta);
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "atomic add", map.Type.ToString());
+        }
+    }
+
+    /// <summary>Typed form of <see cref="AtomicAdd(BpfMap, ReadOnlySpan{byte}, ulong)"/> for u64 counters.</summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <param name="map">A typed view over an in-process map.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="delta">What to add.</param>
+    /// <exception cref="ArgumentException">Not an in-process map.</exception>
+    /// <exception cref="BpfException">E2BIG when full; EPERM when frozen.</exception>
+    public static void AtomicAdd<TKey>(this BpfMap<TKey, ulong> map, in TKey key, ulong delta) where TKey : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        AtomicAdd(map.Map, MemoryMarshal.AsBytes(new ReadOnlySpan<TKey>(in key)), delta);
+    }
+
+    private static InProcessMapBackend Backend(BpfMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        return map.Backend as InProcessMapBackend
+            ?? throw new ArgumentException($"{map} is a kernel map; atomic add is for in-process maps (kernel maps need a BPF program)", nameof(map));
+    }
+
+    /// <summary>The create-time checks of syscall.c, hashtab.c and arraymap.c, in their order.</summary>
+    private static int Check(MapSpec spec, MapInfo? inner)
+    {
+        MapFlags f = spec.Flags;
+        if ((f & MapFlags.ReadOnly) != 0 && (f & MapFlags.WriteOnly) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        // map_extra belongs to bloom filters and arenas. numa_node counts only with BPF_F_NUMA_NODE, and
+        // then it must name an online node: the engine has no placement, so it accepts node 0 only.
+        if (spec.MapExtra != 0 || ((f & MapFlags.NumaNode) != 0 && spec.NumaNode != 0))
+        {
+            return Errno.EINVAL;
+        }
+
+        bool accessOk = (f & MapFlags.ReadOnlyProg) == 0 || (f & MapFlags.WriteOnlyProg) == 0;
+        bool numa = (f & MapFlags.NumaNode) != 0;
+        switch (spec.Type)
+        {
+            case MapType.Hash or MapType.PerCpuHash or MapType.LruHash or MapType.LruPerCpuHash or MapType.HashOfMaps:
+            {
+                if (spec.Type == MapType.HashOfMaps && spec.ValueSize != 4)
+                {
+                    return Errno.EINVAL;
+                }
+
+                bool lru = spec.Type is MapType.LruHash or MapType.LruPerCpuHash;
+                bool percpu = spec.Type.IsPerCpu();
+                bool percpuLru = (f & MapFlags.NoCommonLru) != 0;
+                if ((f & ~HashFlags) != 0 || !accessOk)
+                {
+                    return Errno.EINVAL;
+                }
+
+                if (!lru && percpuLru)
+                {
+                    return Errno.EINVAL;
+                }
+
+                if (lru && (f & MapFlags.NoPrealloc) != 0)
+                {
+                    return Errno.ENOTSUPP;
+                }
+
+                if (numa && (percpu || percpuLru))
+                {
+                    return Errno.EINVAL;
+                }
+
+                if (spec.MaxEntries == 0 || spec.KeySize == 0 || spec.ValueSize == 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                if ((long)spec.KeySize + spec.ValueSize >= (4L << 20))
+                {
+                    return Errno.E2BIG;
+                }
+
+                if (percpu && PossibleCpus.Stride(spec.ValueSize) > PcpuMinUnitSize)
+                {
+                    return Errno.E2BIG;
+                }
+
+                break;
+            }
+
+            case MapType.Array or MapType.PerCpuArray or MapType.ArrayOfMaps:
+            {
+                if (spec.Type == MapType.ArrayOfMaps && (spec.ValueSize != 4 || (f & (MapFlags.ReadOnlyProg | MapFlags.WriteOnlyProg)) != 0))
+                {
+                    return Errno.EINVAL;
+                }
+
+                bool percpu = spec.Type == MapType.PerCpuArray;
+                if (spec.MaxEntries == 0 || spec.KeySize != 4 || spec.ValueSize == 0 || (f & ~ArrayFlags) != 0 || !accessOk || (percpu && numa))
+                {
+                    return Errno.EINVAL;
+                }
+
+                if (spec.Type != MapType.Array && (f & (MapFlags.Mmapable | MapFlags.InnerMap)) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                if ((f & MapFlags.PreserveElems) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                if (percpu && PossibleCpus.Stride(spec.ValueSize) > PcpuMinUnitSize)
+                {
+                    return Errno.E2BIG;
+                }
+
+                break;
+            }
+
+            default:
+                throw new NotSupportedException(
+                    $"the in-process engine implements hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and array_of_maps, not {spec.Type.KernelName()}");
+        }
+
+        if (spec.Type.IsMapInMap() && inner is not null && inner.Type.IsMapInMap())
+        {
+            // bpf_map_meta_alloc: a map-in-map cannot be the inner map of another.
+            return Errno.EINVAL;
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using BpfMaps.InProcess.Engine;
+
+namespace BpfMaps.InProcess.Tests;
+
+/// <summary>What only the in-process engine has: options, ids, handle lifetime, the hash itself.</summary>
+public class EngineTests
+{
+    [Fact]
+    public void JhashMatchesKnownValues()
+    {
+        // lookup3 reference values (hashlittle of "" and "Four score and seven years ago").
+        Assert.Equal(0xdeadbeefu, JHash.Bytes([], 0));
+        Assert.Equal(0xbd5b7ddeu, JHash.Bytes([], 0xdeadbeef));
+        Assert.Equal(0x17770551u, JHash.Bytes("Four score and seven years ago"u8, 0));
+        Assert.Equal(0xcd628161u, JHash.Bytes("Four score and seven years ago"u8, 1));
+        Assert.Equal(JHash.Words(Bytes.U32(12345), 7), JHash.Word(12345, 7));
+    }
+
+    [Fact]
+    public void SeedOptionDecidesBucketOrder()
+    {
+        const uint seed = 0x1234_5678;
+        using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 32 }, new InProcessOptions { Seed = seed });
+        var backend = (InProcessMapBackend)map.Backend;
+        Assert.Equal(seed, backend.Seed);
+        Assert.Equal(32, backend.BucketCount);
+        for (uint k = 0; k < 20; k++)
+        {
+            map.Update(Bytes.U32(k), Bytes.U64(k));
+        }
+
+        var buckets = Bytes.WalkKeys(map.Backend, 4).Select(k => JHash.Hash(k, seed) & 31).ToList();
+        Assert.Equal(buckets.Order(), buckets);
+
+        using BpfMap zero = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4, Flags = MapFlags.ZeroSeed }, new InProcessOptions { Seed = seed });
+        Assert.Equal(0u, ((InProcessMapBackend)zero.Backend).Seed);
+        Assert.Equal((int)BitOperations.RoundUpToPowerOf2(5u), ((InProcessMapBackend)InProcessMap.CreateBackend(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 5 })).BucketCount);
+    }
+
+    [Fact]
+    public void PossibleCpusCanBeOverridden()
+    {
+        using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.PerCpuArray, KeySize = 4, ValueSize = 4, MaxEntries = 2 }, new InProcessOptions { PossibleCpus = 5 });
+        Assert.Equal(5, map.Cpus);
+        Assert.Equal(40, map.ValueBufferSize);
+        var typed = new PerCpuBpfMap<uint, uint>(map);
+        typed.Update(1, [1, 2, 3, 4, 5]);
+        Assert.Equal([1u, 2, 3, 4, 5], typed.Lookup(1)!);
+    }
+
+    [Fact]
+    public void DisposedHandlesAnswerEbadf()
+    {
+        InProcessMapBackend backend = InProcessMap.CreateBackend(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        Assert.True(backend.Info.Id >= ObjectTable.FirstId);
+        Assert.Null(backend.Handle);
+        backend.Dispose();
+        backend.Dispose();
+        Assert.Equal(Errno.EBADF, backend.Lookup(Bytes.U32(1), new byte[8], 0));
+        Assert.Equal(Errno.EBADF, backend.Update(Bytes.U32(1), new byte[8], 0));
+        uint count = 1;
+        Assert.Equal(Errno.EBADF, backend.LookupBatch(false, default, new byte[4], new byte[4], new byte[8], ref count, 0, 0));
+    }
+
+    [Fact]
+    public void OuterMapsKeepTheirInnerMapsAlive()
+    {
+        BpfMap inner = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        uint id = inner.Id;
+        using BpfMap outer = InProcessMap.Create(new MapSpec { Type = MapType.HashOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = inner });
+        outer.SetInnerMap(Bytes.U32(1), inner);
+        inner.Dispose();
+
+        // Still resolvable: the outer map holds a reference, as the kernel's refcount does.
+        Assert.Equal(0, outer.Backend.Update(Bytes.U32(2), Bytes.U32(id), 0));
+        Assert.True(outer.Delete(Bytes.U32(1)));
+        Assert.True(outer.Delete(Bytes.U32(2)));
+        Assert.Equal(Errno.EBADF, outer.Backend.Update(Bytes.U32(3), Bytes.U32(id), 0));
+    }
+
+    [Fact]
+    public void UnsupportedTypesAndKernelInnerMapsAreRefused()
+    {
+        using BpfMap inner = InProcessMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
+        Assert.True(InProcessMap.IsInProcess(inner));
+        Assert.Throws<NotSupportedException>(() => InProcessMap.Create(new MapSpec { Type = MapType.LpmTrie, KeySize = 8, ValueSize = 8, MaxEntries = 1 }));
+        Assert.Throws<ArgumentException>(() => InProcessMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1 }));
+        Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => InProcessMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 8, MaxEntries = 1, InnerMap = inner })).Errno);
+
+        Backends.RequireKernel();
+        using BpfMap kernel = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
+        Assert.False(InProcessMap.IsInProcess(kernel));
+        Assert.Throws<ArgumentException>(() => InProcessMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1, InnerMap = kernel }));
+        Assert.Throws<ArgumentException>(() => InProcessMap.AtomicAdd(kernel, Bytes.U32(0), 1));
+    }
+
+    [Fact]
+    public void LruEvictsTheLeastRecentlyUpdatedKey()
+    {
+        using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.LruHash, KeySize = 4, ValueSize = 8, MaxEntries = 3 });
+        map.Update(Bytes.U32(1), Bytes.U64(1));
+        map.Update(Bytes.U32(2), Bytes.U64(2));
+        map.Update(Bytes.U32(3), Bytes.U64(3));
+        Assert.True(map.TryLookup(Bytes.U32(1), new byte[8]));
+        map.Update(Bytes.U32(4), Bytes.U64(4));
+
+        // Lookups do not refresh (as with the syscall), so key 1 was the least recently updated.
+        var keys = Bytes.WalkKeys(map.Backend, 4).Select(k => BinaryPrimitives.ReadUInt32LittleEndian(k)).Order().ToArray();
+        Assert.Equal(new uint[] { 2, 3, 4 }, keys);
+    }
+}
