@@ -64,6 +64,7 @@ namespace BpfMaps.Cli
             AddWatch(root, shared, console);
             AddDemo(root, shared, console);
             AddCompletion(root, shared, console);
+            AddDrainRace(root, shared, console);
             return root;
         }
 
@@ -84,11 +85,23 @@ namespace BpfMaps.Cli
         private static void AddDemo(RootCommand root, SharedOptions shared, CliConsole console)
         {
             var seconds = new Option<double>("--seconds") { Description = "How long to watch", DefaultValueFactory = _ => 6.0 };
-            var cmd = new Command("demo", "Writers count into a map while watch drains it; ends with produced = drained + remaining") { seconds };
+            var inProcess = new Option<bool>("--in-process") { Description = "Run on the in-process engine even where bpf() works" };
+            var cmd = new Command("demo", "BPF programs count into a double-buffered map while watch swap-drains it; ends with produced = drained + remaining") { seconds, inProcess };
             cmd.SetAction(p =>
             {
-                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new DemoCommand(console, o, DemoWorkloads.Create).Run(p.GetValue(seconds)));
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new DemoCommand(console, o, () => DemoWorkloads.Create(p.GetValue(inProcess))).Run(p.GetValue(seconds)));
             });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddDrainRace(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var seconds = new Option<double>("--seconds") { Description = "Seconds of writing per drain method", DefaultValueFactory = _ => 2.0 };
+            var writers = new Option<int>("--writers") { Description = "BPF writer threads", DefaultValueFactory = _ => Math.Max(2, Environment.ProcessorCount) };
+            var perCpu = new Option<bool>("--percpu-maps") { Description = "Count into percpu_hash maps instead of hash maps" };
+            var cmd = new Command("drain-race", "BPF writers against each drain method: how many increments does each lose?") { seconds, writers, perCpu };
+            cmd.SetAction(p => CommandRunner.Execute(console, () => ReadOptions(p, shared), o =>
+                new DrainRaceCommand(console, o).Run(new DrainRaceSettings(p.GetValue(seconds), p.GetValue(writers), p.GetValue(perCpu)))));
             root.Subcommands.Add(cmd);
         }
 

@@ -31,18 +31,34 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
         MapSelector selector = MapSelector.Read(words);
         words.ExpectEnd();
         BpfMap map = selector.OpenOne();
-        EntryLayout layout;
+        IWatchSource source;
+        bool numericKeys;
         try
         {
-            layout = EntryLayout.Of(map, options.PerCpu == PerCpuMode.Raw ? PerCpuMode.Sum : options.PerCpu);
-            if (!layout.NumericValue)
+            if (map.Type.IsMapInMap())
             {
-                throw new CliException(ExitCode.Usage, $"watch: values of map {map.Id} are {map.ValueSize} bytes; watch needs 1, 2, 4 or 8-byte counters");
+                // A double-buffered counter map (branch progs' SwapDrainMap): swap, then drain the retired map.
+                source = (settings.Drain ? SwapDrainWatchSource.TryOpen(map) : null)
+                    ?? throw new CliException(ExitCode.Usage, settings.Drain
+                        ? $"watch: {map.Type.KernelName()} {map.Id} is not a double-buffered counter map (one slot holding a map of 8-byte counters)"
+                        : $"watch: {map.Type.KernelName()} {map.Id} holds map ids; use --drain to swap-drain a double-buffered counter map");
+                numericKeys = true;
             }
-
-            if (settings.Drain && map.Type.IsArray())
+            else
             {
-                throw new CliException(ExitCode.NotSupported, $"watch --drain: {map.Type.KernelName()} elements cannot be deleted");
+                EntryLayout layout = EntryLayout.Of(map, options.PerCpu == PerCpuMode.Raw ? PerCpuMode.Sum : options.PerCpu);
+                if (!layout.NumericValue)
+                {
+                    throw new CliException(ExitCode.Usage, $"watch: values of map {map.Id} are {map.ValueSize} bytes; watch needs 1, 2, 4 or 8-byte counters");
+                }
+
+                if (settings.Drain && map.Type.IsArray())
+                {
+                    throw new CliException(ExitCode.NotSupported, $"watch --drain: {map.Type.KernelName()} elements cannot be deleted");
+                }
+
+                source = new MapWatchSource(map, settings.Drain, layout);
+                numericKeys = layout.NumericKey;
             }
         }
         catch
@@ -51,10 +67,10 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
             throw;
         }
 
-        using IWatchSource source = new MapWatchSource(map, settings.Drain, layout);
+        using IWatchSource owned = source;
         using var interrupt = new Interrupt();
         WatchLoop.Run(console, options.Resolve(console.StdoutIsTerminal), source,
-            new WatchSettings(settings.Interval, settings.Ticks, options.Top > 0 ? options.Top : 20), layout.NumericKey, interrupt.Token);
+            new WatchSettings(settings.Interval, settings.Ticks, options.Top > 0 ? options.Top : 20), numericKeys, interrupt.Token);
         return ExitCode.Ok;
     }
 }
