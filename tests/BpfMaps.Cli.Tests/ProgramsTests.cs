@@ -108,4 +108,19 @@ public class ProgramsTests
         Assert.Contains("swap drain", t);
         Assert.Contains("2/4 methods done", t);
     }
+
+    [Fact]
+    public void Demo_without_bpf_privileges_falls_back_to_the_in_process_engine()
+    {
+        if (Environment.UserName != "root" || Proc.Which("setpriv") is null)
+        {
+            Assert.Skip("needs root and setpriv to drop privileges");
+        }
+
+        RunResult r = Cli.RunProcess(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"], "demo", "--seconds", "0.5");
+        Assert.True(r.Exit == 0, r.Stderr);
+        string[] lines = r.Stdout.TrimEnd().Split('\n');
+        Assert.StartsWith("demo: in-process engine (bpf() is not available here: EPERM", lines[0]);
+        Assert.Matches(Reconciliation, lines[^1]);
+    }
 }

@@ -124,7 +124,7 @@ internal static class DrainRaceRenderers
     /// <param name="rows">The results.</param>
     public static void Json(Stream output, IReadOnlyList<DrainRaceMethodResult> rows)
     {
-        using (var w = new Utf8JsonWriter(output))
+        using (var w = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartArray();
             foreach (DrainRaceMethodResult r in rows)
