@@ -1,3 +1,225 @@
-// Placeholder until the CLI lands: prints usage only.
-Console.Error.WriteLine("bpfmap: the command-line tool is being built; see README.md");
-return 64;
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using BpfMaps.Cli;
+using BpfMaps.Cli.Commands;
+using BpfMaps.Cli.Demo;
+using BpfMaps.Cli.Hosting;
+using BpfMaps.Cli.Input;
+using BpfMaps.Cli.Output;
+
+return BpfmapCli.Run(args, CliConsole.System());
+
+namespace BpfMaps.Cli
+{
+    /// <summary>
+    /// The command tree: parses options into <see cref="GlobalOptions"/> and hands each command's words
+    /// to its worker. Nothing below this class sees System.CommandLine types.
+    /// </summary>
+    internal static class BpfmapCli
+    {
+        /// <summary>Parses and runs a command line.</summary>
+        /// <param name="args">The arguments.</param>
+        /// <param name="console">The console.</param>
+        /// <returns>The exit code.</returns>
+        public static int Run(string[] args, CliConsole console)
+        {
+            RootCommand root = Build(console);
+            ParseResult parse = root.Parse(args);
+            if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
+            {
+                // One line: the most specific error (an unknown token says more than "command missing").
+                var error = parse.Errors.FirstOrDefault(e => e.Message.Contains("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+                console.Stderr.WriteLine($"bpfmap: {error.Message} (see bpfmap --help)");
+                console.Stderr.Flush();
+                return (int)ExitCode.Usage;
+            }
+
+            var config = new InvocationConfiguration { Output = new StreamWriter(console.Stdout, leaveOpen: true) { AutoFlush = true }, Error = console.Stderr };
+            return parse.Invoke(config);
+        }
+
+        /// <summary>Builds the command tree.</summary>
+        /// <param name="console">The console the workers write to.</param>
+        /// <returns>The root command.</returns>
+        public static RootCommand Build(CliConsole console)
+        {
+            var root = new RootCommand("bpfmap: inspect and change eBPF maps (bpftool map grammar, batch-fast dumps)");
+            var shared = new SharedOptions();
+            foreach (Option o in shared.All)
+            {
+                root.Options.Add(o);
+            }
+
+            AddMapCommand(root, shared, console, "show", "Show maps: all, or the ones MAP names (id N | pinned PATH | name NAME)", (m, w) => m.Show(w), "list");
+            AddMapCommand(root, shared, console, "dump", "Print every entry of MAP (batched, streaming)", (m, w) => m.Dump(w, drain: false));
+            AddMapCommand(root, shared, console, "lookup", "Print the entry of one key", (m, w) => m.Lookup(w));
+            AddMapCommand(root, shared, console, "getnext", "Print the key after DATA (or the first key)", (m, w) => m.GetNext(w));
+            AddMapCommand(root, shared, console, "update", "Create or replace an entry (map-in-map: value MAP)", (m, w) => m.Update(w));
+            AddMapCommand(root, shared, console, "delete", "Delete an entry", (m, w) => m.Delete(w));
+            AddMapCommand(root, shared, console, "create", "Create a map and pin it at FILE", (m, w) => m.Create(w));
+            AddMapCommand(root, shared, console, "pin", "Pin MAP at FILE on a bpffs mount", (m, w) => m.Pin(w));
+            AddMapCommand(root, shared, console, "freeze", "Make MAP read-only for syscalls", (m, w) => m.Freeze(w));
+            AddMapCommand(root, shared, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (m, w) => m.Dump(w, drain: true));
+            AddBench(root, shared, console);
+            AddWatch(root, shared, console);
+            AddDemo(root, shared, console);
+            AddCompletion(root, shared, console);
+            AddDrainRace(root, shared, console);
+            return root;
+        }
+
+        private static void AddWatch(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var words = MapWords("watch");
+            var interval = new Option<double>("--interval") { Description = "Seconds between ticks", DefaultValueFactory = _ => 1.0 };
+            var count = new Option<int>("--count") { Description = "Stop after N ticks (default: until Ctrl+C)" };
+            var drain = new Option<bool>("--drain") { Description = "Drain the map each tick (counts since the last tick) instead of dumping it" };
+            var cmd = new Command("watch", "Live table of MAP's top keys by rate, with per-key deltas and totals") { words, interval, count, drain };
+            cmd.SetAction(p =>
+            {
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new WatchCommand(console, o).Run(p.GetValue(words) ?? [], new WatchCommandSettings(p.GetValue(interval), p.GetValue(count), p.GetValue(drain))));
+            });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddDemo(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var seconds = new Option<double>("--seconds") { Description = "How long to watch", DefaultValueFactory = _ => 6.0 };
+            var inProcess = new Option<bool>("--in-process") { Description = "Run on the in-process engine even where bpf() works" };
+            var cmd = new Command("demo", "BPF programs count into a double-buffered map while watch swap-drains it; ends with produced = drained + remaining") { seconds, inProcess };
+            cmd.SetAction(p =>
+            {
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new DemoCommand(console, o, () => DemoWorkloads.Create(p.GetValue(inProcess))).Run(p.GetValue(seconds)));
+            });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddDrainRace(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var seconds = new Option<double>("--seconds") { Description = "Seconds of writing per drain method", DefaultValueFactory = _ => 2.0 };
+            var writers = new Option<int>("--writers") { Description = "BPF writer threads", DefaultValueFactory = _ => Math.Max(2, Environment.ProcessorCount) };
+            var perCpu = new Option<bool>("--percpu-maps") { Description = "Count into percpu_hash maps instead of hash maps" };
+            var cmd = new Command("drain-race", "BPF writers against each drain method: how many increments does each lose?") { seconds, writers, perCpu };
+            cmd.SetAction(p => CommandRunner.Execute(console, () => ReadOptions(p, shared), o =>
+                new DrainRaceCommand(console, o).Run(new DrainRaceSettings(p.GetValue(seconds), p.GetValue(writers), p.GetValue(perCpu)))));
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddCompletion(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var shell = new Argument<string>("shell") { Description = "bash or zsh" };
+            shell.CompletionSources.Add("bash", "zsh");
+            var cmd = new Command("completion", "Print a shell completion script: eval \"$(bpfmap completion bash)\"") { shell };
+            cmd.SetAction(p => CommandRunner.Execute(console, () => ReadOptions(p, shared), o =>
+            {
+                console.Stdout.Write(System.Text.Encoding.UTF8.GetBytes(CompletionScript.For(p.GetValue(shell)!)));
+                return ExitCode.Ok;
+            }));
+            root.Subcommands.Add(cmd);
+        }
+
+        private static Argument<string[]> MapWords(string command)
+        {
+            string help = command switch
+            {
+                "show" => "[MAP]",
+                "lookup" or "delete" => "MAP key DATA",
+                "getnext" => "MAP [key DATA]",
+                "update" => "MAP key DATA value VALUE [any|exist|noexist]",
+                "create" => "FILE type TYPE key N value N entries N name NAME [flags F] [inner_map MAP]",
+                "pin" => "MAP FILE",
+                _ => "MAP",
+            };
+            var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, HelpName = help, Description = "MAP := id N | pinned PATH | name NAME" };
+            words.CompletionSources.Add(ctx => Completions.ForWords(command, ctx.ParseResult.GetValue(words) ?? [], ctx.WordToComplete));
+            return words;
+        }
+
+        private static void AddBench(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var entries = new Option<int>("--entries") { Description = "Entries in the benchmark hash map", DefaultValueFactory = _ => 1_000_000 };
+            var runs = new Option<int>("--runs") { Description = "Timed runs per tool; the median is shown", DefaultValueFactory = _ => 3 };
+            var bpftool = new Option<string>("--bpftool") { Description = "The bpftool to compare with", DefaultValueFactory = _ => "bpftool" };
+            var keep = new Option<bool>("--keep") { Description = "Leave the benchmark map pinned under /sys/fs/bpf" };
+            var cmd = new Command("bench", "Time bpfmap -j dump against bpftool -j map dump on a map it creates and fills") { entries, runs, bpftool, keep };
+            cmd.SetAction(p =>
+            {
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep))));
+            });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddMapCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<MapCommands, IReadOnlyList<string>, ExitCode> run, string? alias = null)
+        {
+            var words = MapWords(name);
+            var cmd = new Command(name, description) { words };
+            if (alias is not null)
+            {
+                cmd.Aliases.Add(alias);
+            }
+
+            cmd.SetAction(parse =>
+            {
+                return CommandRunner.Execute(console, () => ReadOptions(parse, shared), o => run(new MapCommands(console, o), parse.GetValue(words) ?? []));
+            });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static GlobalOptions ReadOptions(ParseResult p, SharedOptions o)
+        {
+            string? keyPrefix = p.GetValue(o.KeyPrefixOption);
+            return new GlobalOptions
+            {
+                Json = p.GetValue(o.JsonOption),
+                Pretty = p.GetValue(o.PrettyOption),
+                Bpffs = p.GetValue(o.BpffsOption),
+                Format = p.GetValue(o.FormatOption) switch
+                {
+                    "table" => OutputFormat.Table,
+                    "json" => OutputFormat.Json,
+                    "ndjson" => OutputFormat.Ndjson,
+                    "csv" => OutputFormat.Csv,
+                    "plain" => OutputFormat.Plain,
+                    _ => OutputFormat.Auto,
+                },
+                PerCpu = p.GetValue(o.PerCpuOption) switch
+                {
+                    "sum" => PerCpuMode.Sum,
+                    "min" => PerCpuMode.Min,
+                    "max" => PerCpuMode.Max,
+                    "avg" => PerCpuMode.Avg,
+                    _ => PerCpuMode.Raw,
+                },
+                Sort = p.GetValue(o.SortOption) switch
+                {
+                    "key" => SortOrder.Key,
+                    "value" => SortOrder.Value,
+                    _ => SortOrder.None,
+                },
+                Top = Math.Max(0, p.GetValue(o.TopOption)),
+                KeyPrefix = keyPrefix is null ? null : ByteData.ParseHexString(keyPrefix),
+            };
+        }
+
+        /// <summary>The shared options, created per command tree (a tree is not shared between threads).</summary>
+        private sealed class SharedOptions
+        {
+            public readonly Option<bool> JsonOption = new("--json", "-j") { Description = "JSON output, as bpftool -j", Recursive = true };
+            public readonly Option<bool> PrettyOption = new("--pretty", "-p") { Description = "Indented JSON (implies --json)", Recursive = true };
+            public readonly Option<bool> BpffsOption = new("--bpffs", "-f") { Description = "show: also list where each map is pinned", Recursive = true };
+            public readonly Option<string> FormatOption = new Option<string>("--format") { Description = "Output format (default: table on a terminal, bpftool text otherwise)", Recursive = true }
+                .AcceptOnlyFromAmong("table", "json", "ndjson", "csv", "plain");
+
+            public readonly Option<string> PerCpuOption = new Option<string>("--percpu") { Description = "Per-CPU values: every CPU (raw) or one number", Recursive = true, DefaultValueFactory = _ => "raw" }
+                .AcceptOnlyFromAmong("raw", "sum", "min", "max", "avg");
+
+            public readonly Option<string> SortOption = new Option<string>("--sort") { Description = "Sort a dump by key (ascending) or value (descending); holds entries in memory", Recursive = true }
+                .AcceptOnlyFromAmong("key", "value");
+
+            public readonly Option<int> TopOption = new("--top") { Description = "Only the first N entries after sorting (by value unless --sort key); holds at most 2N entries", Recursive = true };
+            public readonly Option<string> KeyPrefixOption = new("--key-prefix") { Description = "Only keys starting with these bytes (hex, e.g. 0a00)", Recursive = true };
+
+            public Option[] All => [JsonOption, PrettyOption, BpffsOption, FormatOption, PerCpuOption, SortOption, TopOption, KeyPrefixOption];
+        }
+    }
+}

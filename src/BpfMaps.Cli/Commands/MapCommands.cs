@@ -1,0 +1,493 @@
+using System.Globalization;
+using System.Text.Json;
+using BpfMaps.Cli.Hosting;
+using BpfMaps.Cli.Input;
+using BpfMaps.Cli.Inspection;
+using BpfMaps.Cli.Output;
+
+namespace BpfMaps.Cli.Commands;
+
+/// <summary>
+/// The bpftool-compatible map commands: show, dump, lookup, getnext, update, delete, create, pin,
+/// freeze, plus drain. Each takes the positional words of its command line.
+/// </summary>
+/// <param name="console">The console.</param>
+/// <param name="options">The shared options.</param>
+internal sealed class MapCommands(CliConsole console, GlobalOptions options)
+{
+    private OutputFormat Format => options.Resolve(console.StdoutIsTerminal);
+
+    /// <summary><c>show|list [MAP]</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Show(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "show");
+        List<BpfMap> maps;
+        bool single = false;
+        if (words.AtEnd)
+        {
+            maps = [];
+            foreach (uint id in BpfMap.GetSystemMapIds())
+            {
+                try
+                {
+                    maps.Add(BpfMap.OpenById(id));
+                }
+                catch (BpfException e) when (e.Errno == Errno.ENOENT)
+                {
+                    // Freed between listing and opening.
+                }
+            }
+        }
+        else
+        {
+            MapSelector selector = MapSelector.Read(words);
+            words.ExpectEnd();
+            maps = selector.OpenAll();
+
+            // bpftool prints an object for one map, an array when a name matches several.
+            single = maps.Count == 1;
+        }
+
+        try
+        {
+            var pins = options.Bpffs ? PinScan.PinnedMaps() : null;
+            var holders = ProcessScan.MapHolders();
+            var details = maps.Select(m => MapDetails.Read(m, pins, holders)).ToList();
+            Renderers.ForMapInfo(Format, console, options.Pretty).Render(details, single);
+            return ExitCode.Ok;
+        }
+        finally
+        {
+            foreach (BpfMap m in maps)
+            {
+                m.Dispose();
+            }
+        }
+    }
+
+    /// <summary><c>dump MAP</c> or <c>drain MAP</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <param name="drain">Delete what is read (BPF_MAP_LOOKUP_AND_DELETE_BATCH).</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Dump(IReadOnlyList<string> args, bool drain)
+    {
+        var words = new Words(args, drain ? "drain" : "dump");
+        MapSelector selector = MapSelector.Read(words);
+        words.ExpectEnd();
+        List<BpfMap> maps = selector.OpenAll();
+        try
+        {
+            if (maps.Count == 1)
+            {
+                DumpOne(maps[0], drain, Format, trailingNewline: true);
+                return ExitCode.Ok;
+            }
+
+            // A name that matches several maps: bpftool's shape, each map's header and then its elements.
+            OutputFormat format = Format;
+            Stream o = console.Stdout;
+            if (format == OutputFormat.Json)
+            {
+                o.Write("["u8);
+            }
+
+            for (int i = 0; i < maps.Count; i++)
+            {
+                BpfMap m = maps[i];
+                string header = format == OutputFormat.Json
+                    ? $"{(i > 0 ? "," : "")}{{\"id\":{m.Id},\"type\":\"{m.Type.KernelName()}\",\"name\":\"{m.Name}\",\"flags\":{(uint)m.Info.Flags},\"elements\":"
+                    : $"{(i > 0 ? "\n" : "")}{m.Id}: {m.Type.KernelName()}  name {m.Name}  flags 0x{(uint)m.Info.Flags:x}\n";
+                o.Write(System.Text.Encoding.UTF8.GetBytes(header));
+                DumpOne(m, drain, format, trailingNewline: false);
+                if (format == OutputFormat.Json)
+                {
+                    o.Write("}"u8);
+                }
+            }
+
+            if (format == OutputFormat.Json)
+            {
+                o.Write("]\n"u8);
+            }
+
+            o.Flush();
+            return ExitCode.Ok;
+        }
+        finally
+        {
+            foreach (BpfMap m in maps)
+            {
+                m.Dispose();
+            }
+        }
+    }
+
+    private void DumpOne(BpfMap map, bool drain, OutputFormat format, bool trailingNewline)
+    {
+        EntryLayout layout = EntryLayout.Of(map, options.PerCpu);
+        using IEntryRenderer renderer = format == OutputFormat.Json
+            ? new JsonEntryRenderer(console.Stdout, layout, options.Pretty, single: false, trailingNewline)
+            : Renderers.ForEntries(format, console, layout, options.Pretty, single: false, Title(map));
+        DumpPipeline.Run(map, drain, renderer, layout, options, console);
+    }
+
+    /// <summary><c>lookup MAP key DATA</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Lookup(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "lookup");
+        using BpfMap map = MapSelector.Read(words).OpenOne();
+        words.Expect("key");
+        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        words.ExpectEnd();
+        byte[] value = new byte[map.ValueBufferSize];
+        if (!map.TryLookup(key, value))
+        {
+            if (Format == OutputFormat.Json)
+            {
+                console.Stdout.Write("null\n"u8);
+                console.Stdout.Flush();
+            }
+
+            throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found in map {map.Id}", jsonWritten: Format == OutputFormat.Json);
+        }
+
+        EntryLayout layout = EntryLayout.Of(map, options.PerCpu);
+        using IEntryRenderer r = Renderers.ForEntries(Format, console, layout, options.Pretty, single: true, Title(map));
+        r.Begin();
+        r.Entry(key, value);
+        r.End(1);
+        return ExitCode.Ok;
+    }
+
+    /// <summary><c>getnext MAP [key DATA]</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode GetNext(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "getnext");
+        using BpfMap map = MapSelector.Read(words).OpenOne();
+        byte[]? key = null;
+        if (words.TryKeyword("key"))
+        {
+            key = ByteData.Read(words, "key", map.KeySize);
+        }
+
+        words.ExpectEnd();
+        byte[] next = new byte[map.KeySize];
+        if (!map.TryGetNextKey(key ?? [], next))
+        {
+            throw new CliException(ExitCode.KeyNotFound, key is null ? $"map {map.Id} is empty" : $"no key after {Hex.Spaced(key)} in map {map.Id}");
+        }
+
+        GetNextRenderer.Render(Format, console, options.Pretty, key, next);
+        return ExitCode.Ok;
+    }
+
+    /// <summary><c>update MAP key DATA value VALUE [any|exist|noexist]</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Update(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "update");
+        using BpfMap map = MapSelector.Read(words).OpenOne();
+        words.Expect("key");
+        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        words.Expect("value");
+        BpfMap? inner = null;
+        byte[]? value = null;
+        try
+        {
+            if (map.Type.IsMapInMap())
+            {
+                inner = MapSelector.Read(words).OpenOne();
+            }
+            else
+            {
+                byte[] one = ByteData.Read(words, "value", map.ValueSize);
+                value = new byte[map.ValueBufferSize];
+                for (int c = 0; c < map.Cpus; c++)
+                {
+                    // bpftool gives every CPU the same value.
+                    one.CopyTo(value.AsSpan(c * map.ValueStride));
+                }
+            }
+
+            UpdateFlags flags = UpdateFlags.Any;
+            if (words.TryKeyword("exist"))
+            {
+                flags = UpdateFlags.Exist;
+            }
+            else if (words.TryKeyword("noexist"))
+            {
+                flags = UpdateFlags.NoExist;
+            }
+            else
+            {
+                words.TryKeyword("any");
+            }
+
+            words.ExpectEnd();
+            try
+            {
+                if (inner is not null)
+                {
+                    map.SetInnerMap(key, inner, flags);
+                }
+                else
+                {
+                    map.Update(key, value, flags);
+                }
+            }
+            catch (BpfException e) when (e.Errno == Errno.EEXIST)
+            {
+                throw new CliException(ExitCode.KernelError, $"key {Hex.Spaced(key)} already exists (noexist)");
+            }
+            catch (BpfException e) when (e.Errno == Errno.ENOENT)
+            {
+                throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found (exist)");
+            }
+            catch (BpfException e) when (e.Errno == Errno.E2BIG)
+            {
+                throw new CliException(ExitCode.KernelError, $"map {map.Id} is full ({map.MaxEntries} entries) or the array index is out of range");
+            }
+        }
+        finally
+        {
+            inner?.Dispose();
+        }
+
+        return Done();
+    }
+
+    /// <summary><c>delete MAP key DATA</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Delete(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "delete");
+        using BpfMap map = MapSelector.Read(words).OpenOne();
+        words.Expect("key");
+        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        words.ExpectEnd();
+        if (!map.Delete(key))
+        {
+            throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found in map {map.Id}");
+        }
+
+        return Done();
+    }
+
+    /// <summary><c>create FILE type TYPE key N value N entries N name NAME [flags F] [inner_map MAP]</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Create(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "create");
+        string file = words.Next("FILE");
+        MapType? type = null;
+        int? key = null, value = null, entries = null;
+        string? name = null;
+        uint flags = 0;
+        MapSelector? innerSel = null;
+        while (!words.AtEnd)
+        {
+            string kw = words.Next("keyword");
+            switch (kw)
+            {
+                case "type":
+                    string t = words.Next("TYPE");
+                    if (!MapTypeExtensions.TryParseKernelName(t, out MapType mt) || mt == MapType.Unspecified)
+                    {
+                        throw new CliException(ExitCode.UnknownType, $"unknown map type '{t}' (e.g. hash, array, percpu_hash, lru_hash, array_of_maps)");
+                    }
+
+                    type = mt;
+                    break;
+                case "key":
+                    key = Number(words, "key");
+                    break;
+                case "value":
+                    value = Number(words, "value");
+                    break;
+                case "entries":
+                    entries = Number(words, "entries");
+                    break;
+                case "name":
+                    name = words.Next("NAME");
+                    break;
+                case "flags":
+                    flags = (uint)Number(words, "flags");
+                    break;
+                case "inner_map":
+                    innerSel = MapSelector.Read(words);
+                    break;
+                default:
+                    throw new CliException(ExitCode.Usage, $"create: unknown keyword '{kw}' (type, key, value, entries, name, flags, inner_map)");
+            }
+        }
+
+        if (type is null || key is null || value is null || entries is null || name is null)
+        {
+            string missing = string.Join(", ", new[] { ("type", type is null), ("key", key is null), ("value", value is null), ("entries", entries is null), ("name", name is null) }.Where(x => x.Item2).Select(x => x.Item1));
+            throw new CliException(ExitCode.Usage, $"create: missing {missing}");
+        }
+
+        using BpfMap? inner = innerSel?.OpenOne();
+        if (type.Value.IsMapInMap() && inner is null)
+        {
+            throw new CliException(ExitCode.Usage, $"create: {type.Value.KernelName()} needs inner_map MAP");
+        }
+
+        BpfMap map;
+        try
+        {
+            map = BpfMap.Create(new MapSpec
+            {
+                Type = type.Value,
+                KeySize = key.Value,
+                ValueSize = value.Value,
+                MaxEntries = entries.Value,
+                Name = name,
+                Flags = (MapFlags)flags,
+                InnerMap = inner,
+            });
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(ExitCode.Usage, "create: " + e.Message.Split(" (Parameter")[0]);
+        }
+        catch (BpfException e) when (e.Errno == Errno.EINVAL)
+        {
+            throw new CliException(ExitCode.KernelError, $"create: the kernel rejected {type.Value.KernelName()} with key {key}, value {value}, entries {entries}, flags 0x{flags:x} (EINVAL)");
+        }
+
+        using (map)
+        {
+            map.Pin(file);
+        }
+
+        return Done();
+    }
+
+    /// <summary><c>pin MAP FILE</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Pin(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "pin");
+        using BpfMap map = MapSelector.Read(words).OpenOne();
+        string file = words.Next("FILE");
+        words.ExpectEnd();
+        map.Pin(file);
+        return Done();
+    }
+
+    /// <summary><c>freeze MAP</c>.</summary>
+    /// <param name="args">The words.</param>
+    /// <returns>The exit code.</returns>
+    public ExitCode Freeze(IReadOnlyList<string> args)
+    {
+        var words = new Words(args, "freeze");
+        using BpfMap map = MapSelector.Read(words).OpenOne();
+        words.ExpectEnd();
+        map.Freeze();
+        return Done();
+    }
+
+    private static string Title(BpfMap map) => $"{map.Type.KernelName()} map {map.Id} '{map.Name}'";
+
+    private static int Number(Words words, string what)
+    {
+        string w = words.Next(what);
+        bool ok = w.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? int.TryParse(w.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int v)
+            : int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+        if (!ok || v < 0)
+        {
+            throw new CliException(ExitCode.Usage, $"create: {what} '{w}' is not a non-negative integer");
+        }
+
+        return v;
+    }
+
+    // bpftool prints JSON null for commands that have nothing to say.
+    private ExitCode Done()
+    {
+        if (Format == OutputFormat.Json)
+        {
+            console.Stdout.Write("null\n"u8);
+            console.Stdout.Flush();
+        }
+
+        return ExitCode.Ok;
+    }
+}
+
+/// <summary>Renders the answer of <c>getnext</c>.</summary>
+internal static class GetNextRenderer
+{
+    /// <summary>Writes the key and the next key.</summary>
+    /// <param name="format">The format.</param>
+    /// <param name="console">The console.</param>
+    /// <param name="pretty">Indented JSON.</param>
+    /// <param name="key">The key asked about, or null for the first.</param>
+    /// <param name="next">The next key.</param>
+    public static void Render(OutputFormat format, CliConsole console, bool pretty, byte[]? key, byte[] next)
+    {
+        Stream o = console.Stdout;
+        switch (format)
+        {
+            case OutputFormat.Json:
+            case OutputFormat.Ndjson:
+                using (var w = new Utf8JsonWriter(o, BpftoolJson.Options(pretty && format == OutputFormat.Json)))
+                {
+                    byte[] scratch = new byte[BpftoolJson.ScratchSize(next.Length)];
+                    w.WriteStartObject();
+                    w.WritePropertyName("key");
+                    if (key is null)
+                    {
+                        w.WriteNullValue();
+                    }
+                    else
+                    {
+                        BpftoolJson.WriteBytes(w, key, scratch);
+                    }
+
+                    w.WritePropertyName("next_key");
+                    BpftoolJson.WriteBytes(w, next, scratch);
+                    w.WriteEndObject();
+                }
+
+                o.Write("\n"u8);
+                break;
+            case OutputFormat.Csv:
+                o.Write(System.Text.Encoding.ASCII.GetBytes($"key,next_key\n{(key is null ? "" : Hex.Compact(key))},{Hex.Compact(next)}\n"));
+                break;
+            case OutputFormat.Table:
+                var grid = new Spectre.Console.Grid().AddColumn().AddColumn();
+                grid.AddRow(new Spectre.Console.Text("key"), new Spectre.Console.Text(key is null ? "(none: first key)" : Hex.Spaced(key)));
+                grid.AddRow(new Spectre.Console.Text("next key"), new Spectre.Console.Text(Hex.Spaced(next)));
+                console.Out.Write(grid);
+                break;
+            default:
+                var sb = new System.Text.StringBuilder();
+                sb.Append(key is null ? "key: None\n" : $"key:\n{Grouped(key)}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"next key:\n{Grouped(next)}\n");
+                o.Write(System.Text.Encoding.ASCII.GetBytes(sb.ToString()));
+                break;
+        }
+
+        o.Flush();
+    }
+
+    private static string Grouped(byte[] b)
+    {
+        byte[] buf = new byte[Hex.GroupedLength(b.Length)];
+        int n = Hex.WriteGrouped(b, buf);
+        return System.Text.Encoding.ASCII.GetString(buf, 0, n);
+    }
+}

@@ -1,0 +1,30 @@
+namespace BpfMaps.Cli;
+
+/// <summary>Turns whatever a command threw into one stderr line and an exit code. The only such switch in the CLI.</summary>
+internal static class ErrorReport
+{
+    /// <summary>Classifies <paramref name="ex"/>.</summary>
+    /// <param name="ex">The exception.</param>
+    /// <returns>The exit code and the line to print (without the <c>bpfmap: </c> prefix).</returns>
+    public static (ExitCode Code, string Message) Classify(Exception ex) => ex switch
+    {
+        CliException c => (c.Code, c.Message),
+        BpfNotSupportedException n => (ExitCode.NotSupported, n.Message),
+        BpfException { Errno: Errno.EPERM or Errno.EACCES } b => (ExitCode.PermissionDenied, $"permission denied ({b.Command}): run as root or with CAP_BPF and CAP_SYS_ADMIN"),
+        BpfException { Errno: Errno.ENOENT, Command: "BPF_OBJ_GET" or "BPF_MAP_GET_FD_BY_ID" } b => (ExitCode.MapNotFound, OneLine(b.Hint ?? b.Message)),
+        BpfException b => (ExitCode.KernelError, OneLine(b.Message)),
+        ArgumentException a => (ExitCode.SizeMismatch, OneLine(StripParam(a.Message))),
+        NotSupportedException n => (ExitCode.NotSupported, OneLine(n.Message)),
+        OperationCanceledException => (ExitCode.Interrupted, "interrupted"),
+        MapIterationRestartedException r => (ExitCode.KernelError, OneLine(r.Message)),
+        _ => (ExitCode.Failure, $"internal error: {ex.GetType().Name}: {OneLine(ex.Message)}"),
+    };
+
+    private static string StripParam(string message)
+    {
+        int i = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return i < 0 ? message : message[..i];
+    }
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+}

@@ -1,0 +1,47 @@
+namespace BpfMaps.Cli;
+
+/// <summary>
+/// What <c>bpfmap</c> returns to the shell. Every expected failure has its own code so scripts can
+/// tell them apart; the README lists them.
+/// </summary>
+internal enum ExitCode
+{
+    /// <summary>Success.</summary>
+    Ok = 0,
+
+    /// <summary>An unexpected failure (a bug); the message names the exception.</summary>
+    Failure = 1,
+
+    /// <summary>Command-line syntax: unknown command or option, a missing or extra word.</summary>
+    Usage = 2,
+
+    /// <summary>A MAP selector that is not <c>id N</c>, <c>pinned PATH</c> or <c>name NAME</c>.</summary>
+    BadSelector = 3,
+
+    /// <summary>No map with that id, name or pin path.</summary>
+    MapNotFound = 4,
+
+    /// <summary>DATA that is not a byte: <c>0x1g</c>, <c>256</c>, <c>hex zz</c>.</summary>
+    BadData = 5,
+
+    /// <summary>A key or value with the wrong number of bytes for the map.</summary>
+    SizeMismatch = 6,
+
+    /// <summary><c>create ... type T</c> with a type name the kernel does not have.</summary>
+    UnknownType = 7,
+
+    /// <summary>lookup/delete of an absent key; getnext after the last key.</summary>
+    KeyNotFound = 8,
+
+    /// <summary>The kernel said EPERM or EACCES: run as root or with CAP_BPF.</summary>
+    PermissionDenied = 9,
+
+    /// <summary>Any other error the kernel returned (EEXIST, E2BIG, EINVAL, EBUSY, ...).</summary>
+    KernelError = 10,
+
+    /// <summary>The map type or kernel lacks the operation.</summary>
+    NotSupported = 11,
+
+    /// <summary>Stopped by Ctrl+C.</summary>
+    Interrupted = 130,
+}

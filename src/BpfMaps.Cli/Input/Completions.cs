@@ -1,0 +1,95 @@
+using System.Globalization;
+using BpfMaps.Cli.Inspection;
+
+namespace BpfMaps.Cli.Input;
+
+/// <summary>
+/// Shell completion for the bpftool-style words: selector keywords, then live map ids, names and pin
+/// paths, then the command's next keyword. Failures (no permission) complete nothing.
+/// </summary>
+internal static class Completions
+{
+    /// <summary>Suggestions for the word being typed.</summary>
+    /// <param name="command">The command.</param>
+    /// <param name="words">Words typed so far (may include the partial word).</param>
+    /// <param name="partial">The partial word.</param>
+    /// <returns>Candidates starting with <paramref name="partial"/>.</returns>
+    public static IEnumerable<string> ForWords(string command, IReadOnlyList<string> words, string partial)
+    {
+        var done = words.ToList();
+        if (done.Count > 0 && partial.Length > 0 && done[^1] == partial)
+        {
+            done.RemoveAt(done.Count - 1);
+        }
+
+        IEnumerable<string> all;
+        try
+        {
+            all = Candidates(command, done).ToList();
+        }
+        catch (Exception e) when (e is BpfException or IOException or UnauthorizedAccessException)
+        {
+            all = [];
+        }
+
+        return all.Where(c => c.StartsWith(partial, StringComparison.Ordinal)).ToList();
+    }
+
+    private static IEnumerable<string> Candidates(string command, List<string> done)
+    {
+        int start = command == "create" ? 1 : 0;
+        string? last = done.Count > 0 ? done[^1] : null;
+        if (last == "id")
+        {
+            return BpfMap.GetSystemMapIds().Select(i => i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (last == "name")
+        {
+            return command == "create" && done.Count != 1 + start && done.IndexOf("inner_map") != done.Count - 2
+                ? []
+                : BpfMap.ListSystemMaps().Select(m => m.Name).Where(n => n.Length > 0).Distinct();
+        }
+
+        if (last == "pinned")
+        {
+            return PinScan.PinnedMaps().Values.SelectMany(p => p);
+        }
+
+        if (last == "type" && command == "create")
+        {
+            return Enum.GetValues<MapType>().Where(t => t != MapType.Unspecified).Select(t => t.KernelName());
+        }
+
+        if (done.Count == start || (command == "create" && last == "inner_map"))
+        {
+            return MapSelector.Keywords;
+        }
+
+        if (done.Count == start + 2)
+        {
+            return command switch
+            {
+                "lookup" or "delete" or "update" or "getnext" => ["key"],
+                _ => [],
+            };
+        }
+
+        if (command == "update" && done.Contains("value"))
+        {
+            return ["any", "exist", "noexist"];
+        }
+
+        if (command == "update" && done.Contains("key"))
+        {
+            return ["value", "hex"];
+        }
+
+        if (command == "create")
+        {
+            return ["type", "key", "value", "entries", "name", "flags", "inner_map"];
+        }
+
+        return [];
+    }
+}

@@ -1,0 +1,156 @@
+using System.Buffers.Binary;
+using System.Globalization;
+
+namespace BpfMaps.Cli.Output;
+
+/// <summary>How per-CPU values are shown: every CPU's bytes (as bpftool), or one number per entry.</summary>
+internal enum PerCpuMode
+{
+    /// <summary>Every CPU's value, bpftool's <c>values: [{cpu, value}]</c>.</summary>
+    Raw,
+
+    /// <summary>The sum over CPUs.</summary>
+    Sum,
+
+    /// <summary>The smallest CPU value.</summary>
+    Min,
+
+    /// <summary>The largest CPU value.</summary>
+    Max,
+
+    /// <summary>The mean over CPUs.</summary>
+    Avg,
+}
+
+/// <summary>
+/// The shape of a map's entries as the renderers need it: sizes, per-CPU stride, whether values are
+/// inner map ids, and how per-CPU values are reduced. Renderers only see this and raw bytes, so they
+/// can be tested without a kernel.
+/// </summary>
+/// <param name="KeySize">Key bytes.</param>
+/// <param name="ValueSize">Value bytes (one CPU's, for per-CPU maps).</param>
+/// <param name="Cpus">CPUs in a per-CPU value (1 otherwise).</param>
+/// <param name="PerCpu">Whether values are per CPU.</param>
+/// <param name="MapInMap">Whether values are inner map ids.</param>
+/// <param name="Mode">How per-CPU values are shown.</param>
+internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, bool PerCpu = false, bool MapInMap = false, PerCpuMode Mode = PerCpuMode.Raw)
+{
+    /// <summary>The layout of <paramref name="map"/>.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="mode">Per-CPU mode.</param>
+    /// <returns>The layout.</returns>
+    /// <exception cref="CliException">Aggregation asked for values that are not 1, 2, 4 or 8 bytes.</exception>
+    public static EntryLayout Of(BpfMap map, PerCpuMode mode)
+    {
+        var layout = new EntryLayout(map.KeySize, map.ValueSize, map.Cpus, map.IsPerCpu, map.Type.IsMapInMap(), map.IsPerCpu ? mode : PerCpuMode.Raw);
+        if (layout.Aggregated && !IsNumericSize(map.ValueSize))
+        {
+            throw new CliException(ExitCode.Usage, $"--percpu {mode.ToString().ToLowerInvariant()} needs values of 1, 2, 4 or 8 bytes; this map's are {map.ValueSize}");
+        }
+
+        return layout;
+    }
+
+    /// <summary>Bytes between two CPUs' values: <c>round_up(value_size, 8)</c>.</summary>
+    public int Stride => PerCpu ? (ValueSize + 7) & ~7 : ValueSize;
+
+    /// <summary>Bytes of one entry's value buffer.</summary>
+    public int ValueBufferSize => PerCpu ? Stride * Cpus : ValueSize;
+
+    /// <summary>Whether per-CPU values are reduced to one number.</summary>
+    public bool Aggregated => PerCpu && Mode != PerCpuMode.Raw;
+
+    /// <summary>Whether keys read as a little-endian unsigned number.</summary>
+    public bool NumericKey => IsNumericSize(KeySize);
+
+    /// <summary>Whether values read as a little-endian unsigned number.</summary>
+    public bool NumericValue => IsNumericSize(ValueSize);
+
+    /// <summary>One CPU's value bytes.</summary>
+    /// <param name="value">The value buffer.</param>
+    /// <param name="cpu">The CPU.</param>
+    /// <returns>The bytes.</returns>
+    public ReadOnlySpan<byte> CpuValue(ReadOnlySpan<byte> value, int cpu) => value.Slice(cpu * Stride, ValueSize);
+
+    /// <summary>The value as one number: the unsigned little-endian value, reduced over CPUs as <see cref="Mode"/> says (sum when raw).</summary>
+    /// <param name="value">The value buffer.</param>
+    /// <returns>The number, or null when values are not 1, 2, 4 or 8 bytes.</returns>
+    public double? Number(ReadOnlySpan<byte> value)
+    {
+        if (!NumericValue)
+        {
+            return null;
+        }
+
+        if (!PerCpu)
+        {
+            return ReadUnsigned(value[..ValueSize]);
+        }
+
+        ulong sum = 0, min = ulong.MaxValue, max = 0;
+        for (int c = 0; c < Cpus; c++)
+        {
+            ulong v = ReadUnsigned(CpuValue(value, c));
+            sum = unchecked(sum + v);
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+
+        return Mode switch
+        {
+            PerCpuMode.Min => min,
+            PerCpuMode.Max => max,
+            PerCpuMode.Avg => Cpus == 0 ? 0 : (double)sum / Cpus,
+            _ => sum,
+        };
+    }
+
+    /// <summary>The reduced per-CPU value as text (integers exact, the average with two decimals).</summary>
+    /// <param name="value">The value buffer.</param>
+    /// <returns>The text.</returns>
+    public string AggregateText(ReadOnlySpan<byte> value)
+    {
+        if (Mode == PerCpuMode.Avg)
+        {
+            return (Number(value) ?? 0).ToString("0.##", CultureInfo.InvariantCulture);
+        }
+
+        return AggregateUnsigned(value).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The reduced per-CPU value for sum/min/max, exact.</summary>
+    /// <param name="value">The value buffer.</param>
+    /// <returns>The value.</returns>
+    public ulong AggregateUnsigned(ReadOnlySpan<byte> value)
+    {
+        ulong sum = 0, min = ulong.MaxValue, max = 0;
+        for (int c = 0; c < Cpus; c++)
+        {
+            ulong v = ReadUnsigned(CpuValue(value, c));
+            sum = unchecked(sum + v);
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+
+        return Mode switch
+        {
+            PerCpuMode.Min => Cpus == 0 ? 0 : min,
+            PerCpuMode.Max => max,
+            _ => sum,
+        };
+    }
+
+    /// <summary>Reads 1, 2, 4 or 8 bytes as an unsigned little-endian number.</summary>
+    /// <param name="bytes">The bytes.</param>
+    /// <returns>The number.</returns>
+    public static ulong ReadUnsigned(ReadOnlySpan<byte> bytes) => bytes.Length switch
+    {
+        1 => bytes[0],
+        2 => BinaryPrimitives.ReadUInt16LittleEndian(bytes),
+        4 => BinaryPrimitives.ReadUInt32LittleEndian(bytes),
+        8 => BinaryPrimitives.ReadUInt64LittleEndian(bytes),
+        _ => 0,
+    };
+
+    private static bool IsNumericSize(int size) => size is 1 or 2 or 4 or 8;
+}

@@ -1,0 +1,38 @@
+using BpfMaps.Cli.Hosting;
+
+namespace BpfMaps.Cli.Output;
+
+/// <summary>Picks the renderer for a format.</summary>
+internal static class Renderers
+{
+    /// <summary>The entry renderer for <paramref name="format"/>.</summary>
+    /// <param name="format">A resolved format.</param>
+    /// <param name="console">The console.</param>
+    /// <param name="layout">The entry layout.</param>
+    /// <param name="pretty">Indented JSON.</param>
+    /// <param name="single">A single entry (lookup) rather than a dump.</param>
+    /// <param name="title">Table title.</param>
+    /// <returns>The renderer.</returns>
+    public static IEntryRenderer ForEntries(OutputFormat format, CliConsole console, EntryLayout layout, bool pretty, bool single, string? title) => format switch
+    {
+        OutputFormat.Json => new JsonEntryRenderer(console.Stdout, layout, pretty, single),
+        OutputFormat.Ndjson => new NdjsonEntryRenderer(console.Stdout, layout),
+        OutputFormat.Csv => new CsvEntryRenderer(console.Stdout, layout),
+        OutputFormat.Table => new TableEntryRenderer(console.Out, layout, title),
+        _ => new PlainEntryRenderer(console.Stdout, layout, single),
+    };
+
+    /// <summary>The map-info renderer for <paramref name="format"/>.</summary>
+    /// <param name="format">A resolved format.</param>
+    /// <param name="console">The console.</param>
+    /// <param name="pretty">Indented JSON.</param>
+    /// <returns>The renderer.</returns>
+    public static IMapInfoRenderer ForMapInfo(OutputFormat format, CliConsole console, bool pretty) => format switch
+    {
+        OutputFormat.Json => new JsonMapInfoRenderer(console.Stdout, pretty),
+        OutputFormat.Ndjson => new NdjsonMapInfoRenderer(console.Stdout),
+        OutputFormat.Csv => new CsvMapInfoRenderer(console.Stdout),
+        OutputFormat.Table => new TableMapInfoRenderer(console.Out),
+        _ => new PlainMapInfoRenderer(console.Stdout),
+    };
+}

@@ -1,0 +1,191 @@
+using System.Text.Json.Nodes;
+
+namespace BpfMaps.Cli.Tests;
+
+/// <summary>The commands end to end in this process against the kernel, and every error's exit code.</summary>
+public class CommandTests
+{
+    private static byte[] U32(uint v) => BitConverter.GetBytes(v);
+
+    private static RunResult Ok(params string[] args)
+    {
+        RunResult r = Cli.Run(args);
+        Assert.True(r.Exit == 0, $"bpfmap {string.Join(' ', args)} exited {r.Exit}: {r.Stderr}");
+        Assert.Equal("", r.Stderr);
+        return r;
+    }
+
+    private static void Fails(ExitCode code, string contains, params string[] args)
+    {
+        RunResult r = Cli.Run(args);
+        Assert.True(r.Exit == (int)code, $"expected {code} ({(int)code}), got {r.Exit}: {r.Stderr}");
+        Assert.Single(r.StderrLines);
+        Assert.StartsWith("bpfmap: ", r.Stderr);
+        Assert.Contains(contains, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void Create_update_lookup_getnext_delete_pin_freeze()
+    {
+        using var dir = new PinDir();
+        string p = dir["m"];
+        Ok("create", p, "type", "hash", "key", "4", "value", "8", "entries", "16", "name", "cmd_test");
+        Ok("update", "pinned", p, "key", "1", "0", "0", "0", "value", "hex", "2a", "00", "00", "00", "00", "00", "00", "00");
+        Ok("update", "pinned", p, "key", "2", "0", "0", "0", "value", "0x07", "0", "0", "0", "0", "0", "0", "0", "noexist");
+        Fails(ExitCode.KernelError, "already exists", "update", "pinned", p, "key", "2", "0", "0", "0", "value", "1", "0", "0", "0", "0", "0", "0", "0", "noexist");
+        Fails(ExitCode.KeyNotFound, "not found", "update", "pinned", p, "key", "9", "0", "0", "0", "value", "1", "0", "0", "0", "0", "0", "0", "0", "exist");
+        Assert.Equal("key: 01 00 00 00  value: 2a 00 00 00 00 00 00 00\n", Ok("lookup", "pinned", p, "key", "1", "0", "0", "0").Stdout);
+        Assert.Equal("null\n", Ok("-j", "update", "pinned", p, "key", "3", "0", "0", "0", "value", "3", "0", "0", "0", "0", "0", "0", "0").Stdout);
+        Assert.Contains("next key:", Ok("getnext", "pinned", p).Stdout);
+        Ok("delete", "pinned", p, "key", "3", "0", "0", "0");
+        Fails(ExitCode.KeyNotFound, "not found", "delete", "pinned", p, "key", "3", "0", "0", "0");
+        Ok("pin", "pinned", p, dir["m2"]);
+        Assert.Contains("Found 2 elements", Ok("dump", "pinned", dir["m2"]).Stdout);
+        Ok("freeze", "pinned", p);
+        Assert.Equal(1, JsonNode.Parse(Ok("-j", "show", "pinned", p).Stdout)!["frozen"]!.GetValue<int>());
+        Fails(ExitCode.PermissionDenied, "permission denied", "update", "pinned", p, "key", "1", "0", "0", "0", "value", "1", "0", "0", "0", "0", "0", "0", "0");
+    }
+
+    [Fact]
+    public void Getnext_past_the_last_key_and_lookup_of_an_absent_key()
+    {
+        using var dir = new PinDir();
+        string p = dir["g"];
+        Ok("create", p, "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "cmd_g");
+        Fails(ExitCode.KeyNotFound, "empty", "getnext", "pinned", p);
+        Ok("update", "pinned", p, "key", "1", "0", "0", "0", "value", "1", "0", "0", "0");
+        Fails(ExitCode.KeyNotFound, "no key after", "getnext", "pinned", p, "key", "1", "0", "0", "0");
+        RunResult r = Cli.Run("-j", "lookup", "pinned", p, "key", "5", "0", "0", "0");
+        Assert.Equal((int)ExitCode.KeyNotFound, r.Exit);
+        Assert.Equal("null\n", r.Stdout);
+        Assert.Single(r.StderrLines);
+        RunResult d = Cli.Run("-j", "delete", "pinned", p, "key", "5", "0", "0", "0");
+        Assert.Equal((int)ExitCode.KeyNotFound, d.Exit);
+        Assert.Contains("\"error\"", d.Stdout);
+    }
+
+    [Fact]
+    public void Create_map_in_map_and_put_an_inner_map()
+    {
+        using var dir = new PinDir();
+        Ok("create", dir["in"], "type", "array", "key", "4", "value", "4", "entries", "2", "name", "cmd_in");
+        Ok("create", dir["out"], "type", "hash_of_maps", "key", "4", "value", "4", "entries", "4", "name", "cmd_out", "inner_map", "pinned", dir["in"]);
+        Ok("update", "pinned", dir["out"], "key", "1", "0", "0", "0", "value", "pinned", dir["in"]);
+        uint innerId = JsonNode.Parse(Ok("-j", "show", "pinned", dir["in"]).Stdout)!["id"]!.GetValue<uint>();
+        Assert.Equal(innerId, JsonNode.Parse(Ok("-j", "dump", "pinned", dir["out"]).Stdout)![0]!["inner_map_id"]!.GetValue<uint>());
+        Fails(ExitCode.Usage, "needs inner_map", "create", dir["x"], "type", "array_of_maps", "key", "4", "value", "4", "entries", "4", "name", "x");
+    }
+
+    [Fact]
+    public void Dump_filters_sorts_tops_and_reduces_per_cpu_values()
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.PerCpuHash, KeySize = 4, ValueSize = 8, MaxEntries = 64, Name = "cmd_pc" });
+        for (uint k = 0; k < 10; k++)
+        {
+            byte[] v = new byte[m.ValueBufferSize];
+            for (int c = 0; c < m.Cpus; c++)
+            {
+                BitConverter.TryWriteBytes(v.AsSpan(c * m.ValueStride), (ulong)(k * 10 + c));
+            }
+
+            m.Update(U32(k | (k < 5 ? 0u : 0x100u)), v);
+        }
+
+        string id = m.Id.ToString();
+        string csv = Ok("--format", "csv", "--percpu", "sum", "--sort", "value", "--top", "3", "dump", "id", id).Stdout;
+        string[] lines = csv.TrimEnd().Split('\n');
+        Assert.Equal("key,key_u,value_sum", lines[0]);
+        Assert.Equal(4, lines.Length);
+        int cpus = m.Cpus;
+        Assert.Equal($"09010000,265,{90 * cpus + (cpus * (cpus - 1) / 2)}", lines[1]);
+
+        string keys = Ok("--format", "csv", "--percpu", "max", "--sort", "key", "--key-prefix", "0701", "dump", "id", id).Stdout;
+        Assert.Equal([$"07010000,263,{70 + cpus - 1}"], keys.TrimEnd().Split('\n').Skip(1));
+
+        JsonNode? nd = JsonNode.Parse(Ok("--format", "ndjson", "--percpu", "min", "--sort", "key", "--top", "1", "dump", "id", id).Stdout);
+        Assert.Equal(0UL, nd!["value"]!.GetValue<ulong>());
+
+        string table = Cli.Run(terminal: true, "dump", "id", id).Stdout;
+        Assert.Contains("cpu 0", table);
+        Assert.Contains("10 entries", table);
+    }
+
+    [Fact]
+    public void Drain_empties_the_map_and_prints_what_it_took()
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 4, MaxEntries = 64, Name = "cmd_drain" });
+        for (uint k = 0; k < 40; k++)
+        {
+            m.Update(U32(k), U32(k));
+        }
+
+        JsonNode? drained = JsonNode.Parse(Ok("-j", "drain", "id", m.Id.ToString()).Stdout);
+        Assert.Equal(40, drained!.AsArray().Count);
+        Assert.Equal(0, m.Count());
+    }
+
+    [Fact]
+    public void Watch_prints_frames_and_stops_after_count()
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 64, Name = "cmd_watch" });
+        m.Update(U32(1), BitConverter.GetBytes(5UL));
+        RunResult r = Ok("--format", "ndjson", "watch", "id", m.Id.ToString(), "--interval", "0.05", "--count", "2");
+        string[] frames = r.Stdout.TrimEnd().Split('\n');
+        Assert.Equal(2, frames.Length);
+        Assert.Equal(5, JsonNode.Parse(frames[1])!["total"]!.GetValue<double>());
+        Assert.Contains("tick 1", Ok("watch", "id", m.Id.ToString(), "--count", "1").Stdout);
+        RunResult d = Ok("--format", "ndjson", "watch", "id", m.Id.ToString(), "--drain", "--interval", "0.05", "--count", "1");
+        Assert.Equal(5, JsonNode.Parse(d.Stdout)!["delta"]!.GetValue<double>());
+        Assert.Equal(0, m.Count());
+    }
+
+    [Fact]
+    public void Demo_reconciles_with_nothing_lost()
+    {
+        Kernel.Require();
+        RunResult r = Ok("--format", "ndjson", "demo", "--seconds", "1");
+        string last = r.Stdout.TrimEnd().Split('\n')[^1];
+        Assert.Matches(@"^reconciliation after [\d.]+ s: produced [\d,]+ = drained [\d,]+ \+ remaining [\d,]+, 0 lost$", last);
+    }
+
+    [Fact]
+    public void Bench_compares_with_bpftool_on_a_small_map()
+    {
+        Kernel.RequireBpffs();
+        Kernel.Bpftool();
+        RunResult r = Cli.Run("bench", "--entries", "2000", "--runs", "1");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Contains("bench: filled a 2,000-entry hash map", r.Stderr);
+        Assert.Contains("bpfmap -j dump", r.Stdout);
+        Assert.Contains("bpftool -j map dump", r.Stdout);
+        Assert.Contains("outputs identical", r.Stdout);
+    }
+
+    [Fact]
+    public void Input_errors_each_have_their_own_code_and_one_line()
+    {
+        Kernel.RequireBpffs();
+        using var dir = new PinDir();
+        string p = dir["e"];
+        Ok("create", p, "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "cmd_err");
+        Fails(ExitCode.MapNotFound, "no map with id 4294967295", "dump", "id", "4294967295");
+        Fails(ExitCode.MapNotFound, "nothing is pinned at", "dump", "pinned", dir["missing"]);
+        Fails(ExitCode.MapNotFound, "no map named", "dump", "name", "no_such_map_x");
+        Fails(ExitCode.BadSelector, "is not a map selector", "dump", "ids", "3");
+        Fails(ExitCode.BadSelector, "not a positive integer", "lookup", "id", "x1", "key", "1");
+        Fails(ExitCode.BadData, "is not a byte", "lookup", "pinned", p, "key", "1", "0", "0", "0x1g");
+        Fails(ExitCode.BadData, "larger than a byte", "lookup", "pinned", p, "key", "1", "0", "0", "300");
+        Fails(ExitCode.SizeMismatch, "key has 3 bytes but the map expects 4", "lookup", "pinned", p, "key", "1", "0", "0");
+        Fails(ExitCode.SizeMismatch, "value has 5 bytes but the map expects 4", "update", "pinned", p, "key", "1", "0", "0", "0", "value", "1", "2", "3", "4", "5");
+        Fails(ExitCode.UnknownType, "unknown map type 'hashmap'", "create", dir["t"], "type", "hashmap", "key", "4", "value", "4", "entries", "4", "name", "t");
+        Fails(ExitCode.Usage, "missing name", "create", dir["t"], "type", "hash", "key", "4", "value", "4", "entries", "4");
+        Fails(ExitCode.Usage, "Unrecognized", "dump", "--frobnicate");
+        Fails(ExitCode.Usage, "expected 'key'", "lookup", "pinned", p, "value", "1");
+        Fails(ExitCode.BadData, "not an even number of hex digits", "--key-prefix", "abc", "dump", "pinned", p);
+        Fails(ExitCode.SizeMismatch, "--key-prefix has 5 bytes", "--key-prefix", "0102030405", "dump", "pinned", p);
+        using BpfMap array = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 2, Name = "cmd_arr" });
+        Fails(ExitCode.NotSupported, "cannot be deleted", "drain", "id", array.Id.ToString());
+        Fails(ExitCode.KernelError, "something is already pinned there", "pin", "pinned", p, p);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using BpfMaps.Cli.Commands;
+using BpfMaps.Cli.Hosting;
+using BpfMaps.Cli.Output;
+using BpfMaps.Cli.Watch;
+
+namespace BpfMaps.Cli.Tests;
+
+/// <summary>Dumps stream batch by batch; watch renderers on their own.</summary>
+public class StreamingTests
+{
+    private sealed class BatchTrackingRenderer(Func<long> batches) : IEntryRenderer
+    {
+        public List<long> BatchAtEntry { get; } = [];
+
+        public void Begin()
+        {
+        }
+
+        public void Entry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => BatchAtEntry.Add(batches());
+
+        public void End(long count)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
+    public void Entries_are_rendered_while_the_map_is_still_being_read()
+    {
+        Kernel.Require();
+        const int n = 3 * DumpOptions.DefaultBatchSize;
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = n, Name = "stream_t" });
+        BenchCommand.Fill(m, n);
+        long batches = 0;
+        var r = new BatchTrackingRenderer(() => batches);
+        long written = DumpPipeline.RunCore(m, drain: false, r, new EntryLayout(4, 8), new GlobalOptions(), _ => batches++);
+        Assert.Equal(n, written);
+        Assert.Equal(0, r.BatchAtEntry[0]);
+        Assert.True(r.BatchAtEntry[^1] >= 2, "the last entries are rendered after earlier batches were finished");
+    }
+
+    [Fact]
+    public void Sorting_holds_entries_but_top_keeps_only_the_best()
+    {
+        Kernel.Require();
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 5000, Name = "stream_top" });
+        BenchCommand.Fill(m, 5000);
+        var ms = new MemoryStream();
+        using (var r = new NdjsonEntryRenderer(ms, new EntryLayout(4, 8)))
+        {
+            DumpPipeline.RunCore(m, false, r, new EntryLayout(4, 8), new GlobalOptions { Top = 3 }, null);
+        }
+
+        string[] lines = Encoding.UTF8.GetString(ms.ToArray()).TrimEnd().Split('\n');
+        Assert.Equal(3, lines.Length);
+        byte[] firstKey = JsonNode.Parse(lines[0])!["key"]!.AsArray().Select(b => Convert.ToByte(b!.GetValue<string>(), 16)).ToArray();
+        Assert.Equal(4999u, MemoryMarshal.Read<uint>(firstKey));
+    }
+
+    private static WatchFrame Frame() => new(3, 1, 2, 2, 150, 50, 50, [new WatchRow([7, 0, 0, 0], 100, 40, 40), new WatchRow([9, 0, 0, 0], 50, 10, 10)]);
+
+    [Fact]
+    public void Watch_json_renderer_writes_one_object_per_tick()
+    {
+        var ms = new MemoryStream();
+        new JsonWatchRenderer(ms).Frame(Frame());
+        JsonNode f = JsonNode.Parse(Encoding.UTF8.GetString(ms.ToArray()))!;
+        Assert.Equal(3, f["tick"]!.GetValue<int>());
+        Assert.Equal("07000000", f["top"]![0]!["key"]!.GetValue<string>());
+        Assert.Equal(40, f["top"]![0]!["rate"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void Watch_plain_renderer_lists_top_keys()
+    {
+        var ms = new MemoryStream();
+        new PlainWatchRenderer(ms, numericKeys: true).Frame(Frame());
+        string s = Encoding.UTF8.GetString(ms.ToArray());
+        Assert.StartsWith("tick 3: entries 2 keys 2 total 150 delta 50 rate 50.0/s\n  key 7  value 100  delta 40  rate 40.0/s\n", s);
+    }
+
+    [Fact]
+    public void Watch_table_has_rates_and_totals()
+    {
+        var ms = new MemoryStream();
+        new CliConsole(ms, new StringWriter(), false, false, 120).Out.Write(WatchTable.Build("hash map 1 'x'", Frame(), numericKeys: false));
+        string s = Encoding.UTF8.GetString(ms.ToArray());
+        Assert.Contains("07 00 00 00", s);
+        Assert.Contains("rate/s", s);
+        Assert.Contains("tick 3", s);
+        Assert.Contains("total 150", s);
+    }
+}
