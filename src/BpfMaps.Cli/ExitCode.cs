@@ -42,6 +42,12 @@ internal enum ExitCode
     /// <summary>The map type or kernel lacks the operation.</summary>
     NotSupported = 11,
 
+    /// <summary><c>export</c>: the exporter configuration is invalid (the message names the field).</summary>
+    BadConfig = 12,
+
+    /// <summary><c>export</c>: the exporter could not start (e.g. its listen port is taken).</summary>
+    ExporterFailed = 13,
+
     /// <summary>Stopped by Ctrl+C.</summary>
     Interrupted = 130,
 }

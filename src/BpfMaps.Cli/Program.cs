@@ -65,6 +65,7 @@ namespace BpfMaps.Cli
             AddDemo(root, shared, console);
             AddCompletion(root, shared, console);
             AddDrainRace(root, shared, console);
+            AddExport(root, console);
             return root;
         }
 
@@ -102,6 +103,15 @@ namespace BpfMaps.Cli
             var cmd = new Command("drain-race", "BPF writers against each drain method: how many increments does each lose?") { seconds, writers, perCpu };
             cmd.SetAction(p => CommandRunner.Execute(console, () => ReadOptions(p, shared), o =>
                 new DrainRaceCommand(console, o).Run(new DrainRaceSettings(p.GetValue(seconds), p.GetValue(writers), p.GetValue(perCpu)))));
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddExport(RootCommand root, CliConsole console)
+        {
+            var config = new Option<string>("--config") { Description = "Exporter configuration file (JSON); see docs/exporter.md" };
+            var cmd = new Command("export", "Publish map contents as Prometheus (127.0.0.1:9435/metrics) and OTLP metrics until Ctrl+C; other options (--listen, --interval, --otlp-endpoint, --maps:0:map ...) override the file") { config };
+            cmd.TreatUnmatchedTokensAsErrors = false;
+            cmd.SetAction(p => ExportCommand.Run(console, p.GetValue(config), p.UnmatchedTokens));
             root.Subcommands.Add(cmd);
         }
 

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace BpfMaps.Cli.Tests;
+
+/// <summary><c>bpfmap export</c>: the exporter behind the CLI, with bpfmap's exit codes.</summary>
+public class ExportTests
+{
+    [Fact]
+    public void A_bad_config_is_one_line_naming_the_field_and_exit_code_12()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"bpfmap-export-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{ "maps": [ { "map": "id 1", "bogus": 1 } ] }""");
+        try
+        {
+            RunResult r = Cli.Run("export", "--config", file);
+            Assert.Equal((int)ExitCode.BadConfig, r.Exit);
+            Assert.Single(r.StderrLines);
+            Assert.Contains("maps[0].bogus: unknown field", r.Stderr);
+
+            RunResult listen = Cli.Run("export", "--config", file, "--listen", "nowhere");
+            Assert.Equal((int)ExitCode.BadConfig, listen.Exit);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Export_serves_a_pinned_maps_entries_on_metrics()
+    {
+        using var dir = new PinDir();
+        using BpfMap map = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 8, Name = "export_cli" });
+        var typed = new BpfMap<uint, ulong>(map);
+        typed.Update(80, 1234);
+        typed.Update(443, 99);
+        map.Pin(dir["counts"]);
+
+        int port;
+        using (var l = new TcpListener(IPAddress.Loopback, 0))
+        {
+            l.Start();
+            port = ((IPEndPoint)l.LocalEndpoint).Port;
+        }
+
+        string config = Path.Combine(Path.GetTempPath(), $"bpfmap-export-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, $$"""
+            { "interval": "00:00:00.200",
+              "maps": [ { "map": "pinned {{dir["counts"]}}", "key": "u32", "keyLabel": "port",
+                          "metrics": [ { "name": "port_bytes", "kind": "counter", "help": "Bytes by port." } ] } ] }
+            """);
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "bpfmap.dll"), "export", "--config", config, "--listen", $"127.0.0.1:{port}" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            string body = "";
+            var until = DateTime.UtcNow.AddSeconds(20);
+            while (DateTime.UtcNow < until && !body.Contains("port=\"443\"", StringComparison.Ordinal))
+            {
+                Assert.False(p.HasExited, $"exporter exited {(p.HasExited ? p.ExitCode : 0)}: {(p.HasExited ? await p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken) : "")}");
+                try
+                {
+                    body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken);
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(200, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Matches("port_bytes_total\\{[^}]*port=\"80\"[^}]*\\} 1234", body);
+            Assert.Matches("port_bytes_total\\{[^}]*port=\"443\"[^}]*\\} 99", body);
+        }
+        finally
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync(TestContext.Current.CancellationToken);
+            File.Delete(config);
+        }
+    }
+}
