@@ -9,68 +9,47 @@ namespace BpfMaps.InProcess;
 /// without losing increments from live writer threads. An in-process ARRAY_OF_MAPS with one slot holds
 /// the id of the active inner map; two inner maps share one spec. Writers add through
 /// <see cref="Add(ReadOnlySpan{byte}, ulong)"/> (the engine's atomic add on the active inner map);
-/// <see cref="Drain"/> swaps the idle map in and drains the one it replaced.
+/// <see cref="DoubleBufferedCounterMap.Drain"/> swaps the idle map in and drains the one it replaced.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Why nothing is lost. The kernel's slot update returns after an RCU grace period, so no program run
 /// still holds the old inner map. Here each <see cref="Add(ReadOnlySpan{byte}, ulong)"/> runs inside a
 /// read-side section: the writer thread marks its own padded slot (odd sequence, interlocked), reads the
-/// published active map, adds, and marks the slot even again. <see cref="Swap"/> publishes the idle map
+/// published active map, adds, and marks the slot even again. <see cref="DoubleBufferedCounterMap.Swap"/> publishes the idle map
 /// with an interlocked exchange, then waits for every slot that was odd to change. Any writer that read
 /// the old map was inside its section when the swap published, so the swap waits for it; any writer
-/// that enters later reads the new map. Once <see cref="Swap"/> returns, nothing writes the retired map.
+/// that enters later reads the new map. Once <see cref="DoubleBufferedCounterMap.Swap"/> returns, nothing writes the retired map.
 /// </para>
 /// <para>
 /// Writers never take a lock or write a shared cache line, and never wait for the drainer; the swap
 /// waits only for the adds already in progress. One drainer at a time: swaps and drains are serialized
 /// by a lock inside the object. Writers must add through this object; a caller that adds to
-/// <see cref="Active"/> directly is not waited for (as a BPF program that names an inner map directly
+/// <see cref="DoubleBufferedCounterMap.Active"/> directly is not waited for (as a BPF program that names an inner map directly
 /// is not protected by the kernel's swap either).
 /// </para>
 /// </remarks>
-public sealed class InProcessSwapDrainMap : ICounterMapDrainer, IDisposable
+public sealed class InProcessSwapDrainMap : DoubleBufferedCounterMap
 {
-    private readonly Lock _gate = new();
     private readonly WriterSections _sections = new();
     private readonly int _keySize;
-    private BpfMap _active;
-    private BpfMap _idle;
     private InProcessMapBackend _published;
-    private bool _idleNeedsZeroing;
     private volatile bool _disposed;
 
     private InProcessSwapDrainMap(BpfMap outer, BpfMap active, BpfMap idle)
+        : base(outer, active, idle)
     {
-        Outer = outer;
-        _active = active;
-        _idle = idle;
         _published = (InProcessMapBackend)active.Backend;
         _keySize = active.KeySize;
     }
-
-    /// <summary>The outer in-process ARRAY_OF_MAPS; slot 0 holds the id of the active inner map.</summary>
-    public BpfMap Outer { get; }
-
-    /// <summary>The inner map writers add to now.</summary>
-    public BpfMap Active => _active;
-
-    /// <summary>The inner map that goes into service at the next swap (empty after a completed drain).</summary>
-    public BpfMap Idle => _idle;
-
-    /// <summary>The inner maps' type.</summary>
-    public MapType InnerType => _active.Type;
-
-    /// <summary>Swaps done so far.</summary>
-    public long Swaps { get; private set; }
 
     /// <summary>Adds that were still in progress at a swap and had to be waited for, over all swaps.</summary>
     public long WaitedWriters { get; private set; }
 
     /// <inheritdoc />
-    public string MethodName => "swap drain (in-process)";
+    public override string MethodName => "swap drain (in-process)";
 
-    /// <summary>Test hook: when set, <see cref="Swap"/> skips the wait, breaking the guarantee on purpose.</summary>
+    /// <summary>Test hook: when set, <see cref="DoubleBufferedCounterMap.Swap"/> skips the wait, breaking the guarantee on purpose.</summary>
     internal bool SkipWriterWaitForTesting { get; set; }
 
     /// <summary>
@@ -115,8 +94,6 @@ public sealed class InProcessSwapDrainMap : ICounterMapDrainer, IDisposable
             a?.Dispose();
         }
     }
-
-    private static ReadOnlySpan<byte> SlotKey => [0, 0, 0, 0];
 
     /// <summary>
     /// Adds <paramref name="delta"/> to the counter at <paramref name="key"/> in the active inner map with
@@ -173,122 +150,39 @@ public sealed class InProcessSwapDrainMap : ICounterMapDrainer, IDisposable
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "atomic add", _active.Type.ToString());
+            BpfErrors.Throw(err, "atomic add", InnerType.ToString());
         }
     }
 
     /// <summary>
-    /// Puts the idle inner map into slot 0 (BPF_MAP_UPDATE_ELEM on the outer map), publishes it to
+    /// Puts <paramref name="incoming"/> into slot 0 (BPF_MAP_UPDATE_ELEM on the outer map), publishes it to
     /// writers, and waits until every add that may still hold the old map has finished: the in-process
-    /// grace period. Once this returns nothing writes the returned map; drain it before the next swap
-    /// puts it back into service.
+    /// grace period.
     /// </summary>
-    /// <returns>The retired inner map (owned by this object; do not dispose it).</returns>
-    /// <exception cref="ObjectDisposedException">The map was disposed.</exception>
-    public BpfMap Swap()
+    /// <param name="incoming">The inner map to put into service.</param>
+    protected override void Publish(BpfMap incoming)
     {
-        lock (_gate)
+        Outer.SetInnerMap(SlotKey, incoming);
+        Interlocked.Exchange(ref _published, (InProcessMapBackend)incoming.Backend);
+        if (!SkipWriterWaitForTesting)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_idleNeedsZeroing)
-            {
-                // An array handed out by Drain(): its elements cannot be deleted, so they are zeroed
-                // now, while nothing writes them yet.
-                ZeroArray(_idle);
-                _idleNeedsZeroing = false;
-            }
-
-            Outer.SetInnerMap(SlotKey, _idle);
-            Interlocked.Exchange(ref _published, (InProcessMapBackend)_idle.Backend);
-            if (!SkipWriterWaitForTesting)
-            {
-                WaitedWriters += _sections.WaitForReaders();
-            }
-
-            (_active, _idle) = (_idle, _active);
-            Swaps++;
-            return _idle;
+            WaitedWriters += _sections.WaitForReaders();
         }
     }
 
-    /// <summary>
-    /// Swaps (<see cref="Swap"/>) and streams every entry of the retired inner map while deleting it
-    /// (<see cref="BpfMap.Drain"/>). Nothing writes the retired map, so the read is exact. Array inner
-    /// maps are dumped instead and zeroed when they next go into service. Finish the enumeration
-    /// before the next drain.
-    /// </summary>
-    /// <param name="options">Dump options; null for the defaults.</param>
-    /// <returns>The entries of the retired map.</returns>
-    /// <exception cref="ObjectDisposedException">The map was disposed.</exception>
-    public MapEntries Drain(DumpOptions? options = null)
-    {
-        lock (_gate)
-        {
-            BpfMap retired = Swap();
-            if (retired.Type.IsArray())
-            {
-                _idleNeedsZeroing = true;
-                return retired.Dump(options);
-            }
-
-            return retired.Drain(options);
-        }
-    }
-
-    /// <summary>
-    /// Swaps and drains the retired inner map as u64 counters, summed over CPUs for per-CPU maps.
-    /// </summary>
-    /// <param name="visitor">Called per counter; null to only sum.</param>
-    /// <returns>Entries and their total.</returns>
-    /// <exception cref="ArgumentException">The inner maps' values are not 8 bytes.</exception>
-    /// <exception cref="ObjectDisposedException">The map was disposed.</exception>
-    public CounterDrainPass DrainCounters(CounterVisitor? visitor = null)
-    {
-        CounterValues.CheckShape(_active, nameof(visitor));
-        lock (_gate)
-        {
-            MapEntries entries = Drain();
-            CounterDrainPass pass = CounterValues.Consume(entries, _idle.Cpus, visitor);
-            if (_idleNeedsZeroing)
-            {
-                ZeroArray(_idle);
-                _idleNeedsZeroing = false;
-            }
-
-            return pass;
-        }
-    }
-
-    /// <summary>Sums both inner maps without deleting anything.</summary>
-    /// <returns>Entries and their total.</returns>
-    /// <exception cref="ArgumentException">The inner maps' values are not 8 bytes.</exception>
-    /// <exception cref="ObjectDisposedException">The map was disposed.</exception>
-    public CounterDrainPass PeekTotals()
-    {
-        CounterValues.CheckShape(_active, "map");
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            CounterDrainPass a = CounterValues.Consume(_active.Dump(), _active.Cpus, null);
-            return _idleNeedsZeroing ? a : CounterValues.Consume(_idle.Dump(), _idle.Cpus, null, a.Entries, a.Total);
-        }
-    }
-
-    private static void ZeroArray(BpfMap array)
-    {
-        Span<byte> key = stackalloc byte[4];
-        byte[] zeros = new byte[array.ValueBufferSize];
-        for (int i = 0; i < array.MaxEntries; i++)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(key, i);
-            array.Update(key, zeros);
-        }
-    }
+    /// <inheritdoc />
+    protected override void BeforeRead() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>Releases the outer and both inner maps. Adds after this throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
+    /// <param name="disposing">True from Dispose().</param>
+    protected override void Dispose(bool disposing)
     {
-        lock (_gate)
+        if (!disposing)
+        {
+            return;
+        }
+
+        lock (Gate)
         {
             if (_disposed)
             {
@@ -300,9 +194,7 @@ public sealed class InProcessSwapDrainMap : ICounterMapDrainer, IDisposable
 
         // Adds already past the disposed check finish before the maps go.
         _sections.WaitForReaders();
-        Outer.Dispose();
-        _active.Dispose();
-        _idle.Dispose();
+        base.Dispose(disposing);
         _sections.Dispose();
     }
 }

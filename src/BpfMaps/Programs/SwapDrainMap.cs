@@ -5,7 +5,7 @@ namespace BpfMaps.Programs;
 /// <summary>
 /// A double-buffered counter map that drains without losing updates from live BPF writers: an outer
 /// BPF_MAP_TYPE_ARRAY_OF_MAPS with one slot, and two inner maps of the same spec. Programs reach the
-/// current inner map through slot 0 of the outer map. <see cref="Drain"/> puts the idle inner map into
+/// current inner map through slot 0 of the outer map. <see cref="DoubleBufferedCounterMap.Drain"/> puts the idle inner map into
 /// the slot and then drains the one it replaced.
 /// </summary>
 /// <remarks>
@@ -44,42 +44,20 @@ namespace BpfMaps.Programs;
 /// </code>
 /// <para>
 /// One drainer at a time: the object remembers which inner map is idle, so two processes draining
-/// the same pinned outer map would hand each other live maps. <see cref="Swap"/> checks that slot 0
-/// still holds <see cref="Active"/> and throws otherwise; it cannot catch a swap that lands between
+/// the same pinned outer map would hand each other live maps. <see cref="DoubleBufferedCounterMap.Swap"/> checks that slot 0
+/// still holds <see cref="DoubleBufferedCounterMap.Active"/> and throws otherwise; it cannot catch a swap that lands between
 /// that check and its own update.
 /// </para>
 /// </remarks>
-public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
+public sealed class SwapDrainMap : DoubleBufferedCounterMap
 {
-    private readonly Lock _gate = new();
-    private BpfMap _active;
-    private BpfMap _idle;
-    private bool _idleNeedsZeroing;
-
     private SwapDrainMap(BpfMap outer, BpfMap active, BpfMap idle)
+        : base(outer, active, idle)
     {
-        Outer = outer;
-        _active = active;
-        _idle = idle;
     }
 
-    /// <summary>The outer ARRAY_OF_MAPS; slot 0 holds the active inner map.</summary>
-    public BpfMap Outer { get; }
-
-    /// <summary>The inner map programs write now.</summary>
-    public BpfMap Active => _active;
-
-    /// <summary>The inner map that goes into service at the next swap (empty after a completed drain).</summary>
-    public BpfMap Idle => _idle;
-
-    /// <summary>The inner maps' type.</summary>
-    public MapType InnerType => _active.Type;
-
-    /// <summary>Swaps done so far.</summary>
-    public long Swaps { get; private set; }
-
     /// <inheritdoc />
-    public string MethodName => "swap drain";
+    public override string MethodName => "swap drain";
 
     /// <summary>
     /// Creates the outer map and two inner maps from <paramref name="innerSpec"/> (BPF_MAP_CREATE) and
@@ -201,142 +179,27 @@ public sealed class SwapDrainMap : ICounterMapDrainer, IDisposable
         }
     }
 
-    private static ReadOnlySpan<byte> SlotKey => [0, 0, 0, 0];
-
     /// <summary>Pins the outer map at <paramref name="path"/> (BPF_OBJ_PIN) so other programs and processes can reach it.</summary>
     /// <param name="path">A path on a bpffs mount.</param>
     /// <exception cref="BpfException">EEXIST: something is pinned there; EPERM/EINVAL: not a bpffs path.</exception>
     public void Pin(string path) => Outer.Pin(path);
 
     /// <summary>
-    /// Puts the idle inner map into slot 0 (BPF_MAP_UPDATE_ELEM on the outer map, which returns after
-    /// an RCU grace period) and returns the inner map it replaced. Once this returns, no non-sleepable
-    /// program writes the returned map; drain it before the next swap puts it back into service.
+    /// BPF_MAP_UPDATE_ELEM on the outer map, which returns after an RCU grace period: once it returns, no
+    /// non-sleepable program writes the map it replaced.
     /// </summary>
-    /// <returns>The retired inner map (owned by this object; do not dispose it).</returns>
-    /// <exception cref="InvalidOperationException">Slot 0 holds a map other than <see cref="Active"/>: another drainer swapped it.</exception>
-    /// <exception cref="BpfException">The slot update failed.</exception>
-    public BpfMap Swap()
+    /// <param name="incoming">The inner map to put into service.</param>
+    protected override void Publish(BpfMap incoming) => Outer.SetInnerMap(SlotKey, incoming);
+
+    /// <summary>Catches a second drainer (another process on the same pin) before retiring the wrong map.</summary>
+    /// <param name="active">The map this drainer believes is in service.</param>
+    protected override void BeforeSwap(BpfMap active)
     {
-        lock (_gate)
+        Span<byte> current = stackalloc byte[4];
+        if (Outer.TryLookup(SlotKey, current) && BitConverter.ToUInt32(current) is uint id && id != active.Id)
         {
-            // Catch a second drainer (another process on the same pin) before retiring the wrong map.
-            Span<byte> current = stackalloc byte[4];
-            if (Outer.TryLookup(SlotKey, current) && BitConverter.ToUInt32(current) is uint id && id != _active.Id)
-            {
-                throw new InvalidOperationException(
-                    $"slot 0 holds map id {id}, not this drainer's active map id {_active.Id}: another drainer swapped it; only one drainer may work on a swap-drain map");
-            }
-
-            if (_idleNeedsZeroing)
-            {
-                // An array handed out by Drain(): its elements cannot be deleted, so they are zeroed
-                // now, while nothing writes them yet.
-                ZeroArray(_idle);
-                _idleNeedsZeroing = false;
-            }
-
-            Outer.SetInnerMap(SlotKey, _idle);
-            (_active, _idle) = (_idle, _active);
-            Swaps++;
-            return _idle;
+            throw new InvalidOperationException(
+                $"slot 0 holds map id {id}, not this drainer's active map id {active.Id}: another drainer swapped it; only one drainer may work on a swap-drain map");
         }
-    }
-
-    /// <summary>
-    /// Swaps (<see cref="Swap"/>) and streams every entry of the retired inner map while deleting it
-    /// (<see cref="BpfMap.Drain"/>: BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6, or one element at a time on
-    /// older kernels). Nothing writes the retired map, so the read is exact. Array inner
-    /// maps, whose elements cannot be deleted, are dumped instead and zeroed when they next go into
-    /// service. Finish the enumeration before the next drain: entries of a hash map left behind are
-    /// not lost (they are counted again later), but an array is zeroed regardless.
-    /// </summary>
-    /// <param name="options">Dump options; null for the defaults.</param>
-    /// <returns>The entries of the retired map.</returns>
-    /// <exception cref="BpfException">The slot update failed; or, during enumeration, a kernel error.</exception>
-    public MapEntries Drain(DumpOptions? options = null)
-    {
-        lock (_gate)
-        {
-            BpfMap retired = Swap();
-            if (retired.Type.IsArray())
-            {
-                _idleNeedsZeroing = true;
-                return retired.Dump(options);
-            }
-
-            return retired.Drain(options);
-        }
-    }
-
-    /// <summary>
-    /// Swaps and drains the retired inner map as u64 counters, summed over CPUs for per-CPU maps
-    /// (BPF_MAP_UPDATE_ELEM on the outer map, then BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6, on the retired
-    /// map; arrays: BPF_MAP_LOOKUP_BATCH and a zeroing BPF_MAP_UPDATE_BATCH).
-    /// </summary>
-    /// <param name="visitor">Called per counter; null to only sum.</param>
-    /// <returns>Entries and their total.</returns>
-    /// <exception cref="ArgumentException">The inner maps' values are not 8 bytes.</exception>
-    /// <exception cref="BpfException">Kernel errors.</exception>
-    public CounterDrainPass DrainCounters(CounterVisitor? visitor = null)
-    {
-        CounterValues.CheckShape(_active, nameof(visitor));
-        lock (_gate)
-        {
-            MapEntries entries = Drain();
-            CounterDrainPass pass = CounterValues.Consume(entries, _idle.Cpus, visitor);
-            if (_idleNeedsZeroing)
-            {
-                ZeroArray(_idle);
-                _idleNeedsZeroing = false;
-            }
-
-            return pass;
-        }
-    }
-
-    /// <summary>Sums both inner maps without deleting anything (BPF_MAP_LOOKUP_BATCH).</summary>
-    /// <returns>Entries and their total.</returns>
-    /// <exception cref="BpfException">Kernel errors.</exception>
-    public CounterDrainPass PeekTotals()
-    {
-        CounterValues.CheckShape(_active, "map");
-        lock (_gate)
-        {
-            CounterDrainPass a = CounterValues.Consume(_active.Dump(), _active.Cpus, null);
-            return _idleNeedsZeroing ? a : CounterValues.Consume(_idle.Dump(), _idle.Cpus, null, a.Entries, a.Total);
-        }
-    }
-
-    private static void ZeroArray(BpfMap array)
-    {
-        int n = array.MaxEntries;
-        byte[] keys = new byte[n * array.KeySize];
-        for (int i = 0; i < n; i++)
-        {
-            BitConverter.TryWriteBytes(keys.AsSpan(i * array.KeySize), i);
-        }
-
-        byte[] zeros = new byte[n * array.ValueBufferSize];
-        try
-        {
-            array.UpdateBatch(keys, zeros, n);
-        }
-        catch (BpfNotSupportedException)
-        {
-            // Per-CPU arrays have batch updates only since 5.13.
-            for (int i = 0; i < n; i++)
-            {
-                array.Update(keys.AsSpan(i * array.KeySize, array.KeySize), zeros.AsSpan(i * array.ValueBufferSize, array.ValueBufferSize));
-            }
-        }
-    }
-
-    /// <summary>Closes the outer and both inner maps.</summary>
-    public void Dispose()
-    {
-        Outer.Dispose();
-        _active.Dispose();
-        _idle.Dispose();
     }
 }
