@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using BpfMaps.Programs;
 
 namespace BpfMaps.InProcess;
@@ -93,61 +91,15 @@ public static class InProcessDrainRace
 
     private static DrainRaceMethodResult Race(DrainMethod method, ICounterMapDrainer drainer, Adder add, DrainRaceOptions options, CancellationToken cancellationToken)
     {
-        var state = new RaceState();
-        var writers = new Thread[options.Writers];
-        for (int i = 0; i < writers.Length; i++)
-        {
-            int seed = i;
-            writers[i] = new Thread(() => Write(add, options, seed, state)) { IsBackground = true, Name = $"in-process drain-race writer {i}" };
-        }
-
-        long drained = 0, entries = 0, drains = 0;
-        var clock = Stopwatch.StartNew();
-        foreach (Thread t in writers)
-        {
-            t.Start();
-        }
-
-        try
-        {
-            while (!state.Stop)
-            {
-                CounterDrainPass pass = drainer.DrainCounters();
-                drained += (long)pass.Total;
-                entries += pass.Entries;
-                drains++;
-                if ((options.DurationPerMethod > TimeSpan.Zero && clock.Elapsed >= options.DurationPerMethod) || cancellationToken.IsCancellationRequested)
-                {
-                    break;
-                }
-
-                if (options.DrainInterval > TimeSpan.Zero)
-                {
-                    Thread.Sleep(options.DrainInterval);
-                }
-            }
-        }
-        finally
-        {
-            state.Stop = true;
-            foreach (Thread t in writers)
-            {
-                t.Join();
-            }
-        }
-
-        TimeSpan elapsed = clock.Elapsed;
-        if (state.Error is { } error)
-        {
-            ExceptionDispatchInfo.Capture(error).Throw();
-        }
-
-        long remaining = (long)drainer.PeekTotals().Total;
+        var state = new DrainRaceState();
+        DrainLoopResult loop = DrainRace.RunDrainLoop(drainer, state, options, "in-process drain-race writer", seed => Write(add, options, seed, state), cancellationToken);
+        long drained = loop.Drained, entries = loop.Entries, drains = loop.Drains, remaining = loop.Remaining;
+        TimeSpan elapsed = loop.Elapsed;
         long produced = Interlocked.Read(ref state.Produced);
         return new DrainRaceMethodResult(method, drainer.MethodName, produced, produced, drained, remaining, drains, entries, 0, elapsed);
     }
 
-    private static void Write(Adder add, DrainRaceOptions options, int seed, RaceState state)
+    private static void Write(Adder add, DrainRaceOptions options, int seed, DrainRaceState state)
     {
         var rnd = new Random(seed);
         Span<byte> key = stackalloc byte[4];
@@ -192,19 +144,6 @@ public static class InProcessDrainRace
         if (o.DurationPerMethod <= TimeSpan.Zero && o.IncrementsPerMethod <= 0)
         {
             throw new ArgumentException("give a positive duration or an increment limit", nameof(o));
-        }
-    }
-
-    private sealed class RaceState
-    {
-        private volatile bool _stop;
-        public long Produced;
-        public Exception? Error;
-
-        public bool Stop
-        {
-            get => _stop;
-            set => _stop = value;
         }
     }
 }

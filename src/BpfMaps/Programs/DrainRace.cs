@@ -118,56 +118,11 @@ public static class DrainRace
     private static DrainRaceMethodResult Race(DrainMethod method, ICounterMapDrainer drainer, BpfProgram program, BpfMap tally,
         DrainRaceOptions options, CancellationToken cancellationToken)
     {
-        var state = new RaceState();
+        var state = new DrainRaceState();
         long perCall = (long)options.RepeatPerRun * options.Increment;
-        var writers = new Thread[options.Writers];
-        for (int i = 0; i < writers.Length; i++)
-        {
-            writers[i] = new Thread(() => Write(program, options, perCall, state)) { IsBackground = true, Name = $"drain-race writer {i}" };
-        }
-
-        long drained = 0, entries = 0, drains = 0;
-        var clock = Stopwatch.StartNew();
-        foreach (Thread t in writers)
-        {
-            t.Start();
-        }
-
-        try
-        {
-            while (!state.Stop)
-            {
-                CounterDrainPass pass = drainer.DrainCounters();
-                drained += (long)pass.Total;
-                entries += pass.Entries;
-                drains++;
-                if ((options.DurationPerMethod > TimeSpan.Zero && clock.Elapsed >= options.DurationPerMethod) || cancellationToken.IsCancellationRequested)
-                {
-                    break;
-                }
-
-                if (options.DrainInterval > TimeSpan.Zero)
-                {
-                    Thread.Sleep(options.DrainInterval);
-                }
-            }
-        }
-        finally
-        {
-            state.Stop = true;
-            foreach (Thread t in writers)
-            {
-                t.Join();
-            }
-        }
-
-        TimeSpan elapsed = clock.Elapsed;
-        if (state.Error is { } error)
-        {
-            ExceptionDispatchInfo.Capture(error).Throw();
-        }
-
-        long remaining = (long)drainer.PeekTotals().Total;
+        DrainLoopResult loop = RunDrainLoop(drainer, state, options, "drain-race writer", _ => Write(program, options, perCall, state), cancellationToken);
+        long drained = loop.Drained, entries = loop.Entries, drains = loop.Drains, remaining = loop.Remaining;
+        TimeSpan elapsed = loop.Elapsed;
         Span<byte> key = stackalloc byte[4];
         byte[] tallyValue = new byte[tally.ValueBufferSize];
         long byProgram = tally.TryLookup(key, tallyValue) ? (long)CounterValues.Sum(tallyValue, tally.Cpus) : 0;
@@ -175,7 +130,7 @@ public static class DrainRace
         return new DrainRaceMethodResult(method, drainer.MethodName, produced, byProgram, drained, remaining, drains, entries, state.Interrupted, elapsed);
     }
 
-    private static void Write(BpfProgram program, DrainRaceOptions options, long perCall, RaceState state)
+    private static void Write(BpfProgram program, DrainRaceOptions options, long perCall, DrainRaceState state)
     {
         byte[] packet = CounterProgram.CreatePacket();
         try
@@ -228,19 +183,62 @@ public static class DrainRace
         }
     }
 
-    private sealed class RaceState
+    /// <summary>
+    /// Starts one writer thread per <see cref="DrainRaceOptions.Writers"/>, drains with
+    /// <paramref name="drainer"/> until the writers stop (their budget or the duration), joins them,
+    /// rethrows a writer's failure, and reads what remains. Shared by the kernel and in-process races.
+    /// </summary>
+    internal static DrainLoopResult RunDrainLoop(ICounterMapDrainer drainer, DrainRaceState state, DrainRaceOptions options,
+        string threadName, Action<int> write, CancellationToken cancellationToken)
     {
-        private volatile bool _stop;
-        public long Produced;
-        public long InterruptedCount;
-        public Exception? Error;
-
-        public bool Stop
+        var writers = new Thread[options.Writers];
+        for (int i = 0; i < writers.Length; i++)
         {
-            get => _stop;
-            set => _stop = value;
+            int index = i;
+            writers[i] = new Thread(() => write(index)) { IsBackground = true, Name = $"{threadName} {i}" };
         }
 
-        public long Interrupted => Interlocked.Read(ref InterruptedCount);
+        long drained = 0, entries = 0, drains = 0;
+        var clock = Stopwatch.StartNew();
+        foreach (Thread t in writers)
+        {
+            t.Start();
+        }
+
+        try
+        {
+            while (!state.Stop)
+            {
+                CounterDrainPass pass = drainer.DrainCounters();
+                drained += (long)pass.Total;
+                entries += pass.Entries;
+                drains++;
+                if ((options.DurationPerMethod > TimeSpan.Zero && clock.Elapsed >= options.DurationPerMethod) || cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (options.DrainInterval > TimeSpan.Zero)
+                {
+                    Thread.Sleep(options.DrainInterval);
+                }
+            }
+        }
+        finally
+        {
+            state.Stop = true;
+            foreach (Thread t in writers)
+            {
+                t.Join();
+            }
+        }
+
+        TimeSpan elapsed = clock.Elapsed;
+        if (state.Error is { } error)
+        {
+            ExceptionDispatchInfo.Capture(error).Throw();
+        }
+
+        return new DrainLoopResult(drained, entries, drains, (long)drainer.PeekTotals().Total, elapsed);
     }
 }
