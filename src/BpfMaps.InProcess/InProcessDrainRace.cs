@@ -33,24 +33,7 @@ public static class InProcessDrainRace
     /// <returns>One result per method run; <see cref="DrainRaceResult.PossibleCpus"/> is the CPU count per-CPU maps use.</returns>
     /// <exception cref="ArgumentException">Invalid options.</exception>
     public static DrainRaceResult Run(DrainRaceOptions? options = null, IProgress<DrainRaceMethodResult>? progress = null, CancellationToken cancellationToken = default)
-    {
-        options ??= DrainRaceOptions.Default;
-        Validate(options);
-        var results = new List<DrainRaceMethodResult>();
-        foreach (DrainMethod method in options.Methods)
-        {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-
-            DrainRaceMethodResult r = RunMethod(method, options, cancellationToken);
-            results.Add(r);
-            progress?.Report(r);
-        }
-
-        return new DrainRaceResult(options, results, PossibleCpus.Count);
-    }
+        => DrainRace.RunAll(options, progress, RunMethod, cancellationToken);
 
     /// <summary>Runs one method on in-process maps.</summary>
     /// <param name="method">The method.</param>
@@ -61,15 +44,8 @@ public static class InProcessDrainRace
     public static DrainRaceMethodResult RunMethod(DrainMethod method, DrainRaceOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= DrainRaceOptions.Default;
-        Validate(options);
-        var spec = new MapSpec
-        {
-            Type = options.PerCpu ? MapType.PerCpuHash : MapType.Hash,
-            KeySize = 4,
-            ValueSize = 8,
-            MaxEntries = Math.Max(options.KeyCount * 4, 256),
-            Name = "race_counters",
-        };
+        DrainRace.Validate(options);
+        MapSpec spec = DrainRace.CounterSpec(options);
 
         if (method == DrainMethod.SwapDrain)
         {
@@ -125,25 +101,6 @@ public static class InProcessDrainRace
         {
             state.Error ??= e;
             state.Stop = true;
-        }
-    }
-
-    private static void Validate(DrainRaceOptions o)
-    {
-        ArgumentNullException.ThrowIfNull(o);
-        if (o.Writers < 1)
-        {
-            throw new ArgumentException($"writers {o.Writers} must be at least 1", nameof(o));
-        }
-
-        if (o.KeyCount < 1 || o.RepeatPerRun < 1 || o.Increment < 1)
-        {
-            throw new ArgumentException($"key count ({o.KeyCount}), repeat per run ({o.RepeatPerRun}) and increment ({o.Increment}) must be positive", nameof(o));
-        }
-
-        if (o.DurationPerMethod <= TimeSpan.Zero && o.IncrementsPerMethod <= 0)
-        {
-            throw new ArgumentException("give a positive duration or an increment limit", nameof(o));
         }
     }
 }

@@ -17,8 +17,7 @@ internal sealed class BpfCounterWorkload : IDemoWorkload
     private readonly BpfMap _tally;
     private readonly BpfProgram _program;
     private readonly int _writers;
-    private readonly List<Thread> _threads = [];
-    private volatile bool _stop;
+    private readonly WriterThreads _threads = new();
     private Exception? _error;
 
     /// <summary>Creates the maps and loads the program.</summary>
@@ -70,25 +69,12 @@ internal sealed class BpfCounterWorkload : IDemoWorkload
     }
 
     /// <inheritdoc />
-    public void Start()
-    {
-        for (int i = 0; i < _writers; i++)
-        {
-            int seed = i;
-            var t = new Thread(() => Write(seed)) { IsBackground = true, Name = $"demo-bpf-writer-{i}" };
-            _threads.Add(t);
-            t.Start();
-        }
-    }
+    public void Start() => _threads.Start(_writers, "demo-bpf-writer", Write);
 
     /// <inheritdoc />
     public void Stop()
     {
-        _stop = true;
-        foreach (Thread t in _threads)
-        {
-            t.Join();
-        }
+        _threads.StopAndJoin();
 
         if (_error is { } e)
         {
@@ -118,7 +104,7 @@ internal sealed class BpfCounterWorkload : IDemoWorkload
 
         try
         {
-            while (!_stop)
+            while (!_threads.Stopping)
             {
                 int k = Math.Min(Keys - 1, (int)(-Math.Log(1 - rng.NextDouble()) * 4));
                 int err = _program.TryTestRun(packets[k], Span<byte>.Empty, RepeatPerRun, out _);

@@ -16,8 +16,7 @@ internal sealed class InProcessWorkload : IDemoWorkload
     private readonly BpfMap _map;
     private readonly int _writers;
     private readonly string _why;
-    private readonly List<Thread> _threads = [];
-    private volatile bool _stop;
+    private readonly WriterThreads _threads = new();
     private long _produced;
 
     /// <summary>Creates the map.</summary>
@@ -41,25 +40,12 @@ internal sealed class InProcessWorkload : IDemoWorkload
     public long Produced => Interlocked.Read(ref _produced);
 
     /// <inheritdoc />
-    public void Start()
-    {
-        for (int i = 0; i < _writers; i++)
-        {
-            int seed = i;
-            var t = new Thread(() => Write(seed)) { IsBackground = true, Name = $"demo-inproc-writer-{i}" };
-            _threads.Add(t);
-            t.Start();
-        }
-    }
+    public void Start() => _threads.Start(_writers, "demo-inproc-writer", Write);
 
     /// <inheritdoc />
     public void Stop()
     {
-        _stop = true;
-        foreach (Thread t in _threads)
-        {
-            t.Join();
-        }
+        _threads.StopAndJoin();
     }
 
     /// <inheritdoc />
@@ -77,7 +63,7 @@ internal sealed class InProcessWorkload : IDemoWorkload
     {
         var rng = new Random(seed);
         Span<byte> key = stackalloc byte[4];
-        while (!_stop)
+        while (!_threads.Stopping)
         {
             uint k = (uint)Math.Min(Keys - 1, (int)(-Math.Log(1 - rng.NextDouble()) * 4));
             BinaryPrimitives.WriteUInt32LittleEndian(key, k);

@@ -51,35 +51,16 @@ internal sealed class SwapDrainWatchSource : IWatchSource
             throw new CliException(ExitCode.Usage, $"watch: slot 0 of array_of_maps {outer.Id} is empty; there is nothing to drain");
         }
 
-        BpfMap active = BpfMap.OpenById(BitConverter.ToUInt32(id));
-        if (active.ValueSize != 8 || active.Type.IsMapInMap())
+        using (BpfMap inner = BpfMap.OpenById(BitConverter.ToUInt32(id)))
         {
-            active.Dispose();
-            return null;
+            if (inner.ValueSize != 8 || inner.Type.IsMapInMap())
+            {
+                return null;
+            }
         }
 
-        BpfMap? idle = null;
-        try
-        {
-            MapInfo info = active.Info;
-            idle = BpfMap.Create(new MapSpec
-            {
-                Type = info.Type,
-                KeySize = info.KeySize,
-                ValueSize = info.ValueSize,
-                MaxEntries = info.MaxEntries,
-                Flags = info.Flags,
-                Name = info.Name.Length > 0 ? info.Name : null,
-            });
-            SwapDrainMap swap = SwapDrainMap.FromMaps(outer, active, idle);
-            return new SwapDrainWatchSource(swap, $"double-buffered counter map {outer.Id} (inner {info.Type.KernelName()} {active.Id}; swap drain each tick)", owns: true);
-        }
-        catch
-        {
-            idle?.Dispose();
-            active.Dispose();
-            throw;
-        }
+        SwapDrainMap swap = SwapDrainMap.FromOuter(outer);
+        return new SwapDrainWatchSource(swap, $"double-buffered counter map {outer.Id} (inner {swap.InnerType.KernelName()} {swap.Active.Id}; swap drain each tick)", owns: true);
     }
 
     /// <inheritdoc />

@@ -33,6 +33,11 @@ public static class DrainRace
     /// <exception cref="ArgumentException">Invalid options.</exception>
     /// <exception cref="BpfException">A map create, program load or test run failed.</exception>
     public static DrainRaceResult Run(DrainRaceOptions? options, IProgress<DrainRaceMethodResult>? progress, CancellationToken cancellationToken = default)
+        => RunAll(options, progress, RunMethod, cancellationToken);
+
+    /// <summary>Runs each of the options' methods in turn with <paramref name="runMethod"/>; shared by both backends.</summary>
+    internal static DrainRaceResult RunAll(DrainRaceOptions? options, IProgress<DrainRaceMethodResult>? progress,
+        Func<DrainMethod, DrainRaceOptions, CancellationToken, DrainRaceMethodResult> runMethod, CancellationToken cancellationToken)
     {
         options ??= DrainRaceOptions.Default;
         Validate(options);
@@ -44,13 +49,23 @@ public static class DrainRace
                 break;
             }
 
-            DrainRaceMethodResult r = RunMethod(method, options, cancellationToken);
+            DrainRaceMethodResult r = runMethod(method, options, cancellationToken);
             results.Add(r);
             progress?.Report(r);
         }
 
         return new DrainRaceResult(options, results, PossibleCpus.Count);
     }
+
+    /// <summary>The counter maps' spec: u32 keys, u64 counters, room for four times the keys.</summary>
+    internal static MapSpec CounterSpec(DrainRaceOptions options) => new()
+    {
+        Type = options.PerCpu ? MapType.PerCpuHash : MapType.Hash,
+        KeySize = 4,
+        ValueSize = 8,
+        MaxEntries = Math.Max(options.KeyCount * 4, 256),
+        Name = "race_counters",
+    };
 
     /// <summary>Runs one method.</summary>
     /// <param name="method">The method.</param>
@@ -63,14 +78,7 @@ public static class DrainRace
     {
         options ??= DrainRaceOptions.Default;
         Validate(options);
-        var spec = new MapSpec
-        {
-            Type = options.PerCpu ? MapType.PerCpuHash : MapType.Hash,
-            KeySize = 4,
-            ValueSize = 8,
-            MaxEntries = Math.Max(options.KeyCount * 4, 256),
-            Name = "race_counters",
-        };
+        MapSpec spec = CounterSpec(options);
 
         using BpfMap tally = BpfMap.Create(new MapSpec { Type = MapType.PerCpuArray, KeySize = 4, ValueSize = 8, MaxEntries = 1, Name = "race_tally" });
         var programOptions = new CounterProgramOptions
@@ -164,7 +172,7 @@ public static class DrainRace
         }
     }
 
-    private static void Validate(DrainRaceOptions o)
+    internal static void Validate(DrainRaceOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
         if (o.Writers < 1)

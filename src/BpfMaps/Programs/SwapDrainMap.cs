@@ -141,21 +141,44 @@ public sealed class SwapDrainMap : DoubleBufferedCounterMap
     public static SwapDrainMap OpenPinned(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        BpfMap? outer = BpfMap.OpenPinned(path), active = null, idle = null;
+        BpfMap outer = BpfMap.OpenPinned(path);
         try
         {
-            if (!outer.Type.IsMapInMap() || outer.KeySize != 4)
-            {
-                throw new InvalidOperationException($"{path} holds {outer}, not a map-in-map with 4-byte keys");
-            }
+            return FromOuter(outer);
+        }
+        catch
+        {
+            outer.Dispose();
+            throw;
+        }
+    }
 
-            Span<byte> id = stackalloc byte[4];
-            if (!outer.TryLookup(SlotKey, id))
-            {
-                throw new InvalidOperationException($"slot 0 of the map pinned at {path} is empty; put an inner map there first");
-            }
+    /// <summary>
+    /// Builds a swap-drain map around an existing outer map (opened by pin, id or name): the active
+    /// inner map is the one in slot 0 (opened by id, BPF_MAP_GET_FD_BY_ID), and a fresh idle inner map
+    /// of the same type, sizes and flags is created.
+    /// </summary>
+    /// <param name="outer">The outer map; owned by the result on success, left to the caller on failure.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="InvalidOperationException">The map is not a map-in-map with 4-byte keys, or slot 0 is empty.</exception>
+    /// <exception cref="BpfException">Kernel errors opening or creating the inner maps.</exception>
+    public static SwapDrainMap FromOuter(BpfMap outer)
+    {
+        ArgumentNullException.ThrowIfNull(outer);
+        if (!outer.Type.IsMapInMap() || outer.KeySize != 4)
+        {
+            throw new InvalidOperationException($"{outer} is not a map-in-map with 4-byte keys");
+        }
 
-            active = BpfMap.OpenById(BitConverter.ToUInt32(id));
+        Span<byte> id = stackalloc byte[4];
+        if (!outer.TryLookup(SlotKey, id))
+        {
+            throw new InvalidOperationException($"slot 0 of {outer} is empty; put an inner map there first");
+        }
+
+        BpfMap? active = BpfMap.OpenById(BitConverter.ToUInt32(id)), idle = null;
+        try
+        {
             MapInfo info = active.Info;
             idle = BpfMap.Create(new MapSpec
             {
@@ -168,14 +191,13 @@ public sealed class SwapDrainMap : DoubleBufferedCounterMap
                 MapExtra = info.MapExtra,
             });
             var map = new SwapDrainMap(outer, active, idle);
-            outer = active = idle = null;
+            active = idle = null;
             return map;
         }
         finally
         {
             idle?.Dispose();
             active?.Dispose();
-            outer?.Dispose();
         }
     }
 
