@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace BpfMaps.Interop;
@@ -168,9 +167,4 @@ internal struct BtfLoadAttr
     public uint btf_log_level;
     /// <summary>Output on 6.5+ kernels (<c>btf_log_true_size</c>); padding before.</summary>
     public uint btf_log_true_size;
-}
-
-internal static class AttrSize
-{
-    public static uint Of<T>() where T : unmanaged => (uint)Unsafe.SizeOf<T>();
 }

@@ -36,7 +36,4 @@ internal static unsafe partial class Interop
 
     [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
     internal static partial int Dup(int fd);
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    internal static partial uint GetEuid();
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using BpfMaps.Interop;
 
@@ -451,7 +450,4 @@ public static unsafe class BpfSyscall
     }
 
     internal static int BtfLoad(ref BtfLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_BTF_LOAD, ref attr, out fd);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Errnoize(long ret, int errno) => ret < 0 ? errno : 0;
 }
