@@ -57,6 +57,20 @@ public sealed class InProcessMapBackend : IMapBackend
     public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => Core?.Update(key, value, flags) ?? Errno.EBADF;
 
     /// <inheritdoc />
+    public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags)
+    {
+        // The engine's object table stands in for the descriptor table: the value names the id.
+        if (inner is not InProcessMapBackend { Core: not null } map)
+        {
+            return Errno.EBADF;
+        }
+
+        Span<byte> value = stackalloc byte[sizeof(uint)];
+        MemoryMarshal.Write(value, map.Info.Id);
+        return Core?.Update(key, value, flags) ?? Errno.EBADF;
+    }
+
+    /// <inheritdoc />
     public int Delete(ReadOnlySpan<byte> key) => Core?.Delete(key) ?? Errno.EBADF;
 
     /// <inheritdoc />

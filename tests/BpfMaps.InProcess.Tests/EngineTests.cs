@@ -97,6 +97,43 @@ public class EngineTests
     }
 
     [Fact]
+    public void MapInMapHoldsOnlyMapsOfItsOwnBackend()
+    {
+        using BpfMap template = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        using BpfMap outer = InProcessMap.Create(new MapSpec { Type = MapType.HashOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template });
+
+        // A closed inner map is EBADF, as a closed descriptor is for the kernel; nothing is written.
+        BpfMap closed = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        closed.Dispose();
+        Assert.Equal(Errno.EBADF, Assert.Throws<BpfException>(() => outer.SetInnerMap(Bytes.U32(1), closed)).Errno);
+        Assert.False(outer.TryLookup(Bytes.U32(1), new byte[4]));
+        Assert.Throws<ArgumentException>(() => outer.SetInnerMap(new byte[2], template));
+
+        Backends.RequireKernel();
+        using BpfMap kernelInner = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        using BpfMap kernelOuter = BpfMap.Create(new MapSpec { Type = MapType.HashOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = kernelInner });
+        var e = Assert.Throws<ArgumentException>(() => outer.SetInnerMap(Bytes.U32(1), kernelInner));
+        Assert.Contains("in-process map-in-map can only hold in-process maps", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => kernelOuter.SetInnerMap(Bytes.U32(1), template));
+        Assert.Contains("kernel map-in-map can only hold kernel maps", e.Message, StringComparison.Ordinal);
+
+        // The raw tier answers a foreign inner backend with EBADF, and writes nothing.
+        Assert.Equal(Errno.EBADF, outer.Backend.UpdateInner(Bytes.U32(1), kernelInner.Backend, 0));
+        Assert.Equal(Errno.EBADF, kernelOuter.Backend.UpdateInner(Bytes.U32(1), template.Backend, 0));
+        Assert.False(outer.TryLookup(Bytes.U32(1), new byte[4]));
+        Assert.False(kernelOuter.TryLookup(Bytes.U32(1), new byte[4]));
+
+        // Each backend names the inner map its own way and reads back the same id.
+        kernelOuter.SetInnerMap(Bytes.U32(1), kernelInner);
+        outer.SetInnerMap(Bytes.U32(1), template);
+        byte[] id = new byte[4];
+        Assert.True(kernelOuter.TryLookup(Bytes.U32(1), id));
+        Assert.Equal(kernelInner.Id, BinaryPrimitives.ReadUInt32LittleEndian(id));
+        Assert.True(outer.TryLookup(Bytes.U32(1), id));
+        Assert.Equal(template.Id, BinaryPrimitives.ReadUInt32LittleEndian(id));
+    }
+
+    [Fact]
     public void LruEvictsTheLeastRecentlyUpdatedKey()
     {
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.LruHash, KeySize = 4, ValueSize = 8, MaxEntries = 3 });

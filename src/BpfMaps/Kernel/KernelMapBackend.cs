@@ -38,6 +38,22 @@ public sealed class KernelMapBackend : IMapBackend
     public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => BpfSyscall.MapUpdateElem(_fd, key, value, flags);
 
     /// <inheritdoc />
+    public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags)
+    {
+        if (inner.Handle is not { } handle || !FdLease.TryAcquire(handle, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            Span<byte> value = stackalloc byte[sizeof(uint)];
+            MemoryMarshal.Write(value, fd);
+            return BpfSyscall.MapUpdateElem(_fd, key, value, flags);
+        }
+    }
+
+    /// <inheritdoc />
     public int Delete(ReadOnlySpan<byte> key) => BpfSyscall.MapDeleteElem(_fd, key);
 
     /// <inheritdoc />

@@ -65,7 +65,8 @@ public sealed partial class BpfMap
     /// <param name="inner">The inner map; it must match the template's type and sizes.</param>
     /// <param name="flags">Update flags.</param>
     /// <exception cref="InvalidOperationException">This is not a map-in-map.</exception>
-    /// <exception cref="BpfException">EINVAL when the inner map does not match the template.</exception>
+    /// <exception cref="ArgumentException">Wrong key size, or one map is in the kernel and the other in-process.</exception>
+    /// <exception cref="BpfException">EINVAL when the inner map does not match the template; EBADF when it is closed.</exception>
     public void SetInnerMap(ReadOnlySpan<byte> key, BpfMap inner, UpdateFlags flags = UpdateFlags.Any)
     {
         ArgumentNullException.ThrowIfNull(inner);
@@ -74,25 +75,16 @@ public sealed partial class BpfMap
             throw new InvalidOperationException($"{Type} is not a map-in-map");
         }
 
-        if (inner.Handle is null || Handle is null)
+        CheckKey(key);
+        if ((inner.Handle is null) != (Handle is null))
         {
-            // The in-process engine keeps its own object table; it resolves the id as the "fd".
-            Span<byte> v = stackalloc byte[4];
-            MemoryMarshal.Write(v, inner.Id);
-            Update(key, v, flags);
-            return;
+            BpfErrors.ThrowArgument(nameof(inner), $"a {(Handle is null ? "in-process" : "kernel")} map-in-map can only hold {(Handle is null ? "in-process" : "kernel")} maps");
         }
 
-        if (!FdLease.TryAcquire(inner.Handle, out var lease, out int fd))
+        int err = _backend.UpdateInner(key, inner.Backend, (ulong)flags);
+        if (err != 0)
         {
-            BpfErrors.Throw(Errno.EBADF, "BPF_MAP_UPDATE_ELEM");
-        }
-
-        using (lease)
-        {
-            Span<byte> v = stackalloc byte[4];
-            MemoryMarshal.Write(v, fd);
-            Update(key, v, flags);
+            BpfErrors.Throw(err, "BPF_MAP_UPDATE_ELEM", Type.ToString());
         }
     }
 

@@ -38,6 +38,17 @@ public interface IMapBackend : IDisposable
     /// <returns>0 or errno.</returns>
     int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags);
 
+    /// <summary>
+    /// BPF_MAP_UPDATE_ELEM on a map-in-map with <paramref name="inner"/> as the value, named the way
+    /// this backend names maps: the kernel by the inner map's descriptor, the in-process engine by
+    /// its object id.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="inner">The inner map's backend, of the same kind as this one.</param>
+    /// <param name="flags">Update flags.</param>
+    /// <returns>0 or errno (EBADF when <paramref name="inner"/> is closed or of another kind).</returns>
+    int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags);
+
     /// <summary>BPF_MAP_DELETE_ELEM.</summary>
     /// <param name="key">The key.</param>
     /// <returns>0 or errno.</returns>

@@ -41,6 +41,8 @@ public sealed class MeddlingBackend : IMapBackend
 
     public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => _inner.Update(key, value, flags);
 
+    public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags) => _inner.UpdateInner(key, inner, flags);
+
     public int Delete(ReadOnlySpan<byte> key) => _inner.Delete(key);
 
     public int LookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => _inner.LookupAndDelete(key, value, flags);

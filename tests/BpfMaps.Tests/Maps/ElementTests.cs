@@ -208,6 +208,11 @@ public class ElementTests
 
         using var wrongShape = Hash(maxEntries: 4, keySize: 8);
         Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => outer.SetInnerMap(U32(2), wrongShape)).Errno);
+
+        var closed = Hash(maxEntries: 4, name: "t_closed");
+        closed.Dispose();
+        Assert.Equal(Errno.EBADF, Assert.Throws<BpfException>(() => outer.SetInnerMap(U32(3), closed)).Errno);
+        Assert.False(outer.TryLookup(U32(3), id));
     }
 
     [Fact]
