@@ -359,7 +359,7 @@ public static unsafe class BpfSyscall
     /// <summary>BPF_MAP_GET_NEXT_ID (4.13).</summary>
     /// <param name="startId">0 to get the lowest id.</param>
     /// <param name="nextId">The next map id in the system.</param>
-    /// <returns>0 or errno (ENOENT after the last).</returns>
+    /// <returns>0 or errno (ENOENT after the last; EINVAL for a start of INT_MAX or more).</returns>
     public static int MapGetNextId(uint startId, out uint nextId)
     {
         var attr = new GetIdAttr { start_id = startId };
@@ -371,7 +371,7 @@ public static unsafe class BpfSyscall
     /// <summary>BPF_PROG_GET_NEXT_ID (4.13).</summary>
     /// <param name="startId">0 to get the lowest id.</param>
     /// <param name="nextId">The next program id.</param>
-    /// <returns>0 or errno.</returns>
+    /// <returns>0 or errno (ENOENT after the last; EINVAL for a start of INT_MAX or more).</returns>
     public static int ProgGetNextId(uint startId, out uint nextId)
     {
         var attr = new GetIdAttr { start_id = startId };
@@ -394,7 +394,7 @@ public static unsafe class BpfSyscall
     /// <summary>BPF_PROG_GET_FD_BY_ID (4.13).</summary>
     /// <param name="id">Program id.</param>
     /// <param name="fd">The opened program.</param>
-    /// <returns>0 or errno.</returns>
+    /// <returns>0 or errno (ENOENT for an unknown id).</returns>
     public static int ProgGetFdById(uint id, out BpfFd fd)
     {
         var attr = new GetIdAttr { start_id = id };
