@@ -622,84 +622,31 @@ internal sealed class HashTable : MapCore, IHashStats
 
     // ---------------------------------------------------------------- batch
 
-    /// <summary>
-    /// htab's lookup (and delete) batch: whole buckets only, cursor = bucket index. A bucket that
-    /// does not fit ends the call (ENOSPC if nothing was copied yet); empty buckets are skipped even
-    /// once the count is full, so a batch that takes the last entries reports ENOENT.
-    /// </summary>
+    /// <summary>htab's lookup (and delete) batch; see <see cref="BucketBatch"/> for the rules.</summary>
     protected override int LookupBatchOp(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
-    {
-        if (elemFlags != 0 || flags != 0)
-        {
-            return Errno.EINVAL;
-        }
+        => BucketBatch.Run(new BatchView(this), andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
 
-        uint max = count;
-        if (max == 0)
+    private readonly struct BatchView(HashTable table) : IBucketCopier
+    {
+        public uint Buckets => (uint)table._buckets.Length;
+
+        public int Copy(uint bucket, bool andDelete, Span<byte> keys, Span<byte> values, uint at, uint room)
+            => table.CopyForBatch(bucket, andDelete, keys, values, at, room);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int CopyForBatch(uint bucket, bool andDelete, Span<byte> keys, Span<byte> values, uint at, uint room)
+    {
+        Prefetch(bucket + PrefetchDistance);
+        ref Bucket b = ref _buckets[bucket];
+        int head = Volatile.Read(ref b.Head);
+        if (head < 0)
         {
             return 0;
         }
 
-        count = 0;
-        uint batch = 0;
-        if (!inBatch.IsEmpty)
-        {
-            if (inBatch.Length < 4)
-            {
-                return Errno.EFAULT;
-            }
-
-            batch = BinaryPrimitives.ReadUInt32LittleEndian(inBatch);
-        }
-
-        uint n = (uint)_buckets.Length;
-        if (batch >= n)
-        {
-            return Errno.ENOENT;
-        }
-
-        if (outBatch.Length < 4)
-        {
-            return Errno.EFAULT;
-        }
-
-        uint total = 0;
-        int ret = 0;
-        while (true)
-        {
-            Prefetch(batch + PrefetchDistance);
-            ref Bucket b = ref _buckets[batch];
-            int head = Volatile.Read(ref b.Head);
-            if (head >= 0 && !andDelete && TryCopySingle(ref b, head, keys, values, total, max - total))
-            {
-                total++;
-            }
-            else if (head >= 0)
-            {
-                int copied = andDelete ? TakeBucket(ref b, keys, values, total, max - total) : CopyBucket(ref b, keys, values, total, max - total);
-                if (copied < 0)
-                {
-                    if (total == 0)
-                    {
-                        ret = Errno.ENOSPC;
-                    }
-
-                    break;
-                }
-
-                total += (uint)copied;
-            }
-
-            if (++batch >= n)
-            {
-                ret = Errno.ENOENT;
-                break;
-            }
-        }
-
-        BinaryPrimitives.WriteUInt32LittleEndian(outBatch, batch);
-        count = total;
-        return ret;
+        return !andDelete && TryCopySingle(ref b, head, keys, values, at, room) ? 1
+            : andDelete ? TakeBucket(ref b, keys, values, at, room) : CopyBucket(ref b, keys, values, at, room);
     }
 
     private const uint PrefetchDistance = 24;

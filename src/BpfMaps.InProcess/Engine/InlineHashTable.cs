@@ -658,77 +658,30 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     // ---------------------------------------------------------------- batch
 
-    /// <summary>htab's lookup (and delete) batch; see <see cref="HashTable"/> for the rules.</summary>
+    /// <summary>htab's lookup (and delete) batch; see <see cref="BucketBatch"/> for the rules.</summary>
     protected override int LookupBatchOp(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
-    {
-        if (elemFlags != 0 || flags != 0)
-        {
-            return Errno.EINVAL;
-        }
+        => BucketBatch.Run(new BatchView(this), andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
 
-        uint max = count;
-        if (max == 0)
+    private readonly struct BatchView(InlineHashTable table) : IBucketCopier
+    {
+        public uint Buckets => table._nBuckets;
+
+        public int Copy(uint bucket, bool andDelete, Span<byte> keys, Span<byte> values, uint at, uint room)
+            => table.CopyForBatch(bucket, andDelete, keys, values, at, room);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int CopyForBatch(uint bucket, bool andDelete, Span<byte> keys, Span<byte> values, uint at, uint room)
+    {
+        Prefetch(bucket + PrefetchDistance);
+        int next = Volatile.Read(ref Next(ref S(bucket)));
+        if (next == Empty)
         {
             return 0;
         }
 
-        count = 0;
-        uint batch = 0;
-        if (!inBatch.IsEmpty)
-        {
-            if (inBatch.Length < 4)
-            {
-                return Errno.EFAULT;
-            }
-
-            batch = BinaryPrimitives.ReadUInt32LittleEndian(inBatch);
-        }
-
-        if (batch >= _nBuckets)
-        {
-            return Errno.ENOENT;
-        }
-
-        if (outBatch.Length < 4)
-        {
-            return Errno.EFAULT;
-        }
-
-        uint total = 0;
-        int ret = 0;
-        while (true)
-        {
-            Prefetch(batch + PrefetchDistance);
-            ref byte s = ref S(batch);
-            int next = Volatile.Read(ref Next(ref s));
-            if (next != Empty)
-            {
-                int copied = !andDelete && next == Inline && total < max && TryCopySingle(batch, keys, values, total)
-                    ? 1
-                    : andDelete ? TakeBucket(batch, keys, values, total, max - total) : CopyBucket(batch, keys, values, total, max - total);
-                if (copied < 0)
-                {
-                    if (total == 0)
-                    {
-                        ret = Errno.ENOSPC;
-                    }
-
-                    break;
-                }
-
-                total += (uint)copied;
-            }
-
-            if (++batch >= _nBuckets)
-            {
-                ret = Errno.ENOENT;
-                break;
-            }
-        }
-
-        BinaryPrimitives.WriteUInt32LittleEndian(outBatch, batch);
-        count = total;
-        return ret;
+        return !andDelete && next == Inline && room > 0 && TryCopySingle(bucket, keys, values, at) ? 1
+            : andDelete ? TakeBucket(bucket, keys, values, at, room) : CopyBucket(bucket, keys, values, at, room);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
