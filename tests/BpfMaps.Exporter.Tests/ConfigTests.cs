@@ -78,6 +78,17 @@ public sealed class ConfigTests
     public void Bad_top_level_values_are_named(string field, string expected) =>
         Assert.StartsWith(expected, Error($$"""{ {{field}}, "maps": [ { "map": "id 1", "key": "u8", "metrics": [ { "name": "x" } ] } ] }"""), StringComparison.Ordinal);
 
+    [Theory]
+    [InlineData("""{ "listen": { "port": 9435 }, "maps": [] }""", "listen: expected a value, found an object")]
+    [InlineData("""{ "interval": [ "10s" ], "maps": [] }""", "interval: expected a value, found a list")]
+    [InlineData("""{ "labels": "dc=fra1", "maps": [] }""", "labels: expected an object of label names and values, as in { \"dc\": \"fra1\" }")]
+    [InlineData("""{ "maps": [ { "map": "id 1", "mode": [ "drain" ], "key": "u32", "metrics": [ { "name": "x" } ] } ] }""", "maps[0].mode: expected a value, found a list")]
+    [InlineData("""{ "maps": [ { "map": { "id": 1 }, "key": "u32", "metrics": [ { "name": "x" } ] } ] }""", "maps[0].map: expected a value, found an object")]
+    [InlineData("""{ "maps": [ { "map": "id 1", "key": "u32", "metrics": [ { "name": "x", "kind": { "counter": true } } ] } ] }""", "maps[0].metrics[0].kind: expected a value, found an object")]
+    [InlineData("""{ "maps": [ { "map": "id 1", "labels": [ { "name": "a", "type": "u8", "offset": [ 1 ] } ], "metrics": [ { "name": "x" } ] } ] }""", "maps[0].labels[0].offset: expected a value, found a list")]
+    public void An_object_or_list_where_a_value_belongs_is_named(string json, string expected) =>
+        Assert.Equal(expected, Error(json));
+
     [Fact]
     public void No_maps_is_an_error() =>
         Assert.StartsWith("maps: no maps to export", Error("{}"), StringComparison.Ordinal);

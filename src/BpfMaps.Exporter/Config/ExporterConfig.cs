@@ -177,6 +177,11 @@ public static partial class ExporterConfig
             switch (s.Key.ToLowerInvariant())
             {
                 case "labels":
+                    if (!string.IsNullOrEmpty(s.Value))
+                    {
+                        throw new ExporterConfigException(PathOf(s.Path), "expected an object of label names and values, as in { \"dc\": \"fra1\" }");
+                    }
+
                     foreach (IConfigurationSection l in s.GetChildren())
                     {
                         if (l.Value is null)
@@ -206,13 +211,29 @@ public static partial class ExporterConfig
                                     ExpectAll(m, s_metric);
                                 }
                             }
+                            else
+                            {
+                                ExpectValue(f);
+                            }
                         }
                     }
 
                     break;
                 default:
+                    ExpectValue(s);
                     break;
             }
+        }
+    }
+
+    // The binder leaves a property at its default when it finds an object or a list there, so
+    // "mode": ["drain"] would quietly dump; every field that takes one value must have one.
+    private static void ExpectValue(IConfigurationSection field)
+    {
+        IConfigurationSection? child = field.GetChildren().FirstOrDefault();
+        if (child is not null)
+        {
+            throw new ExporterConfigException(PathOf(field.Path), $"expected a value, found {(child.Key.All(char.IsAsciiDigit) ? "a list" : "an object")}");
         }
     }
 
@@ -245,6 +266,7 @@ public static partial class ExporterConfig
         foreach (IConfigurationSection f in obj.GetChildren())
         {
             Expect(f, known);
+            ExpectValue(f);
         }
     }
 
