@@ -89,6 +89,23 @@ public sealed class ConfigTests
     public void An_object_or_list_where_a_value_belongs_is_named(string json, string expected) =>
         Assert.Equal(expected, Error(json));
 
+    [Theory]
+    [InlineData("\"labels\": { \"map\": \"x\" }", "labels.map: 'map' is a label of the exporter's own metrics (map, reason); choose another name")]
+    [InlineData("\"labels\": { \"reason\": \"x\" }", "labels.reason: 'reason' is a label of the exporter's own metrics (map, reason); choose another name")]
+    [InlineData("\"hostLabel\": \"map\"", "hostLabel: 'map' is a label of the exporter's own metrics (map, reason); choose another name")]
+    public void Constant_labels_may_not_clash_with_self_metric_labels(string field, string expected) =>
+        Assert.Equal(expected, Error($$"""{ {{field}}, "maps": [ { "map": "id 1", "key": "u8", "metrics": [ { "name": "x" } ] } ] }"""));
+
+    [Fact]
+    public async Task A_constant_label_named_map_exits_2_with_one_line_instead_of_crashing()
+    {
+        var errors = new StringWriter();
+        var options = new ExporterOptions { Listen = "127.0.0.1:1", Labels = { ["map"] = "x" }, Maps = [new MapOptions { Map = "id 1", Key = "u8", Metrics = [new MetricOptions { Name = "x" }] }] };
+        int code = await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken);
+        Assert.Equal(2, code);
+        Assert.Equal("bpfmap export: labels.map: 'map' is a label of the exporter's own metrics (map, reason); choose another name", errors.ToString().TrimEnd());
+    }
+
     [Fact]
     public void No_maps_is_an_error() =>
         Assert.StartsWith("maps: no maps to export", Error("{}"), StringComparison.Ordinal);

@@ -319,6 +319,7 @@ public static partial class ExporterConfig
         if (!string.IsNullOrEmpty(options.HostLabel))
         {
             CheckLabelName("hostLabel", options.HostLabel);
+            CheckNotSelfLabel("hostLabel", options.HostLabel);
             string hostname = string.IsNullOrWhiteSpace(options.Hostname) ? Environment.MachineName : options.Hostname;
             constant.Add(new(options.HostLabel, hostname));
         }
@@ -326,6 +327,7 @@ public static partial class ExporterConfig
         foreach ((string k, string v) in options.Labels.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             CheckLabelName($"labels.{k}", k);
+            CheckNotSelfLabel($"labels.{k}", k);
             if (constant.Any(c => c.Key == k))
             {
                 throw new ExporterConfigException($"labels.{k}", "duplicates the host label");
@@ -536,6 +538,16 @@ public static partial class ExporterConfig
         if (!LabelName().IsMatch(name) || name.StartsWith("__", StringComparison.Ordinal))
         {
             throw new ExporterConfigException(path, $"'{name}' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)");
+        }
+    }
+
+    // Constant labels go on every series, the exporter's own included; prometheus-net refuses a
+    // family whose label names repeat, which would crash the start.
+    private static void CheckNotSelfLabel(string path, string name)
+    {
+        if (name is "map" or "reason")
+        {
+            throw new ExporterConfigException(path, $"'{name}' is a label of the exporter's own metrics (map, reason); choose another name");
         }
     }
 
