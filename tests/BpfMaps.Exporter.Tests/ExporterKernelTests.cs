@@ -230,6 +230,37 @@ public sealed class ExporterKernelTests
         Assert.Equal($"bpfmap export: maps[0].key: u64 at offset 0 needs 8 bytes but map '{map.Name}' (id {map.Id}, hash) has 4-byte keys", errors.ToString().Trim());
     }
 
+    [Theory]
+    [InlineData("metric")]
+    [InlineData("label")]
+    [InlineData("hex label")]
+    public async Task An_offset_near_int_max_is_a_layout_error_not_a_crash_of_the_read_loop(string where)
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
+        map.Update(U32(1), U64(1));
+        LabelOptions label = where switch
+        {
+            "label" => new LabelOptions { Name = "k", Type = "u32", Offset = int.MaxValue },
+            "hex label" => new LabelOptions { Name = "k", Type = "hex", Offset = int.MaxValue, Size = 4 },
+            _ => new LabelOptions { Name = "k", Type = "u32" },
+        };
+        var options = new ExporterOptions
+        {
+            Listen = "",
+            Interval = "50ms",
+            Maps = [new MapOptions { Map = $"id {map.Id}", Labels = [label], Metrics = [new MetricOptions { Name = "x", Offset = where == "metric" ? int.MaxValue : 0 }] }],
+        };
+        var errors = new StringWriter();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        stop.CancelAfter(TimeSpan.FromSeconds(5));
+        int code = await ExporterHost.RunAsync(options, TextWriter.Synchronized(errors), stop.Token);
+        string expected = where == "metric"
+            ? $"bpfmap export: maps[0].metrics[0]: u64 at offset 2147483647 needs 8 bytes but map '{map.Name}' (id {map.Id}, hash) has 8-byte values"
+            : $"bpfmap export: maps[0].labels[0]: {(where == "label" ? "u32" : "hex")} at offset 2147483647 needs 4 bytes but map '{map.Name}' (id {map.Id}, hash) has 4-byte keys";
+        Assert.True(code == 2, $"exit code {code}: {errors}");
+        Assert.Equal(expected, errors.ToString().Trim());
+    }
+
     [Fact]
     public async Task A_perCpu_mode_on_a_map_that_is_not_per_cpu_is_a_config_error()
     {

@@ -53,7 +53,8 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
         {
             LabelField l = Labels[i];
             int size = l.SizeIn(info.KeySize);
-            if (size <= 0 || l.Offset + size > info.KeySize)
+            // long: an offset near int.MaxValue must not wrap around and pass.
+            if (size <= 0 || (long)l.Offset + size > info.KeySize)
             {
                 return (l.Field, $"{l.Type.ToString().ToLowerInvariant()} at offset {l.Offset} needs {Math.Max(size, 1)} bytes but {what} has {info.KeySize}-byte keys");
             }
@@ -63,7 +64,7 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
         {
             MetricPlan m = Metrics[i];
             int size = Decoders.Size(m.Type);
-            if (m.Offset + size > info.ValueSize)
+            if ((long)m.Offset + size > info.ValueSize)
             {
                 return ($"metrics[{i}]", $"{m.Type.ToString().ToLowerInvariant()} at offset {m.Offset} needs {size} bytes but {what} has {info.ValueSize}-byte values");
             }
