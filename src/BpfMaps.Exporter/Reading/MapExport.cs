@@ -281,6 +281,11 @@ internal sealed partial class MapExport : IDisposable
         lock (_lock)
         {
             long gen = ++_generation;
+
+            // A dump counts the keys of this read against the limit, not the table: the keys of the
+            // last read are still in it until the end, and a map whose keys all changed would
+            // otherwise find the table full and publish nothing.
+            int live = 0;
             Dictionary<byte[], Series>.AlternateLookup<ReadOnlySpan<byte>> lookup = _series.GetAlternateLookup<ReadOnlySpan<byte>>();
             using MapEnumerator e = source.GetEnumerator();
             while (e.MoveNextBatch())
@@ -290,9 +295,17 @@ internal sealed partial class MapExport : IDisposable
                 for (int i = 0; i < e.BatchCount; i++)
                 {
                     ReadOnlySpan<byte> key = keys.Slice(i * ks, ks);
+                    if (!_plan.Drain && live >= _keyCapacity)
+                    {
+                        // A known key left out here is unpublished below with the keys that left the map.
+                        dropped++;
+                        continue;
+                    }
+
                     if (!lookup.TryGetValue(key, out Series? s))
                     {
-                        if (_series.Count >= _keyCapacity)
+                        // Drained counters stay for good, so in drain mode the table is what counts.
+                        if (_plan.Drain && _series.Count >= _keyCapacity)
                         {
                             dropped++;
                             continue;
@@ -303,6 +316,7 @@ internal sealed partial class MapExport : IDisposable
                         lookup.TryAdd(key, s);
                     }
 
+                    live++;
                     s.Generation = gen;
                     Apply(map, s, values.Slice(i * vs, vs));
                     if (s.Children is not null)
