@@ -216,6 +216,32 @@ public sealed class ExporterKernelTests
     }
 
     [Fact]
+    public async Task A_pinned_path_that_is_not_a_pinned_map_is_named_as_such()
+    {
+        TestMaps.Require();
+        string file = Path.Combine(Path.GetTempPath(), $"bpfmap-exporter-{Guid.NewGuid():N}");
+        File.WriteAllText(file, "not a map");
+        try
+        {
+            foreach ((string path, string expected) in new[]
+            {
+                (file, $"bpfmap export: maps[0].map: {file} is not on a bpffs mount, so nothing can be pinned there (pins live under /sys/fs/bpf)"),
+                ("/sys/fs/bpf", "bpfmap export: maps[0].map: /sys/fs/bpf is a directory, not a pinned map"),
+            })
+            {
+                var options = new ExporterOptions { Listen = "", Maps = [new MapOptions { Map = $"pinned {path}", Key = "u32", Metrics = [new MetricOptions { Name = "x" }] }] };
+                var errors = new StringWriter();
+                Assert.Equal(2, await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken));
+                Assert.Equal(expected, errors.ToString().Trim());
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task A_decoder_that_does_not_fit_the_map_is_a_config_error()
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
