@@ -137,6 +137,33 @@ public sealed class ConfigTests
         }
     }
 
+    [Theory]
+    [InlineData(new[] { "stray" }, "command line: 'stray' is not an option; expected --FIELD VALUE, e.g. --listen 127.0.0.1:9435")]
+    [InlineData(new[] { "-x", "1" }, "command line: '-x' is not an option; expected --FIELD VALUE, e.g. --listen 127.0.0.1:9435")]
+    [InlineData(new[] { "--interval", "1s", "--listen" }, "listen: --listen needs a value")]
+    [InlineData(new[] { "--maps:0:map", "pinned", "/sys/fs/bpf/x" }, "command line: '/sys/fs/bpf/x' is not an option; expected --FIELD VALUE, e.g. --listen 127.0.0.1:9435")]
+    public void Load_rejects_command_line_tokens_it_would_ignore(string[] args, string expected)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"bpfmap-exporter-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, Good);
+        try
+        {
+            Assert.Equal(expected, Assert.Throws<ExporterConfigException>(() => ExporterConfig.Load(path, args)).Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Load_takes_options_with_an_equals_sign()
+    {
+        ExporterOptions o = ExporterConfig.Load(null, ["--listen=127.0.0.1:9501", "--maps:0:map", "pinned /sys/fs/bpf/x", "--maps:0:key", "u32", "--maps:0:metrics:0:name", "x"]);
+        Assert.Equal("127.0.0.1:9501", o.Listen);
+        Assert.Equal("pinned /sys/fs/bpf/x", o.Maps[0].Map);
+    }
+
     [Fact]
     public void Load_names_a_missing_file()
     {

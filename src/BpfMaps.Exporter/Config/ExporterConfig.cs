@@ -58,6 +58,7 @@ public static partial class ExporterConfig
             builder.AddJsonFile(full, optional: false, reloadOnChange: false);
         }
 
+        CheckArgs(args);
         builder.AddCommandLine([.. args], new Dictionary<string, string>(SwitchMappings));
         IConfigurationRoot root;
         try
@@ -71,6 +72,33 @@ public static partial class ExporterConfig
         }
 
         return Bind(root);
+    }
+
+    // The command-line provider skips what it cannot read: a stray word, a single-dash switch, an
+    // option at the end without its value. Each would be an ignored setting, so refuse them.
+    private static void CheckArgs(IReadOnlyList<string> args)
+    {
+        for (int i = 0; i < args.Count; i++)
+        {
+            string a = args[i] ?? "";
+            if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length == 2)
+            {
+                throw new ExporterConfigException("", $"command line: '{a}' is not an option; expected --FIELD VALUE, e.g. --listen {ExporterOptions.DefaultListen}");
+            }
+
+            if (a.Contains('=', StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (i + 1 >= args.Count)
+            {
+                string field = SwitchMappings.TryGetValue(a, out string? mapped) ? mapped : a[2..];
+                throw new ExporterConfigException(PathOf(field), $"{a} needs a value");
+            }
+
+            i++;
+        }
     }
 
     /// <summary>Parses JSON text (for tests and embedding); same rules as <see cref="Load"/>.</summary>
