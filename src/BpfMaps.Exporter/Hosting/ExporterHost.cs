@@ -61,14 +61,14 @@ public static class ExporterHost
     /// </summary>
     /// <param name="options">The configuration, e.g. from <see cref="ExporterConfig.Load"/>.</param>
     /// <param name="ct">Stops the exporter.</param>
-    /// <returns>An <see cref="ExporterExitCode"/> as an int: 0 stopped, 1 could not start, 2 bad configuration.</returns>
+    /// <returns>An <see cref="ExporterExitCode"/> as an int: 0 stopped, 1 could not start or the read loop failed, 2 bad configuration.</returns>
     public static Task<int> RunAsync(ExporterOptions options, CancellationToken ct) => RunAsync(options, Console.Error, ct);
 
     /// <summary>Same as <see cref="RunAsync(ExporterOptions, CancellationToken)"/>, writing errors and logs to <paramref name="errors"/>.</summary>
     /// <param name="options">The configuration.</param>
     /// <param name="errors">Where the one-line error and the log go.</param>
     /// <param name="ct">Stops the exporter.</param>
-    /// <returns>0 stopped, 1 could not start, 2 bad configuration.</returns>
+    /// <returns>0 stopped, 1 could not start or the read loop failed, 2 bad configuration.</returns>
     public static async Task<int> RunAsync(ExporterOptions options, TextWriter errors, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -104,7 +104,8 @@ public static class ExporterHost
                 return (int)ExporterExitCode.Failed;
             }
 
-            using IHost host = Build(plan, maps, self, errors);
+            var loop = new ReadLoop(plan, maps);
+            using IHost host = Build(plan, loop, self, errors);
             try
             {
                 await host.StartAsync(ct).ConfigureAwait(false);
@@ -120,7 +121,7 @@ public static class ExporterHost
             }
 
             await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
-            return (int)ExporterExitCode.Ok;
+            return (int)await ExitAfterShutdownAsync(loop.ExecuteTask, errors).ConfigureAwait(false);
         }
         catch (ExporterConfigException e)
         {
@@ -134,6 +135,25 @@ public static class ExporterHost
                 m.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// How a run that got as far as serving ends: <see cref="ExporterExitCode.Ok"/> when it was asked
+    /// to stop, <see cref="ExporterExitCode.Failed"/> with one line when the read loop died (the host
+    /// then stops itself), so that a supervisor restarts the exporter instead of taking it as done.
+    /// </summary>
+    /// <param name="readLoop">The read loop's task, null if it never started.</param>
+    /// <param name="errors">Where the one line goes.</param>
+    internal static async Task<ExporterExitCode> ExitAfterShutdownAsync(Task? readLoop, TextWriter errors)
+    {
+        if (readLoop is not { IsFaulted: true })
+        {
+            return ExporterExitCode.Ok;
+        }
+
+        Exception e = readLoop.Exception!.GetBaseException();
+        await errors.WriteLineAsync($"bpfmap export: the read loop failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+        return ExporterExitCode.Failed;
     }
 
     private static void ConfigureLogging(ILoggingBuilder b, TextWriter errors)
@@ -172,12 +192,12 @@ public static class ExporterHost
         }
     }
 
-    private static IHost Build(ExportPlan plan, List<MapExport> maps, ExporterMetrics self, TextWriter errors)
+    private static IHost Build(ExportPlan plan, ReadLoop loop, ExporterMetrics self, TextWriter errors)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "bpfmap-exporter" });
         ConfigureLogging(builder.Logging, errors);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-        builder.Services.AddHostedService(_ => new ReadLoop(plan, maps));
+        builder.Services.AddHostedService(_ => loop);
         if (plan.ListenHost is { } listenHost)
         {
             builder.Services.AddHostedService(_ => new PrometheusEndpoint(listenHost, plan.ListenPort, self.Registry!));
