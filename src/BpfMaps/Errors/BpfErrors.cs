@@ -7,7 +7,10 @@ internal static class BpfErrors
 {
     public static string? DefaultHint(int errno, string command) => errno switch
     {
+        // The kernel answers EACCES for any path that is not a BPF object (a regular file, a directory, another file system).
+        Errno.EACCES when command == "BPF_OBJ_GET" => "not a pinned BPF object (pins live on a bpffs mount), or permission denied: needs root or CAP_BPF",
         Errno.EPERM or Errno.EACCES => "permission denied: needs root or CAP_BPF (CAP_SYS_ADMIN on older kernels)",
+        Errno.ENOENT when command.Contains("PROG_GET_FD_BY_ID", StringComparison.Ordinal) => "no program with that id",
         Errno.ENOENT when command.Contains("GET_FD_BY_ID", StringComparison.Ordinal) => "no map with that id",
         Errno.ENOENT when command.Contains("OBJ_GET", StringComparison.Ordinal) => "nothing is pinned at that path",
         Errno.ENOENT => "no such element",

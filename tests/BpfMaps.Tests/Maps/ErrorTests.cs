@@ -64,6 +64,19 @@ public class ErrorTests
         Assert.Equal(Errno.ENOENT, pin.Errno);
         Assert.Contains("/sys/fs/bpf/bpfmaps-no-such-pin", pin.Message);
         Assert.Contains("nothing is pinned", pin.Message);
+
+        // A path that exists but is not a BPF object: the kernel says EACCES even to root.
+        string file = Path.GetTempFileName();
+        try
+        {
+            var notPin = Assert.Throws<BpfException>(() => BpfMap.OpenPinned(file));
+            Assert.Equal(Errno.EACCES, notPin.Errno);
+            Assert.Contains($"{file}: not a pinned BPF object", notPin.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
