@@ -367,7 +367,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
 
         using (map)
         {
-            map.Pin(file);
+            PinAt(map, file);
         }
 
         return Done();
@@ -382,7 +382,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         using BpfMap map = MapSelector.Read(words).OpenOne();
         string file = words.Next("FILE");
         words.ExpectEnd();
-        map.Pin(file);
+        PinAt(map, file);
         return Done();
     }
 
@@ -396,6 +396,18 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         words.ExpectEnd();
         map.Freeze();
         return Done();
+    }
+
+    private static void PinAt(BpfMap map, string file)
+    {
+        try
+        {
+            map.Pin(file);
+        }
+        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EACCES && PinPath.CannotPinAt(file) is { } why)
+        {
+            throw new CliException(ExitCode.Usage, why);
+        }
     }
 
     private static string Title(BpfMap map) => $"{map.Type.KernelName()} map {map.Id} '{map.Name}'";

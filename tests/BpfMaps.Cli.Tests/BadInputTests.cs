@@ -1,0 +1,37 @@
+namespace BpfMaps.Cli.Tests;
+
+/// <summary>Bad inputs found in review: each gives one stderr line, its own exit code, and no stack trace.</summary>
+public class BadInputTests
+{
+    private static RunResult Fails(ExitCode code, string contains, params string[] args)
+    {
+        RunResult r = Cli.Run(args);
+        Assert.True(r.Exit == (int)code, $"bpfmap {string.Join(' ', args)}: expected {code} ({(int)code}), got {r.Exit}: {r.Stderr}");
+        Assert.Single(r.StderrLines);
+        Assert.StartsWith("bpfmap: ", r.Stderr);
+        Assert.Contains(contains, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        return r;
+    }
+
+    [Fact]
+    public void A_file_or_directory_that_is_not_a_pinned_map_is_not_found_not_permission_denied()
+    {
+        using var dir = new PinDir();
+        Fails(ExitCode.MapNotFound, "/etc/passwd is not on a bpffs mount", "dump", "pinned", "/etc/passwd");
+        Fails(ExitCode.MapNotFound, "/etc/passwd is not on a bpffs mount", "show", "pinned", "/etc/passwd");
+        Fails(ExitCode.MapNotFound, "is a directory", "lookup", "pinned", dir.Path, "key", "1", "0", "0", "0");
+        Fails(ExitCode.MapNotFound, "is a directory", "dump", "pinned", "/tmp");
+    }
+
+    [Fact]
+    public void Pinning_outside_bpffs_says_so()
+    {
+        using var dir = new PinDir();
+        string target = $"/tmp/bpfmap-test-pin-{Guid.NewGuid():N}";
+        Fails(ExitCode.Usage, "is not on a bpffs mount", "create", target, "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "t");
+        Cli.Run("create", dir["m"], "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "t");
+        Fails(ExitCode.Usage, "is not on a bpffs mount", "pin", "pinned", dir["m"], target);
+        Assert.False(File.Exists(target));
+    }
+}
