@@ -34,4 +34,14 @@ public class BadInputTests
         Fails(ExitCode.Usage, "is not on a bpffs mount", "pin", "pinned", dir["m"], target);
         Assert.False(File.Exists(target));
     }
+
+    [Fact]
+    public void An_empty_path_is_a_usage_error_not_a_size_mismatch()
+    {
+        using var dir = new PinDir();
+        Cli.Run("create", dir["m"], "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "t");
+        Fails(ExitCode.BadSelector, "'pinned' needs a path", "dump", "pinned", "");
+        Fails(ExitCode.Usage, "FILE is empty", "pin", "pinned", dir["m"], "");
+        Fails(ExitCode.Usage, "FILE is empty", "create", "", "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "t");
+    }
 }

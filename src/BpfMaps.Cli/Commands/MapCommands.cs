@@ -287,7 +287,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     public ExitCode Create(IReadOnlyList<string> args)
     {
         var words = new Words(args, "create");
-        string file = words.Next("FILE");
+        string file = PinFile(words);
         MapType? type = null;
         int? key = null, value = null, entries = null;
         string? name = null;
@@ -380,7 +380,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "pin");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        string file = words.Next("FILE");
+        string file = PinFile(words);
         words.ExpectEnd();
         PinAt(map, file);
         return Done();
@@ -396,6 +396,12 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         words.ExpectEnd();
         map.Freeze();
         return Done();
+    }
+
+    private static string PinFile(Words words)
+    {
+        string file = words.Next("FILE");
+        return file.Length > 0 ? file : throw new CliException(ExitCode.Usage, $"{words.Command}: FILE is empty; give a path on a bpffs mount");
     }
 
     private static void PinAt(BpfMap map, string file)

@@ -47,6 +47,11 @@ internal sealed record MapSelector(SelectorKind Kind, string Value)
         }
 
         string value = words.Next(kind);
+        if (kind == "pinned" && value.Length == 0)
+        {
+            throw new CliException(ExitCode.BadSelector, $"{words.Command}: 'pinned' needs a path");
+        }
+
         if (kind == "id")
         {
             if (!uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) || id == 0)
