@@ -29,7 +29,10 @@ namespace BpfMaps.Cli
             {
                 // One line: the most specific error (an unknown token says more than "command missing").
                 var error = parse.Errors.FirstOrDefault(e => e.Message.Contains("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
-                console.Stderr.WriteLine($"bpfmap: {error.Message} (see bpfmap --help)");
+
+                // Some parser messages list the choices on lines of their own; the contract is one line.
+                string message = string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                console.Stderr.WriteLine($"bpfmap: {message} (see bpfmap --help)");
                 console.Stderr.Flush();
                 return (int)ExitCode.Usage;
             }

@@ -44,4 +44,14 @@ public class BadInputTests
         Fails(ExitCode.Usage, "FILE is empty", "pin", "pinned", dir["m"], "");
         Fails(ExitCode.Usage, "FILE is empty", "create", "", "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "t");
     }
+
+    [Theory]
+    [InlineData("--format", "xml")]
+    [InlineData("--percpu", "median")]
+    [InlineData("--sort", "size")]
+    public void A_value_outside_a_choice_is_one_line(string option, string value)
+    {
+        RunResult r = Fails(ExitCode.Usage, $"'{value}' not recognized", option, value, "dump", "id", "1");
+        Assert.DoesNotContain("\t", r.Stderr);
+    }
 }
