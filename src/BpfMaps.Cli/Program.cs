@@ -32,9 +32,8 @@ namespace BpfMaps.Cli
 
                 // Some parser messages list the choices on lines of their own; the contract is one line.
                 string message = string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-                console.Stderr.WriteLine($"bpfmap: {message} (see bpfmap --help)");
-                console.Stderr.Flush();
-                return (int)ExitCode.Usage;
+                return CommandRunner.Execute(console, () => new GlobalOptions { Json = args.Any(a => a is "-j" or "--json" or "-p" or "--pretty") }, _ =>
+                    throw new CliException(ExitCode.Usage, $"{message} (see bpfmap --help)"));
             }
 
             var config = new InvocationConfiguration { Output = new StreamWriter(console.Stdout, leaveOpen: true) { AutoFlush = true }, Error = console.Stderr };

@@ -54,4 +54,11 @@ public class BadInputTests
         RunResult r = Fails(ExitCode.Usage, $"'{value}' not recognized", option, value, "dump", "id", "1");
         Assert.DoesNotContain("\t", r.Stderr);
     }
+
+    [Fact]
+    public void A_parse_error_under_json_is_also_a_json_error_on_stdout()
+    {
+        RunResult r = Fails(ExitCode.Usage, "'abc'", "-j", "--top", "abc", "show");
+        Assert.Contains("'abc'", System.Text.Json.Nodes.JsonNode.Parse(r.Stdout)!["error"]!.GetValue<string>());
+    }
 }
