@@ -208,10 +208,13 @@ namespace BpfMaps.Cli
                     "value" => SortOrder.Value,
                     _ => SortOrder.None,
                 },
-                Top = Math.Max(0, p.GetValue(o.TopOption)),
+                Top = NonNegative(p.GetValue(o.TopOption), "--top"),
                 KeyPrefix = keyPrefix is null ? null : ByteData.ParseHexString(keyPrefix),
             };
         }
+
+        private static int NonNegative(int value, string option)
+            => value >= 0 ? value : throw new CliException(ExitCode.Usage, $"{option} {value}: must be 0 (all) or more");
 
         /// <summary>The shared options, created per command tree (a tree is not shared between threads).</summary>
         private sealed class SharedOptions

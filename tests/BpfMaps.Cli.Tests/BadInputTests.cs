@@ -61,4 +61,8 @@ public class BadInputTests
         RunResult r = Fails(ExitCode.Usage, "'abc'", "-j", "--top", "abc", "show");
         Assert.Contains("'abc'", System.Text.Json.Nodes.JsonNode.Parse(r.Stdout)!["error"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void A_negative_top_is_a_usage_error()
+        => Fails(ExitCode.Usage, "--top", "--top", "-1", "dump", "id", "1");
 }
