@@ -65,4 +65,21 @@ public class BadInputTests
     [Fact]
     public void A_negative_top_is_a_usage_error()
         => Fails(ExitCode.Usage, "--top", "--top", "-1", "dump", "id", "1");
+
+    [Theory]
+    [InlineData("watch", "--interval", "NaN")]
+    [InlineData("watch", "--interval", "Infinity")]
+    [InlineData("watch", "--interval", "1e300")]
+    [InlineData("watch", "--count", "-1")]
+    [InlineData("demo", "--seconds", "NaN")]
+    [InlineData("demo", "--seconds", "1e300")]
+    [InlineData("drain-race", "--seconds", "NaN")]
+    [InlineData("drain-race", "--seconds", "1e300")]
+    public void Durations_and_counts_out_of_range_are_usage_errors(string command, string option, string value)
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4, Name = "bad_watch" });
+        string[] args = command == "watch" ? [command, "id", m.Id.ToString(), option, value] : [command, option, value];
+        RunResult r = Fails(ExitCode.Usage, option, args);
+        Assert.Equal("", r.Stdout);
+    }
 }
