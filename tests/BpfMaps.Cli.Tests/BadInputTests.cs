@@ -82,4 +82,18 @@ public class BadInputTests
         RunResult r = Fails(ExitCode.Usage, option, args);
         Assert.Equal("", r.Stdout);
     }
+
+    [Theory]
+    [InlineData(MapType.Queue)]
+    [InlineData(MapType.Stack)]
+    public void Dump_and_getnext_of_a_map_without_keys_are_not_supported_and_json_stays_valid(MapType type)
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = type, KeySize = 0, ValueSize = 4, MaxEntries = 4, Name = "bad_keyless" });
+        string id = m.Id.ToString();
+        Fails(ExitCode.NotSupported, "no keys", "dump", "id", id);
+        Fails(ExitCode.NotSupported, "no keys", "drain", "id", id);
+        Fails(ExitCode.NotSupported, "no keys", "getnext", "id", id);
+        RunResult j = Fails(ExitCode.NotSupported, "no keys", "-j", "dump", "id", id);
+        Assert.Contains("no keys", System.Text.Json.Nodes.JsonNode.Parse(j.Stdout)!["error"]!.GetValue<string>());
+    }
 }

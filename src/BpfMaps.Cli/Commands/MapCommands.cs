@@ -79,6 +79,12 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         List<BpfMap> maps = selector.OpenAll();
         try
         {
+            // Checked for every map before the first byte of output, so -j never leaves an array open.
+            foreach (BpfMap m in maps)
+            {
+                RequireKeys(m, words.Command);
+            }
+
             if (maps.Count == 1)
             {
                 DumpOne(maps[0], drain, Format, trailingNewline: true);
@@ -170,6 +176,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "getnext");
         using BpfMap map = MapSelector.Read(words).OpenOne();
+        RequireKeys(map, words.Command);
         byte[]? key = null;
         if (words.TryKeyword("key"))
         {
@@ -396,6 +403,15 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         words.ExpectEnd();
         map.Freeze();
         return Done();
+    }
+
+    // Queue, stack and bloom filter maps have no keys, so BPF_MAP_GET_NEXT_KEY (and the batch commands) answer EINVAL.
+    private static void RequireKeys(BpfMap map, string command)
+    {
+        if (map.KeySize == 0)
+        {
+            throw new CliException(ExitCode.NotSupported, $"{command}: {map.Type.KernelName()} map {map.Id} has no keys to walk; read it with lookup MAP (peek)");
+        }
     }
 
     private static string PinFile(Words words)
