@@ -93,6 +93,7 @@ public class BadInputTests
         Fails(ExitCode.NotSupported, "no keys", "dump", "id", id);
         Fails(ExitCode.NotSupported, "no keys", "drain", "id", id);
         Fails(ExitCode.NotSupported, "no keys", "getnext", "id", id);
+        Fails(ExitCode.NotSupported, "no keys", "watch", "id", id, "--count", "1");
         RunResult j = Fails(ExitCode.NotSupported, "no keys", "-j", "dump", "id", id);
         Assert.Contains("no keys", System.Text.Json.Nodes.JsonNode.Parse(j.Stdout)!["error"]!.GetValue<string>());
     }

@@ -45,6 +45,10 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
                         : $"watch: {map.Type.KernelName()} {map.Id} holds map ids; use --drain to swap-drain a double-buffered counter map");
                 numericKeys = true;
             }
+            else if (map.KeySize == 0)
+            {
+                throw new CliException(ExitCode.NotSupported, $"watch: {map.Type.KernelName()} map {map.Id} has no keys to walk");
+            }
             else
             {
                 EntryLayout layout = EntryLayout.Of(map, options.PerCpu == PerCpuMode.Raw ? PerCpuMode.Sum : options.PerCpu);
