@@ -97,4 +97,20 @@ public class BadInputTests
         RunResult j = Fails(ExitCode.NotSupported, "no keys", "-j", "dump", "id", id);
         Assert.Contains("no keys", System.Text.Json.Nodes.JsonNode.Parse(j.Stdout)!["error"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void A_map_without_keys_takes_bpftools_grammar_without_the_key_word()
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Queue, KeySize = 0, ValueSize = 4, MaxEntries = 4, Name = "bad_queue" });
+        string id = m.Id.ToString();
+        RunResult u = Cli.Run("update", "id", id, "value", "7", "0", "0", "0");
+        Assert.True(u.Exit == 0, u.Stderr);
+        RunResult l = Cli.Run("-j", "lookup", "id", id);
+        Assert.True(l.Exit == 0, l.Stderr);
+        Assert.Equal("{\"key\":[],\"value\":[\"0x07\",\"0x00\",\"0x00\",\"0x00\"]}\n", l.Stdout);
+
+        // The explicit empty key still works.
+        Assert.Equal(0, Cli.Run("update", "id", id, "key", "value", "8", "0", "0", "0").Exit);
+        Fails(ExitCode.Usage, "expected 'value'", "update", "id", id, "7", "0", "0", "0");
+    }
 }

@@ -146,8 +146,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "lookup");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        words.Expect("key");
-        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        byte[] key = ReadKey(words, map);
         words.ExpectEnd();
         byte[] value = new byte[map.ValueBufferSize];
         if (!map.TryLookup(key, value))
@@ -201,8 +200,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "update");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        words.Expect("key");
-        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        byte[] key = ReadKey(words, map);
         words.Expect("value");
         BpfMap? inner = null;
         byte[]? value = null;
@@ -277,8 +275,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "delete");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        words.Expect("key");
-        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        byte[] key = ReadKey(words, map);
         words.ExpectEnd();
         if (!map.Delete(key))
         {
@@ -403,6 +400,18 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         words.ExpectEnd();
         map.Freeze();
         return Done();
+    }
+
+    // bpftool writes no 'key' for maps whose keys are 0 bytes (queue, stack, bloom filter): 'lookup MAP', 'update MAP value V'.
+    private static byte[] ReadKey(Words words, BpfMap map)
+    {
+        if (map.KeySize == 0 && words.Peek != "key")
+        {
+            return [];
+        }
+
+        words.Expect("key");
+        return ByteData.Read(words, "key", map.KeySize);
     }
 
     // Queue, stack and bloom filter maps have no keys, so BPF_MAP_GET_NEXT_KEY (and the batch commands) answer EINVAL.
