@@ -113,4 +113,16 @@ public class BadInputTests
         Assert.Equal(0, Cli.Run("update", "id", id, "key", "value", "8", "0", "0", "0").Exit);
         Fails(ExitCode.Usage, "expected 'value'", "update", "id", id, "7", "0", "0", "0");
     }
+
+    [Theory]
+    [InlineData(MapType.Array, 4)]
+    [InlineData(MapType.PerCpuArray, 4)]
+    [InlineData(MapType.Queue, 0)]
+    public void Delete_where_the_map_type_has_no_delete_is_not_supported(MapType type, int keySize)
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = type, KeySize = keySize, ValueSize = 4, MaxEntries = 4, Name = "bad_del" });
+        string[] key = keySize == 0 ? [] : ["key", "1", "0", "0", "0"];
+        RunResult r = Fails(ExitCode.NotSupported, "cannot be deleted", ["-j", "delete", "id", m.Id.ToString(), .. key]);
+        Assert.Contains("cannot be deleted", System.Text.Json.Nodes.JsonNode.Parse(r.Stdout)!["error"]!.GetValue<string>());
+    }
 }

@@ -277,7 +277,18 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         using BpfMap map = MapSelector.Read(words).OpenOne();
         byte[] key = ReadKey(words, map);
         words.ExpectEnd();
-        if (!map.Delete(key))
+        bool deleted;
+        try
+        {
+            deleted = map.Delete(key);
+        }
+        catch (BpfException e) when (e.Errno == Errno.EINVAL && (map.Type is MapType.Array or MapType.PerCpuArray || map.KeySize == 0))
+        {
+            // Arrays are fixed; queues and stacks only give up elements by pop.
+            throw new CliException(ExitCode.NotSupported, $"delete: {map.Type.KernelName()} elements cannot be deleted{(map.KeySize == 0 ? "" : "; write zeros with update instead")}");
+        }
+
+        if (!deleted)
         {
             throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found in map {map.Id}");
         }
