@@ -125,4 +125,18 @@ public class BadInputTests
         RunResult r = Fails(ExitCode.NotSupported, "cannot be deleted", ["-j", "delete", "id", m.Id.ToString(), .. key]);
         Assert.Contains("cannot be deleted", System.Text.Json.Nodes.JsonNode.Parse(r.Stdout)!["error"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void Writing_a_frozen_map_says_frozen_not_run_as_root()
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "bad_frozen" });
+        m.Update(BitConverter.GetBytes(1u), BitConverter.GetBytes(1u));
+        string id = m.Id.ToString();
+        Assert.Equal(0, Cli.Run("freeze", "id", id).Exit);
+        RunResult u = Fails(ExitCode.PermissionDenied, $"map {id} is frozen", "update", "id", id, "key", "1", "0", "0", "0", "value", "2", "0", "0", "0");
+        Assert.DoesNotContain("run as root", u.Stderr);
+        Fails(ExitCode.PermissionDenied, $"map {id} is frozen", "delete", "id", id, "key", "1", "0", "0", "0");
+        Fails(ExitCode.KernelError, $"map {id} is already frozen", "freeze", "id", id);
+        Assert.Equal(1, m.Count());
+    }
 }

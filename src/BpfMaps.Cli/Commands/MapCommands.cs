@@ -255,6 +255,10 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             {
                 throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found (exist)");
             }
+            catch (BpfException e) when (e.Errno == Errno.EPERM && IsFrozen(map))
+            {
+                throw Frozen(map);
+            }
             catch (BpfException e) when (e.Errno == Errno.E2BIG)
             {
                 throw new CliException(ExitCode.KernelError, $"map {map.Id} is full ({map.MaxEntries} entries) or the array index is out of range");
@@ -286,6 +290,10 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         {
             // Arrays are fixed; queues and stacks only give up elements by pop.
             throw new CliException(ExitCode.NotSupported, $"delete: {map.Type.KernelName()} elements cannot be deleted{(map.KeySize == 0 ? "" : "; write zeros with update instead")}");
+        }
+        catch (BpfException e) when (e.Errno == Errno.EPERM && IsFrozen(map))
+        {
+            throw Frozen(map);
         }
 
         if (!deleted)
@@ -409,9 +417,24 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         var words = new Words(args, "freeze");
         using BpfMap map = MapSelector.Read(words).OpenOne();
         words.ExpectEnd();
-        map.Freeze();
+        try
+        {
+            map.Freeze();
+        }
+        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EBUSY && IsFrozen(map))
+        {
+            // The kernel checks write access first, and a frozen map's descriptors are read-only: EPERM, not EBUSY.
+            throw new CliException(ExitCode.KernelError, $"freeze: map {map.Id} is already frozen");
+        }
+
         return Done();
     }
+
+    // A frozen map's descriptors are read-only, so the kernel answers writes with EPERM even for root.
+    private static bool IsFrozen(BpfMap map) => MapDetails.Read(map, null, null).Frozen;
+
+    private static CliException Frozen(BpfMap map)
+        => new(ExitCode.PermissionDenied, $"permission denied: map {map.Id} is frozen (read-only for syscalls; BPF programs can still write it)");
 
     // bpftool writes no 'key' for maps whose keys are 0 bytes (queue, stack, bloom filter): 'lookup MAP', 'update MAP value V'.
     private static byte[] ReadKey(Words words, BpfMap map)
