@@ -139,4 +139,13 @@ public class BadInputTests
         Fails(ExitCode.KernelError, $"map {id} is already frozen", "freeze", "id", id);
         Assert.Equal(1, m.Count());
     }
+
+    [Fact]
+    public void Create_with_a_value_too_large_does_not_say_the_map_is_full()
+    {
+        using var dir = new PinDir();
+        RunResult r = Fails(ExitCode.KernelError, "too large (E2BIG)", "create", dir["big"], "type", "hash", "key", "4", "value", "2000000000", "entries", "16", "name", "big");
+        Assert.DoesNotContain("full", r.Stderr);
+        Assert.False(File.Exists(dir["big"]));
+    }
 }

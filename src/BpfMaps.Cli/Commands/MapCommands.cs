@@ -387,6 +387,11 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         {
             throw new CliException(ExitCode.KernelError, $"create: the kernel rejected {type.Value.KernelName()} with key {key}, value {value}, entries {entries}, flags 0x{flags:x} (EINVAL)");
         }
+        catch (BpfException e) when (e.Errno == Errno.E2BIG)
+        {
+            // BPF_MAP_CREATE's E2BIG means a size past the kernel's limit, not a full map.
+            throw new CliException(ExitCode.KernelError, $"create: the kernel rejected {type.Value.KernelName()} with key {key}, value {value}, entries {entries} as too large (E2BIG)");
+        }
 
         using (map)
         {
