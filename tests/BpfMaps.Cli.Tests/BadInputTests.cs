@@ -148,4 +148,12 @@ public class BadInputTests
         Assert.DoesNotContain("full", r.Stderr);
         Assert.False(File.Exists(dir["big"]));
     }
+
+    [Fact]
+    public void Create_flags_take_the_whole_u32_range()
+    {
+        using var dir = new PinDir();
+        Fails(ExitCode.KernelError, "flags 0xffffffff", "create", dir["f"], "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "f", "flags", "0xffffffff");
+        Fails(ExitCode.Usage, "flags '0x100000000'", "create", dir["f"], "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "f", "flags", "0x100000000");
+    }
 }

@@ -331,19 +331,19 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
                     type = mt;
                     break;
                 case "key":
-                    key = Number(words, "key");
+                    key = (int)Number(words, "key");
                     break;
                 case "value":
-                    value = Number(words, "value");
+                    value = (int)Number(words, "value");
                     break;
                 case "entries":
-                    entries = Number(words, "entries");
+                    entries = (int)Number(words, "entries");
                     break;
                 case "name":
                     name = words.Next("NAME");
                     break;
                 case "flags":
-                    flags = (uint)Number(words, "flags");
+                    flags = (uint)Number(words, "flags", uint.MaxValue);
                     break;
                 case "inner_map":
                     innerSel = MapSelector.Read(words);
@@ -482,15 +482,16 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
 
     private static string Title(BpfMap map) => $"{map.Type.KernelName()} map {map.Id} '{map.Name}'";
 
-    private static int Number(Words words, string what)
+    // Sizes and counts are ints in MapSpec; flags are the kernel's u32 map_flags.
+    private static long Number(Words words, string what, long max = int.MaxValue)
     {
         string w = words.Next(what);
         bool ok = w.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? int.TryParse(w.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int v)
-            : int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out v);
-        if (!ok || v < 0)
+            ? long.TryParse(w.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long v)
+            : long.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+        if (!ok || v < 0 || v > max)
         {
-            throw new CliException(ExitCode.Usage, $"create: {what} '{w}' is not a non-negative integer");
+            throw new CliException(ExitCode.Usage, $"create: {what} '{w}' is not an integer from 0 to {max}");
         }
 
         return v;
