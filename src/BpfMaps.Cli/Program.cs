@@ -29,9 +29,11 @@ namespace BpfMaps.Cli
             {
                 // One line: the most specific error (an unknown token says more than "command missing").
                 var error = parse.Errors.FirstOrDefault(e => e.Message.Contains("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
-                console.Stderr.WriteLine($"bpfmap: {error.Message} (see bpfmap --help)");
-                console.Stderr.Flush();
-                return (int)ExitCode.Usage;
+
+                // Some parser messages list the choices on lines of their own; the contract is one line.
+                string message = string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                return CommandRunner.Execute(console, () => new GlobalOptions { Json = args.Any(a => a is "-j" or "--json" or "-p" or "--pretty") }, _ =>
+                    throw new CliException(ExitCode.Usage, $"{message} (see bpfmap --help)"));
             }
 
             var config = new InvocationConfiguration { Output = new StreamWriter(console.Stdout, leaveOpen: true) { AutoFlush = true }, Error = console.Stderr };
@@ -206,10 +208,13 @@ namespace BpfMaps.Cli
                     "value" => SortOrder.Value,
                     _ => SortOrder.None,
                 },
-                Top = Math.Max(0, p.GetValue(o.TopOption)),
+                Top = NonNegative(p.GetValue(o.TopOption), "--top"),
                 KeyPrefix = keyPrefix is null ? null : ByteData.ParseHexString(keyPrefix),
             };
         }
+
+        private static int NonNegative(int value, string option)
+            => value >= 0 ? value : throw new CliException(ExitCode.Usage, $"{option} {value}: must be 0 (all) or more");
 
         /// <summary>The shared options, created per command tree (a tree is not shared between threads).</summary>
         private sealed class SharedOptions

@@ -103,6 +103,10 @@ public class RendererTests
     }
 
     [Fact]
+    public void Plain_prints_no_key_for_a_map_without_keys_as_bpftool()
+        => Assert.Equal("value: 02 00 00 00\n", Render(o => new PlainEntryRenderer(o, new EntryLayout(0, 4), single: true), ([], new byte[] { 2, 0, 0, 0 })));
+
+    [Fact]
     public void Plain_breaks_long_keys_into_lines_of_sixteen()
     {
         byte[] k = Enumerable.Range(1, 20).Select(i => (byte)i).ToArray();

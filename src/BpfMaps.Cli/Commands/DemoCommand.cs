@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using BpfMaps.Cli.Demo;
 using BpfMaps.Cli.Hosting;
+using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Watch;
 
 namespace BpfMaps.Cli.Commands;
@@ -21,10 +22,7 @@ internal sealed class DemoCommand(CliConsole console, GlobalOptions options, Fun
     /// <returns>The exit code: <see cref="ExitCode.Failure"/> if anything was lost.</returns>
     public ExitCode Run(double seconds)
     {
-        if (seconds <= 0)
-        {
-            throw new CliException(ExitCode.Usage, "demo: --seconds must be positive");
-        }
+        Seconds.Check(seconds, "demo: --seconds");
 
         using IDemoWorkload w = workloads();
         WriteLine($"demo: {w.Description}");

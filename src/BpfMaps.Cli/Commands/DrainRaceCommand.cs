@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using BpfMaps.Cli.Hosting;
+using BpfMaps.Cli.Input;
 using BpfMaps.Programs;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -27,9 +28,10 @@ internal sealed class DrainRaceCommand(CliConsole console, GlobalOptions options
     /// <returns><see cref="ExitCode.Ok"/>; the table says what was lost.</returns>
     public ExitCode Run(DrainRaceSettings settings)
     {
-        if (settings.SecondsPerMethod <= 0 || settings.Writers < 1)
+        Seconds.Check(settings.SecondsPerMethod, "drain-race: --seconds");
+        if (settings.Writers < 1)
         {
-            throw new CliException(ExitCode.Usage, "drain-race: --seconds and --writers must be positive");
+            throw new CliException(ExitCode.Usage, $"drain-race: --writers {settings.Writers}: must be 1 or more");
         }
 
         var raceOptions = new DrainRaceOptions

@@ -79,6 +79,12 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         List<BpfMap> maps = selector.OpenAll();
         try
         {
+            // Checked for every map before the first byte of output, so -j never leaves an array open.
+            foreach (BpfMap m in maps)
+            {
+                RequireKeys(m, words.Command);
+            }
+
             if (maps.Count == 1)
             {
                 DumpOne(maps[0], drain, Format, trailingNewline: true);
@@ -140,8 +146,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "lookup");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        words.Expect("key");
-        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        byte[] key = ReadKey(words, map);
         words.ExpectEnd();
         byte[] value = new byte[map.ValueBufferSize];
         if (!map.TryLookup(key, value))
@@ -170,6 +175,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "getnext");
         using BpfMap map = MapSelector.Read(words).OpenOne();
+        RequireKeys(map, words.Command);
         byte[]? key = null;
         if (words.TryKeyword("key"))
         {
@@ -194,8 +200,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "update");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        words.Expect("key");
-        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        byte[] key = ReadKey(words, map);
         words.Expect("value");
         BpfMap? inner = null;
         byte[]? value = null;
@@ -250,6 +255,10 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             {
                 throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found (exist)");
             }
+            catch (BpfException e) when (e.Errno == Errno.EPERM && IsFrozen(map))
+            {
+                throw Frozen(map);
+            }
             catch (BpfException e) when (e.Errno == Errno.E2BIG)
             {
                 throw new CliException(ExitCode.KernelError, $"map {map.Id} is full ({map.MaxEntries} entries) or the array index is out of range");
@@ -270,10 +279,24 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "delete");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        words.Expect("key");
-        byte[] key = ByteData.Read(words, "key", map.KeySize);
+        byte[] key = ReadKey(words, map);
         words.ExpectEnd();
-        if (!map.Delete(key))
+        bool deleted;
+        try
+        {
+            deleted = map.Delete(key);
+        }
+        catch (BpfException e) when (e.Errno == Errno.EINVAL && (map.Type is MapType.Array or MapType.PerCpuArray || map.KeySize == 0))
+        {
+            // Arrays are fixed; queues and stacks only give up elements by pop.
+            throw new CliException(ExitCode.NotSupported, $"delete: {map.Type.KernelName()} elements cannot be deleted{(map.KeySize == 0 ? "" : "; write zeros with update instead")}");
+        }
+        catch (BpfException e) when (e.Errno == Errno.EPERM && IsFrozen(map))
+        {
+            throw Frozen(map);
+        }
+
+        if (!deleted)
         {
             throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found in map {map.Id}");
         }
@@ -287,7 +310,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     public ExitCode Create(IReadOnlyList<string> args)
     {
         var words = new Words(args, "create");
-        string file = words.Next("FILE");
+        string file = PinFile(words);
         MapType? type = null;
         int? key = null, value = null, entries = null;
         string? name = null;
@@ -308,19 +331,19 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
                     type = mt;
                     break;
                 case "key":
-                    key = Number(words, "key");
+                    key = (int)Number(words, "key");
                     break;
                 case "value":
-                    value = Number(words, "value");
+                    value = (int)Number(words, "value");
                     break;
                 case "entries":
-                    entries = Number(words, "entries");
+                    entries = (int)Number(words, "entries");
                     break;
                 case "name":
                     name = words.Next("NAME");
                     break;
                 case "flags":
-                    flags = (uint)Number(words, "flags");
+                    flags = (uint)Number(words, "flags", uint.MaxValue);
                     break;
                 case "inner_map":
                     innerSel = MapSelector.Read(words);
@@ -364,10 +387,15 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         {
             throw new CliException(ExitCode.KernelError, $"create: the kernel rejected {type.Value.KernelName()} with key {key}, value {value}, entries {entries}, flags 0x{flags:x} (EINVAL)");
         }
+        catch (BpfException e) when (e.Errno == Errno.E2BIG)
+        {
+            // BPF_MAP_CREATE's E2BIG means a size past the kernel's limit, not a full map.
+            throw new CliException(ExitCode.KernelError, $"create: the kernel rejected {type.Value.KernelName()} with key {key}, value {value}, entries {entries} as too large (E2BIG)");
+        }
 
         using (map)
         {
-            map.Pin(file);
+            PinAt(map, file);
         }
 
         return Done();
@@ -380,9 +408,9 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "pin");
         using BpfMap map = MapSelector.Read(words).OpenOne();
-        string file = words.Next("FILE");
+        string file = PinFile(words);
         words.ExpectEnd();
-        map.Pin(file);
+        PinAt(map, file);
         return Done();
     }
 
@@ -394,21 +422,76 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         var words = new Words(args, "freeze");
         using BpfMap map = MapSelector.Read(words).OpenOne();
         words.ExpectEnd();
-        map.Freeze();
+        try
+        {
+            map.Freeze();
+        }
+        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EBUSY && IsFrozen(map))
+        {
+            // The kernel checks write access first, and a frozen map's descriptors are read-only: EPERM, not EBUSY.
+            throw new CliException(ExitCode.KernelError, $"freeze: map {map.Id} is already frozen");
+        }
+
         return Done();
+    }
+
+    // A frozen map's descriptors are read-only, so the kernel answers writes with EPERM even for root.
+    private static bool IsFrozen(BpfMap map) => MapDetails.Read(map, null, null).Frozen;
+
+    private static CliException Frozen(BpfMap map)
+        => new(ExitCode.PermissionDenied, $"permission denied: map {map.Id} is frozen (read-only for syscalls; BPF programs can still write it)");
+
+    // bpftool writes no 'key' for maps whose keys are 0 bytes (queue, stack, bloom filter): 'lookup MAP', 'update MAP value V'.
+    private static byte[] ReadKey(Words words, BpfMap map)
+    {
+        if (map.KeySize == 0 && words.Peek != "key")
+        {
+            return [];
+        }
+
+        words.Expect("key");
+        return ByteData.Read(words, "key", map.KeySize);
+    }
+
+    // Queue, stack and bloom filter maps have no keys, so BPF_MAP_GET_NEXT_KEY (and the batch commands) answer EINVAL.
+    private static void RequireKeys(BpfMap map, string command)
+    {
+        if (map.KeySize == 0)
+        {
+            throw new CliException(ExitCode.NotSupported, $"{command}: {map.Type.KernelName()} map {map.Id} has no keys to walk; read it with lookup MAP (peek)");
+        }
+    }
+
+    private static string PinFile(Words words)
+    {
+        string file = words.Next("FILE");
+        return file.Length > 0 ? file : throw new CliException(ExitCode.Usage, $"{words.Command}: FILE is empty; give a path on a bpffs mount");
+    }
+
+    private static void PinAt(BpfMap map, string file)
+    {
+        try
+        {
+            map.Pin(file);
+        }
+        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EACCES && PinPath.CannotPinAt(file) is { } why)
+        {
+            throw new CliException(ExitCode.Usage, why);
+        }
     }
 
     private static string Title(BpfMap map) => $"{map.Type.KernelName()} map {map.Id} '{map.Name}'";
 
-    private static int Number(Words words, string what)
+    // Sizes and counts are ints in MapSpec; flags are the kernel's u32 map_flags.
+    private static long Number(Words words, string what, long max = int.MaxValue)
     {
         string w = words.Next(what);
         bool ok = w.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? int.TryParse(w.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int v)
-            : int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out v);
-        if (!ok || v < 0)
+            ? long.TryParse(w.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long v)
+            : long.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+        if (!ok || v < 0 || v > max)
         {
-            throw new CliException(ExitCode.Usage, $"create: {what} '{w}' is not a non-negative integer");
+            throw new CliException(ExitCode.Usage, $"create: {what} '{w}' is not an integer from 0 to {max}");
         }
 
         return v;

@@ -22,9 +22,10 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
     /// <returns>The exit code.</returns>
     public ExitCode Run(IReadOnlyList<string> args, WatchCommandSettings settings)
     {
-        if (settings.Interval <= 0)
+        Seconds.Check(settings.Interval, "watch: --interval");
+        if (settings.Ticks < 0)
         {
-            throw new CliException(ExitCode.Usage, "watch: --interval must be positive");
+            throw new CliException(ExitCode.Usage, $"watch: --count {settings.Ticks}: must be 0 (until Ctrl+C) or more");
         }
 
         var words = new Words(args, "watch");
@@ -43,6 +44,10 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
                         ? $"watch: {map.Type.KernelName()} {map.Id} is not a double-buffered counter map (one slot holding a map of 8-byte counters)"
                         : $"watch: {map.Type.KernelName()} {map.Id} holds map ids; use --drain to swap-drain a double-buffered counter map");
                 numericKeys = true;
+            }
+            else if (map.KeySize == 0)
+            {
+                throw new CliException(ExitCode.NotSupported, $"watch: {map.Type.KernelName()} map {map.Id} has no keys to walk");
             }
             else
             {

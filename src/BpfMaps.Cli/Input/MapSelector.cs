@@ -47,6 +47,11 @@ internal sealed record MapSelector(SelectorKind Kind, string Value)
         }
 
         string value = words.Next(kind);
+        if (kind == "pinned" && value.Length == 0)
+        {
+            throw new CliException(ExitCode.BadSelector, $"{words.Command}: 'pinned' needs a path");
+        }
+
         if (kind == "id")
         {
             if (!uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) || id == 0)
@@ -148,6 +153,10 @@ internal sealed record MapSelector(SelectorKind Kind, string Value)
         catch (BpfException e) when (e.Errno == Errno.EINVAL && Kind == SelectorKind.Pinned)
         {
             throw new CliException(ExitCode.MapNotFound, $"{Value} is not a pinned BPF map");
+        }
+        catch (BpfException e) when (e.Errno is Errno.EACCES or Errno.EPERM && Kind == SelectorKind.Pinned && PinPath.NotAPin(Value) is { } why)
+        {
+            throw new CliException(ExitCode.MapNotFound, why);
         }
     }
 }

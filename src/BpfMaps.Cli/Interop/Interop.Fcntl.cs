@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace BpfMaps.Cli.Interop;
 
-/// <summary>The CLI's only P/Invoke: fcntl, to enlarge the stdout pipe.</summary>
+/// <summary>fcntl, to enlarge the stdout pipe.</summary>
 internal static partial class Fcntl
 {
     /// <summary>F_SETPIPE_SZ (Linux 2.6.35): set a pipe's capacity.</summary>

@@ -40,10 +40,15 @@ internal sealed class PlainEntryRenderer : IEntryRenderer
         if (!_layout.PerCpu)
         {
             bool breakNames = _layout.KeySize > 16 || _layout.ValueSize > 16;
-            Put("key:"u8);
-            Put(breakNames ? "\n"u8 : " "u8);
-            _o += Hex.WriteGrouped(key, _line.AsSpan(_o));
-            Put(breakNames ? "\n"u8 : "  "u8);
+            // bpftool prints no key line for maps without keys (queue, stack).
+            if (_layout.KeySize > 0)
+            {
+                Put("key:"u8);
+                Put(breakNames ? "\n"u8 : " "u8);
+                _o += Hex.WriteGrouped(key, _line.AsSpan(_o));
+                Put(breakNames ? "\n"u8 : "  "u8);
+            }
+
             if (_layout.MapInMap)
             {
                 Put("inner_map_id:"u8);
