@@ -9,6 +9,7 @@ internal static class BpfErrors
     {
         // The kernel answers EACCES for any path that is not a BPF object (a regular file, a directory, another file system).
         Errno.EACCES when command == "BPF_OBJ_GET" => "not a pinned BPF object (pins live on a bpffs mount), or permission denied: needs root or CAP_BPF",
+        Errno.EPERM when command == "BPF_OBJ_PIN" => "pins must be on a bpffs mount (mount -t bpf bpf /sys/fs/bpf), or permission denied: needs root or CAP_BPF",
         Errno.EPERM or Errno.EACCES => "permission denied: needs root or CAP_BPF (CAP_SYS_ADMIN on older kernels)",
         Errno.ENOENT when command.Contains("PROG_GET_FD_BY_ID", StringComparison.Ordinal) => "no program with that id",
         Errno.ENOENT when command.Contains("GET_FD_BY_ID", StringComparison.Ordinal) => "no map with that id",
@@ -18,6 +19,8 @@ internal static class BpfErrors
         Errno.EINVAL when command.Contains("INFO", StringComparison.Ordinal) => "the descriptor is not a BPF object",
         Errno.EINVAL when command.Contains("OBJ_PIN", StringComparison.Ordinal) => "is the path on a bpffs mount (mount -t bpf bpf /sys/fs/bpf)?",
         Errno.EINVAL => "invalid argument: wrong size, flags, or an operation this map type does not take",
+        Errno.E2BIG when command == "BPF_MAP_CREATE" => "a size past the kernel's limits (key, value or max_entries too large)",
+        Errno.E2BIG when command == "BPF_PROG_LOAD" => "the program is too large",
         Errno.E2BIG => "the map is full (max_entries reached)",
         Errno.EEXIST => "the key already exists (NoExist)",
         Errno.ENOSPC => "batch size too small to hold one hash bucket?",

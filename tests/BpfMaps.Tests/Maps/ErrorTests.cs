@@ -80,6 +80,24 @@ public class ErrorTests
     }
 
     [Fact]
+    public void PinOutsideBpffsAndOversizedCreateHaveTheirOwnHints()
+    {
+        Require();
+        using var map = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 1 });
+        string path = Path.Combine(Path.GetTempPath(), $"bpfmaps-pin-{Environment.ProcessId}");
+        var pin = Assert.Throws<BpfException>(() => map.Pin(path));
+        Assert.Equal(Errno.EPERM, pin.Errno);
+        Assert.Contains("pins must be on a bpffs mount", pin.Message);
+        Assert.False(File.Exists(path));
+
+        // htab refuses an element past what kmalloc can hold with E2BIG: too large, not full.
+        var create = Assert.Throws<BpfException>(() => BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 2_000_000_000, MaxEntries = 1 }));
+        Assert.Equal(Errno.E2BIG, create.Errno);
+        Assert.Contains("past the kernel's limits", create.Message);
+        Assert.DoesNotContain("full", create.Message);
+    }
+
+    [Fact]
     public void InvalidSpecIsAnArgumentError()
     {
         var e = Assert.Throws<ArgumentException>(() => BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 1, Name = "bad name!" }));
