@@ -77,10 +77,39 @@ internal static class DumpPipeline
         }
 
         EntryOrdering? ordering = EntryOrdering.Needed(options) ? new EntryOrdering(layout, options.Sort, options.Top) : null;
+        long written;
+        renderer.Begin();
+        try
+        {
+            written = Stream(map, drain, renderer, prefix, ordering, onBatch);
+        }
+        catch (Exception ex)
+        {
+            // Close what was written (a JSON array stays valid, with the error as its last element,
+            // as bpftool does), then report the same error the runner would have.
+            (ExitCode code, string message) = ErrorReport.Classify(ex);
+            bool inOutput;
+            try
+            {
+                inOutput = renderer.Fail(message);
+            }
+            catch (IOException)
+            {
+                inOutput = false;
+            }
+
+            throw new CliException(code, message, inOutput);
+        }
+
+        renderer.End(written);
+        return written;
+    }
+
+    private static long Stream(BpfMap map, bool drain, IEntryRenderer renderer, byte[]? prefix, EntryOrdering? ordering, Action<long>? onBatch)
+    {
         int keySize = map.KeySize;
         int valueSize = map.ValueBufferSize;
         long written = 0, read = 0;
-        renderer.Begin();
         using (MapEnumerator e = drain ? map.Drain().GetEnumerator() : map.Dump().GetEnumerator())
         {
             while (e.MoveNextBatch())
@@ -113,12 +142,6 @@ internal static class DumpPipeline
             }
         }
 
-        if (ordering is not null)
-        {
-            written = ordering.Emit(renderer);
-        }
-
-        renderer.End(written);
-        return written;
+        return ordering is not null ? ordering.Emit(renderer) : written;
     }
 }

@@ -105,5 +105,13 @@ internal sealed class CsvEntryRenderer : IEntryRenderer
     }
 
     /// <inheritdoc />
+    public bool Fail(string message)
+    {
+        // The rows already written stand; the error goes to stderr.
+        End(-1);
+        return false;
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _w.Dispose();
 }

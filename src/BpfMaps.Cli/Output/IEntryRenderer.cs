@@ -17,4 +17,13 @@ internal interface IEntryRenderer : IDisposable
     /// <summary>Called once after the last entry; writes any footer and flushes.</summary>
     /// <param name="count">Entries written.</param>
     void End(long count);
+
+    /// <summary>
+    /// Called instead of <see cref="End"/> when the dump fails after <see cref="Begin"/>: ends the
+    /// output so that what was written stays well-formed (bpftool closes its JSON array, with the
+    /// error as the last element).
+    /// </summary>
+    /// <param name="message">The error line.</param>
+    /// <returns>True when the error is now part of the output itself, so no separate JSON error object is written.</returns>
+    bool Fail(string message) => false;
 }

@@ -70,5 +70,20 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
     }
 
     /// <inheritdoc />
+    public bool Fail(string message)
+    {
+        if (_single)
+        {
+            return false;
+        }
+
+        _w.WriteStartObject();
+        _w.WriteString("error", message);
+        _w.WriteEndObject();
+        End(-1);
+        return true;
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _w.Dispose();
 }

@@ -50,5 +50,19 @@ internal sealed class NdjsonEntryRenderer : IEntryRenderer
     }
 
     /// <inheritdoc />
+    public bool Fail(string message)
+    {
+        // The error is the last line, shaped like bpftool's error object.
+        _w.WriteStartObject();
+        _w.WriteString("error", message);
+        _w.WriteEndObject();
+        _w.Flush();
+        _out.Write(_buffer.WrittenSpan);
+        _out.Write("\n"u8);
+        End(-1);
+        return true;
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _w.Dispose();
 }

@@ -98,6 +98,14 @@ internal sealed class PlainEntryRenderer : IEntryRenderer
         _out.Flush();
     }
 
+    /// <inheritdoc />
+    public bool Fail(string message)
+    {
+        // No "Found N elements" footer: the count would claim a complete dump.
+        _out.Flush();
+        return false;
+    }
+
     private void Put(ReadOnlySpan<byte> s)
     {
         s.CopyTo(_line.AsSpan(_o));

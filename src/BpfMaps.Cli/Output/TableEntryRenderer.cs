@@ -142,6 +142,18 @@ internal sealed class TableEntryRenderer : IEntryRenderer
     }
 
     /// <inheritdoc />
+    public bool Fail(string message)
+    {
+        if (_table is { Rows.Count: > 0 } table)
+        {
+            table.Caption($"{table.Rows.Count} entr{(table.Rows.Count == 1 ? "y" : "ies")} read before the error");
+            _console.Write(table);
+        }
+
+        return false;
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
     }

@@ -1,0 +1,98 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using BpfMaps.Cli.Commands;
+using BpfMaps.Cli.Hosting;
+using BpfMaps.Cli.Output;
+
+namespace BpfMaps.Cli.Tests;
+
+/// <summary>A dump that fails half-way leaves well-formed output: bpftool closes its JSON array with the error as the last element.</summary>
+public class DumpFailureTests
+{
+    /// <summary>The real map's backend, except that the second batch call fails with EFAULT. Does not own the map.</summary>
+    private sealed class SecondBatchFails(IMapBackend inner) : IMapBackend
+    {
+        private int _batches;
+
+        public MapInfo Info => inner.Info;
+
+        public int PossibleCpus => inner.PossibleCpus;
+
+        public SafeHandle? Handle => inner.Handle;
+
+        public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => inner.Lookup(key, value, flags);
+
+        public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => inner.Update(key, value, flags);
+
+        public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend innerMap, ulong flags) => inner.UpdateInner(key, innerMap, flags);
+
+        public int Delete(ReadOnlySpan<byte> key) => inner.Delete(key);
+
+        public int GetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => inner.GetNextKey(key, nextKey);
+
+        public int LookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => inner.LookupAndDelete(key, value, flags);
+
+        public int Freeze() => inner.Freeze();
+
+        public int LookupBatch(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
+            => ++_batches == 2 ? Errno.EFAULT : inner.LookupBatch(andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
+
+        public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags, ulong flags) => inner.UpdateBatch(keys, values, ref count, elemFlags, flags);
+
+        public int DeleteBatch(ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags, ulong flags) => inner.DeleteBatch(keys, ref count, elemFlags, flags);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private static (string Output, CliException Error) DumpFailing(Func<Stream, IEntryRenderer> renderer)
+    {
+        Kernel.Require();
+        using BpfMap real = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 3 * DumpOptions.DefaultBatchSize, Name = "dumpfail_t" });
+        BenchCommand.Fill(real, 3 * DumpOptions.DefaultBatchSize);
+        using var failing = new BpfMap(new SecondBatchFails(real.Backend));
+        var ms = new MemoryStream();
+        CliException e;
+        using (IEntryRenderer r = renderer(ms))
+        {
+            e = Assert.Throws<CliException>(() => DumpPipeline.RunCore(failing, false, r, new EntryLayout(4, 8), new GlobalOptions(), null));
+        }
+
+        Assert.Equal(ExitCode.KernelError, e.Code);
+        Assert.Contains("EFAULT", e.Message, StringComparison.Ordinal);
+        return (Encoding.UTF8.GetString(ms.ToArray()), e);
+    }
+
+    [Fact]
+    public void Json_dump_that_fails_is_a_closed_array_ending_with_the_error()
+    {
+        (string output, CliException e) = DumpFailing(ms => new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false));
+        JsonArray entries = JsonNode.Parse(output)!.AsArray();
+        Assert.True(entries.Count > 1, "the first batch's entries were written");
+        Assert.All(entries.Take(entries.Count - 1), x => Assert.NotNull(x!["key"]));
+        Assert.Equal(e.Message, (string?)entries[^1]!["error"]);
+        Assert.True(e.JsonWritten, "the runner must not add a second error object after the array");
+    }
+
+    [Fact]
+    public void Ndjson_dump_that_fails_ends_with_an_error_line()
+    {
+        (string output, CliException e) = DumpFailing(ms => new NdjsonEntryRenderer(ms, new EntryLayout(4, 8)));
+        string[] lines = output.TrimEnd('\n').Split('\n');
+        Assert.True(lines.Length > 1);
+        Assert.All(lines[..^1], l => Assert.NotNull(JsonNode.Parse(l)!["key"]));
+        Assert.Equal(e.Message, (string?)JsonNode.Parse(lines[^1])!["error"]);
+        Assert.True(e.JsonWritten);
+    }
+
+    [Fact]
+    public void Plain_dump_that_fails_keeps_its_entries_but_claims_no_count()
+    {
+        (string output, CliException e) = DumpFailing(ms => new PlainEntryRenderer(ms, new EntryLayout(4, 8)));
+        Assert.Contains("key:", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Found", output, StringComparison.Ordinal);
+        Assert.False(e.JsonWritten);
+    }
+}
