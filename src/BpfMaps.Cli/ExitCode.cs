@@ -30,7 +30,7 @@ internal enum ExitCode
     /// <summary><c>create ... type T</c> with a type name the kernel does not have.</summary>
     UnknownType = 7,
 
-    /// <summary>lookup/delete of an absent key; getnext after the last key.</summary>
+    /// <summary>lookup/delete of an absent key; getnext after the last key; peek/pop of an empty queue or stack; a value a bloom filter does not hold.</summary>
     KeyNotFound = 8,
 
     /// <summary>The kernel said EPERM or EACCES: run as root or with CAP_BPF.</summary>

@@ -62,6 +62,11 @@ namespace BpfMaps.Cli
             AddMapCommand(root, shared, console, "pin", "Pin MAP at FILE on a bpffs mount", (m, w) => m.Pin(w));
             AddMapCommand(root, shared, console, "freeze", "Make MAP read-only for syscalls", (m, w) => m.Freeze(w));
             AddMapCommand(root, shared, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (m, w) => m.Dump(w, drain: true));
+            AddQueueCommand(root, shared, console, "peek", "Print the head of a queue or the top of a stack; bloom filter: exit 0 if it may hold VALUE", (q, w) => q.Peek(w));
+            AddQueueCommand(root, shared, console, "push", "Push VALUE onto a queue or stack (exist: drop the oldest when full), or add it to a bloom filter", (q, w) => q.Push(w, "push"));
+            AddQueueCommand(root, shared, console, "pop", "Remove and print the head of a queue or the top of a stack", (q, w) => q.Pop(w, "pop"));
+            AddQueueCommand(root, shared, console, "enqueue", "Push VALUE onto a queue (push for queues)", (q, w) => q.Push(w, "enqueue"));
+            AddQueueCommand(root, shared, console, "dequeue", "Remove and print the head of a queue (pop for queues)", (q, w) => q.Pop(w, "dequeue"));
             AddBench(root, shared, console);
             AddWatch(root, shared, console);
             AddDemo(root, shared, console);
@@ -140,6 +145,8 @@ namespace BpfMaps.Cli
                 "update" => "MAP key DATA value VALUE [any|exist|noexist]",
                 "create" => "FILE type TYPE key N value N entries N name NAME [flags F] [inner_map MAP]",
                 "pin" => "MAP FILE",
+                "peek" => "MAP (bloom_filter: MAP value VALUE)",
+                "push" or "enqueue" => "MAP value VALUE [any|exist]",
                 _ => "MAP",
             };
             var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, HelpName = help, Description = "MAP := id N | pinned PATH | name NAME" };
@@ -162,6 +169,12 @@ namespace BpfMaps.Cli
         }
 
         private static void AddMapCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<MapCommands, IReadOnlyList<string>, ExitCode> run, string? alias = null)
+            => AddWordsCommand(root, shared, console, name, description, (o, w) => run(new MapCommands(console, o), w), alias);
+
+        private static void AddQueueCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<QueueCommands, IReadOnlyList<string>, ExitCode> run)
+            => AddWordsCommand(root, shared, console, name, description, (o, w) => run(new QueueCommands(console, o), w), alias: null);
+
+        private static void AddWordsCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<GlobalOptions, IReadOnlyList<string>, ExitCode> run, string? alias)
         {
             var words = MapWords(name);
             var cmd = new Command(name, description) { words };
@@ -172,7 +185,7 @@ namespace BpfMaps.Cli
 
             cmd.SetAction(parse =>
             {
-                return CommandRunner.Execute(console, () => ReadOptions(parse, shared), o => run(new MapCommands(console, o), parse.GetValue(words) ?? []));
+                return CommandRunner.Execute(console, () => ReadOptions(parse, shared), o => run(o, parse.GetValue(words) ?? []));
             });
             root.Subcommands.Add(cmd);
         }

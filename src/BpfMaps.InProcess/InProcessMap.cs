@@ -170,6 +170,13 @@ public static class InProcessMap
     /// <summary>The create-time checks of syscall.c, hashtab.c and arraymap.c, in their order.</summary>
     private static int Check(MapSpec spec, MapInfo? inner)
     {
+        // Before any errno check: a bloom filter's map_extra or a queue's zero key size is valid for the
+        // kernel, so an unsupported type must not read as a spec the kernel would refuse.
+        if (!spec.Type.IsHashTable() && !spec.Type.IsArray())
+        {
+            throw Unsupported(spec.Type);
+        }
+
         MapFlags f = spec.Flags;
         if ((f & MapFlags.ReadOnly) != 0 && (f & MapFlags.WriteOnly) != 0)
         {
@@ -267,8 +274,7 @@ public static class InProcessMap
             }
 
             default:
-                throw new NotSupportedException(
-                    $"the in-process engine implements hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and array_of_maps, not {spec.Type.KernelName()}");
+                throw Unsupported(spec.Type);
         }
 
         if (spec.Type.IsMapInMap() && inner is not null && inner.Type.IsMapInMap())
@@ -279,4 +285,7 @@ public static class InProcessMap
 
         return 0;
     }
+
+    private static NotSupportedException Unsupported(MapType type) => new(
+        $"the in-process engine implements hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and array_of_maps, not {type.KernelName()}");
 }

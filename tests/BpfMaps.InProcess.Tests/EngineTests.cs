@@ -96,6 +96,18 @@ public class EngineTests
         Assert.Throws<ArgumentException>(() => InProcessMap.AtomicAdd(kernel, Bytes.U32(0), 1));
     }
 
+    [Theory]
+    [InlineData(MapType.Queue, 0UL)]
+    [InlineData(MapType.Stack, 0UL)]
+    [InlineData(MapType.BloomFilter, 0UL)]
+    [InlineData(MapType.BloomFilter, 3UL)]
+    public void KeylessTypesAreNotSupportedEvenWithSpecsTheKernelTakes(MapType type, ulong mapExtra)
+    {
+        // A bloom filter's map_extra is valid for the kernel; it must not come back as the engine's EINVAL.
+        var e = Assert.Throws<NotSupportedException>(() => InProcessMap.Create(new MapSpec { Type = type, KeySize = 0, ValueSize = 4, MaxEntries = 4, MapExtra = mapExtra }));
+        Assert.Contains($"not {type.KernelName()}", e.Message);
+    }
+
     [Fact]
     public void MapInMapHoldsOnlyMapsOfItsOwnBackend()
     {

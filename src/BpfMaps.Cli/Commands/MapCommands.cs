@@ -436,9 +436,9 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     }
 
     // A frozen map's descriptors are read-only, so the kernel answers writes with EPERM even for root.
-    private static bool IsFrozen(BpfMap map) => MapDetails.Read(map, null, null).Frozen;
+    internal static bool IsFrozen(BpfMap map) => MapDetails.Read(map, null, null).Frozen;
 
-    private static CliException Frozen(BpfMap map)
+    internal static CliException Frozen(BpfMap map)
         => new(ExitCode.PermissionDenied, $"permission denied: map {map.Id} is frozen (read-only for syscalls; BPF programs can still write it)");
 
     // bpftool writes no 'key' for maps whose keys are 0 bytes (queue, stack, bloom filter): 'lookup MAP', 'update MAP value V'.
@@ -480,7 +480,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         }
     }
 
-    private static string Title(BpfMap map) => $"{map.Type.KernelName()} map {map.Id} '{map.Name}'";
+    internal static string Title(BpfMap map) => $"{map.Type.KernelName()} map {map.Id} '{map.Name}'";
 
     // Sizes and counts are ints in MapSpec; flags are the kernel's u32 map_flags.
     private static long Number(Words words, string what, long max = int.MaxValue)

@@ -71,6 +71,7 @@ internal static class Completions
             return command switch
             {
                 "lookup" or "delete" or "update" or "getnext" => ["key"],
+                "push" or "enqueue" => ["value"],
                 _ => [],
             };
         }
@@ -78,6 +79,11 @@ internal static class Completions
         if (command == "update" && done.Contains("value"))
         {
             return ["any", "exist", "noexist"];
+        }
+
+        if (command is "push" or "enqueue" && done.Contains("value"))
+        {
+            return ["any", "exist"];
         }
 
         if (command == "update" && done.Contains("key"))

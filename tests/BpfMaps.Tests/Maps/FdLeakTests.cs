@@ -47,6 +47,9 @@ public class FdLeakTests
             BpfMap.FromOwnedFd(new BpfFd(BpfMaps.Interop.Interop.Dup((int)file.DangerousGetHandle())));
         });
         NoLeak(() => { using var m = Hash(type: MapType.Array); m.Drain(); });
+        NoLeak(() => BpfMap.Create(new MapSpec { Type = MapType.Queue, KeySize = 4, ValueSize = 4, MaxEntries = 4 }));
+        NoLeak(() => { using var m = BpfMap.Create(new MapSpec { Type = MapType.BloomFilter, KeySize = 0, ValueSize = 4, MaxEntries = 4 }); m.TryPop(new byte[4]); });
+        NoLeak(() => { using var m = BpfMap.Create(new MapSpec { Type = MapType.Queue, KeySize = 0, ValueSize = 4, MaxEntries = 1 }); m.Push(U32(1)); m.Push(U32(2)); });
     }
 
     [Fact]
