@@ -74,11 +74,16 @@ internal static class BpfErrors
             return null;
         }
 
+        if (mapType is "BloomFilter" && command is "BPF_MAP_LOOKUP_AND_DELETE_ELEM")
+        {
+            return null;
+        }
+
         return command switch
         {
             "BPF_MAP_LOOKUP_BATCH" or "BPF_MAP_LOOKUP_AND_DELETE_BATCH" or "BPF_MAP_UPDATE_BATCH" or "BPF_MAP_DELETE_BATCH"
                 => mapType is "PerCpuArray" ? "5.13" : mapType is "LpmTrie" ? null : "5.6",
-            "BPF_MAP_LOOKUP_AND_DELETE_ELEM" => "5.14",
+            "BPF_MAP_LOOKUP_AND_DELETE_ELEM" => mapType is "Queue" or "Stack" ? "4.20" : "5.14",
             "BPF_MAP_FREEZE" => "5.2",
             _ => null,
         };

@@ -211,6 +211,11 @@ public class QueueStackTests
         Assert.Null(e.MinimumKernel);
         Assert.Contains("BPF_MAP_LOOKUP_AND_DELETE_ELEM", e.Message);
         Assert.True(b.MayContain(U32(1)), "the refused pop removed nothing");
+
+        // The generic call names no minimum kernel either: there is none to upgrade to.
+        var generic = Assert.Throws<BpfNotSupportedException>(() => b.TryLookupAndDelete([], new byte[4]));
+        Assert.Null(generic.MinimumKernel);
+        Assert.Equal(Errno.ENOTSUPP, generic.Errno);
     }
 
     [Fact]
