@@ -74,4 +74,57 @@ public sealed class OtlpTests
             await answering.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
         }
     }
+
+    [Fact]
+    public async Task The_last_read_is_pushed_at_shutdown_even_before_the_first_interval()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
+        map.Update(BitConverter.GetBytes(5u), BitConverter.GetBytes(4242ul));
+        int port = RunningExporterPorts.Free();
+        using var receiver = new HttpListener();
+        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
+        receiver.Start();
+        var bodies = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task answering = Task.Run(async () =>
+        {
+            while (receiver.IsListening)
+            {
+                HttpListenerContext ctx;
+                try
+                {
+                    ctx = await receiver.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var ms = new MemoryStream();
+                await ctx.Request.InputStream.CopyToAsync(ms);
+                bodies.Enqueue(Encoding.Latin1.GetString(ms.ToArray()));
+                ctx.Response.StatusCode = 200;
+                ctx.Response.Close();
+            }
+        }, TestContext.Current.CancellationToken);
+
+        // An interval far longer than the test: the only export can be the one at shutdown.
+        var options = new ExporterOptions
+        {
+            Listen = "",
+            Interval = "10m",
+            OtlpEndpoint = $"http://127.0.0.1:{port}",
+            OtlpProtocol = "http",
+            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "last", Key = "u32", Metrics = [new MetricOptions { Name = "last_bytes" }] }],
+        };
+        var log = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        Task<int> run = Task.Run(() => ExporterHost.RunAsync(options, TextWriter.Synchronized(log), stop.Token), TestContext.Current.CancellationToken);
+        await Task.Delay(1000, TestContext.Current.CancellationToken);
+        Assert.Empty(bodies);
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken));
+        receiver.Stop();
+        await answering.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        Assert.True(bodies.Any(b => b.Contains("last_bytes", StringComparison.Ordinal)), $"no export at shutdown; log: {log}");
+    }
 }
