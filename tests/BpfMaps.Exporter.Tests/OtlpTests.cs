@@ -127,4 +127,37 @@ public sealed class OtlpTests
         await answering.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
         Assert.True(bodies.Any(b => b.Contains("last_bytes", StringComparison.Ordinal)), $"no export at shutdown; log: {log}");
     }
+
+    [Fact]
+    public async Task Failed_pushes_are_logged_once_not_once_per_interval()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
+        int closed = RunningExporterPorts.Free();
+        var options = new ExporterOptions
+        {
+            Listen = "",
+            Interval = "50ms",
+            OtlpEndpoint = $"http://127.0.0.1:{closed}",
+            OtlpProtocol = "http",
+            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "lost", Key = "u32", Metrics = [new MetricOptions { Name = "lost_bytes" }] }],
+        };
+        var log = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        Task<int> run = Task.Run(() => ExporterHost.RunAsync(options, TextWriter.Synchronized(log), stop.Token), TestContext.Current.CancellationToken);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!log.ToString().Contains("OTLP export failed", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        // Twenty more intervals of failing pushes: still one line, the summary waits a minute.
+        await Task.Delay(1000, TestContext.Current.CancellationToken);
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        string[] failures = log.ToString().Split('\n').Where(l => l.Contains("OTLP export", StringComparison.Ordinal)).ToArray();
+        Assert.True(failures.Length == 1, $"expected one OTLP failure line, got {failures.Length}; log: {log}");
+        Assert.Contains($"127.0.0.1:{closed}", failures[0], StringComparison.Ordinal);
+        Assert.Contains("Connection refused", failures[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(" at System.", failures[0], StringComparison.Ordinal);
+    }
 }

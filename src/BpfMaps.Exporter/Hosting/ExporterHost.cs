@@ -105,6 +105,7 @@ public static class ExporterHost
             }
 
             var loop = new ReadLoop(plan, maps);
+            using OtlpFailureLog? otlpFailures = plan.OtlpEndpoint is null ? null : new OtlpFailureLog(log, OtlpFailureLog.SummaryEvery);
             using IHost host = Build(plan, loop, self, errors);
             try
             {
