@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using BpfMaps.Exporter.Tests.Infrastructure;
 
 namespace BpfMaps.Exporter.Tests;
@@ -7,71 +5,77 @@ namespace BpfMaps.Exporter.Tests;
 /// <summary>OTLP over http/protobuf to a receiver on loopback.</summary>
 public sealed class OtlpTests
 {
+    private static ExporterOptions PushOnly(BpfMap map, string endpoint, string interval, string name) => new()
+    {
+        Listen = "",
+        Interval = interval,
+        Hostname = "otlphost",
+        OtlpEndpoint = endpoint,
+        OtlpProtocol = "http",
+        Maps = [new MapOptions { Map = $"id {map.Id}", Name = name, Key = "u32", Metrics = [new MetricOptions { Name = $"{name}_bytes" }] }],
+    };
+
+    /// <summary>The exporter running in-process until <see cref="StopAsync"/>, which checks that it exited with 0.</summary>
+    private sealed class Run
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly StringWriter _log = new();
+        private readonly Task<int> _task;
+
+        public Run(ExporterOptions options)
+        {
+            Log = TextWriter.Synchronized(_log);
+            _task = Task.Run(() => ExporterHost.RunAsync(options, Log, _stop.Token));
+        }
+
+        public TextWriter Log { get; }
+
+        public string LogText
+        {
+            get
+            {
+                lock (Log)
+                {
+                    return _log.ToString();
+                }
+            }
+        }
+
+        public async Task StopAsync()
+        {
+            await _stop.CancelAsync();
+            Assert.Equal(0, await _task.WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+    }
+
+    private static async Task UntilAsync(Func<bool> done, TimeSpan limit)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!done() && clock.Elapsed < limit)
+        {
+            await Task.Delay(25, TestContext.Current.CancellationToken);
+        }
+    }
+
     [Fact]
     public async Task Metrics_are_pushed_to_the_otlp_endpoint_with_the_host_as_resource()
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
         map.Update(BitConverter.GetBytes(3u), BitConverter.GetBytes(77ul));
-        int port = RunningExporterPorts.Free();
-        using var receiver = new HttpListener();
-        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
-        receiver.Start();
-        using var stop = new CancellationTokenSource();
-        var options = new ExporterOptions
-        {
-            Listen = "",
-            Interval = "50ms",
-            Hostname = "otlphost",
-            OtlpEndpoint = $"http://127.0.0.1:{port}",
-            OtlpProtocol = "http",
-            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "pushed", Key = "u32", Metrics = [new MetricOptions { Name = "pushed_bytes" }] }],
-        };
-        var log = new StringWriter();
-        Task<int> run = Task.Run(() => ExporterHost.RunAsync(options, TextWriter.Synchronized(log), stop.Token), TestContext.Current.CancellationToken);
-        var bodies = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string Body)>();
-        Task answering = Task.Run(async () =>
-        {
-            // Answer every export, including the last one at shutdown, so the exporter never waits on a timeout.
-            while (receiver.IsListening)
-            {
-                HttpListenerContext ctx;
-                try
-                {
-                    ctx = await receiver.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                using var ms = new MemoryStream();
-                await ctx.Request.InputStream.CopyToAsync(ms);
-                bodies.Enqueue((ctx.Request.Url!.AbsolutePath, Encoding.Latin1.GetString(ms.ToArray())));
-                ctx.Response.StatusCode = 200;
-                ctx.Response.Close();
-            }
-        }, TestContext.Current.CancellationToken);
+        await using var receiver = new OtlpReceiver();
+        var run = new Run(PushOnly(map, receiver.Endpoint, "50ms", "pushed"));
         try
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            (string Path, string Body) export = default;
-            while (!bodies.Any(b => b.Body.Contains("pushed_bytes", StringComparison.Ordinal)) && clock.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                await Task.Delay(25, TestContext.Current.CancellationToken);
-            }
-
-            export = bodies.FirstOrDefault(b => b.Body.Contains("pushed_bytes", StringComparison.Ordinal));
-            Assert.True(export.Body is not null, $"no export with pushed_bytes arrived; log: {log}");
+            await UntilAsync(() => receiver.Received("pushed_bytes"), TimeSpan.FromSeconds(10));
+            (string Path, string Body) export = receiver.Requests.FirstOrDefault(r => r.Body.Contains("pushed_bytes", StringComparison.Ordinal));
+            Assert.True(export.Body is not null, $"no export with pushed_bytes arrived; log: {run.LogText}");
             Assert.Equal("/v1/metrics", export.Path);
             Assert.Contains("otlphost", export.Body, StringComparison.Ordinal);
             Assert.Contains("bpfmap_exporter_reads", export.Body, StringComparison.Ordinal);
         }
         finally
         {
-            await stop.CancelAsync();
-            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
-            receiver.Stop();
-            await answering.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+            await run.StopAsync();
         }
     }
 
@@ -80,52 +84,14 @@ public sealed class OtlpTests
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
         map.Update(BitConverter.GetBytes(5u), BitConverter.GetBytes(4242ul));
-        int port = RunningExporterPorts.Free();
-        using var receiver = new HttpListener();
-        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
-        receiver.Start();
-        var bodies = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        Task answering = Task.Run(async () =>
-        {
-            while (receiver.IsListening)
-            {
-                HttpListenerContext ctx;
-                try
-                {
-                    ctx = await receiver.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
+        await using var receiver = new OtlpReceiver();
 
-                using var ms = new MemoryStream();
-                await ctx.Request.InputStream.CopyToAsync(ms);
-                bodies.Enqueue(Encoding.Latin1.GetString(ms.ToArray()));
-                ctx.Response.StatusCode = 200;
-                ctx.Response.Close();
-            }
-        }, TestContext.Current.CancellationToken);
-
-        // An interval far longer than the test: the only export can be the one at shutdown.
-        var options = new ExporterOptions
-        {
-            Listen = "",
-            Interval = "10m",
-            OtlpEndpoint = $"http://127.0.0.1:{port}",
-            OtlpProtocol = "http",
-            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "last", Key = "u32", Metrics = [new MetricOptions { Name = "last_bytes" }] }],
-        };
-        var log = new StringWriter();
-        using var stop = new CancellationTokenSource();
-        Task<int> run = Task.Run(() => ExporterHost.RunAsync(options, TextWriter.Synchronized(log), stop.Token), TestContext.Current.CancellationToken);
+        // An interval far longer than the test: the only push can be the one at shutdown.
+        var run = new Run(PushOnly(map, receiver.Endpoint, "10m", "last"));
         await Task.Delay(1000, TestContext.Current.CancellationToken);
-        Assert.Empty(bodies);
-        await stop.CancelAsync();
-        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken));
-        receiver.Stop();
-        await answering.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
-        Assert.True(bodies.Any(b => b.Contains("last_bytes", StringComparison.Ordinal)), $"no export at shutdown; log: {log}");
+        Assert.Empty(receiver.Requests);
+        await run.StopAsync();
+        Assert.True(receiver.Received("last_bytes"), $"no push at shutdown; log: {run.LogText}");
     }
 
     [Fact]
@@ -133,29 +99,14 @@ public sealed class OtlpTests
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
         int closed = RunningExporterPorts.Free();
-        var options = new ExporterOptions
-        {
-            Listen = "",
-            Interval = "50ms",
-            OtlpEndpoint = $"http://127.0.0.1:{closed}",
-            OtlpProtocol = "http",
-            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "lost", Key = "u32", Metrics = [new MetricOptions { Name = "lost_bytes" }] }],
-        };
-        var log = new StringWriter();
-        using var stop = new CancellationTokenSource();
-        Task<int> run = Task.Run(() => ExporterHost.RunAsync(options, TextWriter.Synchronized(log), stop.Token), TestContext.Current.CancellationToken);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!log.ToString().Contains("OTLP export failed", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
+        var run = new Run(PushOnly(map, $"http://127.0.0.1:{closed}", "50ms", "lost"));
+        await UntilAsync(() => run.LogText.Contains("OTLP export failed", StringComparison.Ordinal), TimeSpan.FromSeconds(15));
 
         // Twenty more intervals of failing pushes: still one line, the summary waits a minute.
         await Task.Delay(1000, TestContext.Current.CancellationToken);
-        await stop.CancelAsync();
-        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
-        string[] failures = log.ToString().Split('\n').Where(l => l.Contains("OTLP export", StringComparison.Ordinal)).ToArray();
-        Assert.True(failures.Length == 1, $"expected one OTLP failure line, got {failures.Length}; log: {log}");
+        await run.StopAsync();
+        string[] failures = run.LogText.Split('\n').Where(l => l.Contains("OTLP export", StringComparison.Ordinal)).ToArray();
+        Assert.True(failures.Length == 1, $"expected one OTLP failure line, got {failures.Length}; log: {run.LogText}");
         Assert.Contains($"127.0.0.1:{closed}", failures[0], StringComparison.Ordinal);
         Assert.Contains("Connection refused", failures[0], StringComparison.Ordinal);
         Assert.DoesNotContain(" at System.", failures[0], StringComparison.Ordinal);
