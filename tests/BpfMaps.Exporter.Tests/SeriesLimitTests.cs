@@ -15,21 +15,40 @@ public sealed class SeriesLimitTests
         return new Scrape(System.Text.Encoding.UTF8.GetString(text.ToArray()));
     }
 
+    /// <summary>One map read with maxSeries 4, straight into a prometheus-net registry.</summary>
+    private sealed class LimitedTo4 : IDisposable
+    {
+        public LimitedTo4(BpfMap map)
+        {
+            var options = new ExporterOptions
+            {
+                Listen = "127.0.0.1:1",
+                MaxSeries = 4,
+                Maps = [new MapOptions { Map = $"id {map.Id}", Name = "limit", Key = "u32", Metrics = [new MetricOptions { Name = "limit_value" }] }],
+            };
+            Self = new ExporterMetrics(prometheus: true, otel: false, []);
+            Export = new MapExport(ExporterConfig.Compile(options).Maps[0], options.MaxSeries, Self, NullLogger.Instance);
+        }
+
+        public ExporterMetrics Self { get; }
+
+        public MapExport Export { get; }
+
+        public void Dispose()
+        {
+            Export.Dispose();
+            Self.Dispose();
+        }
+    }
+
     private static List<string> Keys(Scrape s) => s.Find("limit_value").Select(x => x.Labels["key"]).Order(StringComparer.Ordinal).ToList();
 
     [Fact]
     public async Task A_map_whose_keys_all_change_at_the_limit_publishes_the_new_keys_and_drops_none()
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
-        var options = new ExporterOptions
-        {
-            Listen = "127.0.0.1:1",
-            MaxSeries = 4,
-            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "limit", Key = "u32", Metrics = [new MetricOptions { Name = "limit_value" }] }],
-        };
-        MapPlan plan = ExporterConfig.Compile(options).Maps[0];
-        using var self = new ExporterMetrics(prometheus: true, otel: false, []);
-        using var export = new MapExport(plan, options.MaxSeries, self, NullLogger.Instance);
+        using var limited = new LimitedTo4(map);
+        (ExporterMetrics self, MapExport export) = (limited.Self, limited.Export);
         for (uint k = 1; k <= 4; k++)
         {
             map.Update(BitConverter.GetBytes(k), BitConverter.GetBytes((ulong)k));
@@ -55,15 +74,8 @@ public sealed class SeriesLimitTests
     public async Task A_dump_never_publishes_more_than_maxSeries_keys()
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
-        var options = new ExporterOptions
-        {
-            Listen = "127.0.0.1:1",
-            MaxSeries = 4,
-            Maps = [new MapOptions { Map = $"id {map.Id}", Name = "limit", Key = "u32", Metrics = [new MetricOptions { Name = "limit_value" }] }],
-        };
-        MapPlan plan = ExporterConfig.Compile(options).Maps[0];
-        using var self = new ExporterMetrics(prometheus: true, otel: false, []);
-        using var export = new MapExport(plan, options.MaxSeries, self, NullLogger.Instance);
+        using var limited = new LimitedTo4(map);
+        (ExporterMetrics self, MapExport export) = (limited.Self, limited.Export);
         for (uint k = 1; k <= 4; k++)
         {
             map.Update(BitConverter.GetBytes(k), BitConverter.GetBytes((ulong)k));
