@@ -95,4 +95,26 @@ public class DumpFailureTests
         Assert.DoesNotContain("Found", output, StringComparison.Ordinal);
         Assert.False(e.JsonWritten);
     }
+
+    [Fact]
+    public void Json_dump_of_several_maps_that_fails_on_the_second_stays_one_valid_document()
+    {
+        Kernel.Require();
+        using var dir = new PinDir();
+        string name = $"mmf{Environment.ProcessId % 100000}";
+        Assert.Equal(0, Cli.Run("create", dir["h"], "type", "hash", "key", "4", "value", "8", "entries", "4", "name", name).Exit);
+        Assert.Equal(0, Cli.Run("create", dir["a"], "type", "array", "key", "4", "value", "8", "entries", "2", "name", name).Exit);
+        Assert.Equal(0, Cli.Run("update", "pinned", dir["h"], "key", "1", "0", "0", "0", "value", "1", "0", "0", "0", "0", "0", "0", "0").Exit);
+
+        // The hash drains; the array cannot, and says so after its header is already out.
+        RunResult r = Cli.Run("-j", "drain", "name", name);
+        Assert.Equal((int)ExitCode.NotSupported, r.Exit);
+        Assert.Single(r.StderrLines);
+        JsonArray maps = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal(2, maps.Count);
+        Assert.Single(maps[0]!["elements"]!.AsArray());
+        JsonArray failed = maps[1]!["elements"]!.AsArray();
+        Assert.Contains("cannot be deleted", (string?)failed[^1]!["error"], StringComparison.Ordinal);
+        Assert.EndsWith("\n", r.Stdout, StringComparison.Ordinal);
+    }
 }

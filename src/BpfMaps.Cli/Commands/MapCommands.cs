@@ -106,7 +106,30 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
                     ? $"{(i > 0 ? "," : "")}{{\"id\":{m.Id},\"type\":\"{m.Type.KernelName()}\",\"name\":\"{m.Name}\",\"flags\":{(uint)m.Info.Flags},\"elements\":"
                     : $"{(i > 0 ? "\n" : "")}{m.Id}: {m.Type.KernelName()}  name {m.Name}  flags 0x{(uint)m.Info.Flags:x}\n";
                 o.Write(System.Text.Encoding.UTF8.GetBytes(header));
-                DumpOne(m, drain, format, trailingNewline: false);
+                try
+                {
+                    DumpOne(m, drain, format, trailingNewline: false);
+                }
+                catch (Exception ex) when (format == OutputFormat.Json)
+                {
+                    // Close this map's object and the outer array, so stdout stays one valid document
+                    // whose last element carries the error.
+                    (ExitCode code, string message) = ErrorReport.Classify(ex);
+                    if (ex is not CliException { JsonWritten: true })
+                    {
+                        using (var w = new System.Text.Json.Utf8JsonWriter(o))
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("error", message);
+                            w.WriteEndObject();
+                        }
+                    }
+
+                    o.Write("}]\n"u8);
+                    o.Flush();
+                    throw new CliException(code, message, jsonWritten: true);
+                }
+
                 if (format == OutputFormat.Json)
                 {
                     o.Write("}"u8);
