@@ -104,7 +104,13 @@ public static class ExporterHost
                 return (int)ExporterExitCode.Failed;
             }
 
-            var loop = new ReadLoop(plan, maps);
+            var loop = new ReadLoop(plan.Interval, () =>
+            {
+                foreach (MapExport map in maps)
+                {
+                    map.Read();
+                }
+            });
             using OtlpFailureLog? otlpFailures = plan.OtlpEndpoint is null ? null : new OtlpFailureLog(log, OtlpFailureLog.SummaryEvery);
             using IHost host = Build(plan, loop, self, errors);
             try
@@ -122,7 +128,7 @@ public static class ExporterHost
             }
 
             await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
-            return (int)await ExitAfterShutdownAsync(loop.ExecuteTask, errors).ConfigureAwait(false);
+            return (int)await ExitAfterShutdownAsync(loop.Failure, errors).ConfigureAwait(false);
         }
         catch (ExporterConfigException e)
         {
@@ -143,16 +149,16 @@ public static class ExporterHost
     /// to stop, <see cref="ExporterExitCode.Failed"/> with one line when the read loop died (the host
     /// then stops itself), so that a supervisor restarts the exporter instead of taking it as done.
     /// </summary>
-    /// <param name="readLoop">The read loop's task, null if it never started.</param>
+    /// <param name="failure">What ended the read loop, or null when it was asked to stop.</param>
     /// <param name="errors">Where the one line goes.</param>
-    internal static async Task<ExporterExitCode> ExitAfterShutdownAsync(Task? readLoop, TextWriter errors)
+    internal static async Task<ExporterExitCode> ExitAfterShutdownAsync(Exception? failure, TextWriter errors)
     {
-        if (readLoop is not { IsFaulted: true })
+        if (failure is null)
         {
             return ExporterExitCode.Ok;
         }
 
-        Exception e = readLoop.Exception!.GetBaseException();
+        Exception e = failure.GetBaseException();
         await errors.WriteLineAsync($"bpfmap export: the read loop failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
         return ExporterExitCode.Failed;
     }
@@ -193,12 +199,20 @@ public static class ExporterHost
         }
     }
 
+    /// <summary>Registers <paramref name="loop"/> as a hosted service that can stop the host when it fails.</summary>
+    internal static void AddReadLoop(IServiceCollection services, ReadLoop loop)
+        => services.AddHostedService(sp =>
+        {
+            loop.Lifetime = sp.GetRequiredService<IHostApplicationLifetime>();
+            return loop;
+        });
+
     private static IHost Build(ExportPlan plan, ReadLoop loop, ExporterMetrics self, TextWriter errors)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "bpfmap-exporter" });
         ConfigureLogging(builder.Logging, errors);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-        builder.Services.AddHostedService(_ => loop);
+        AddReadLoop(builder.Services, loop);
         if (plan.ListenHost is { } listenHost)
         {
             builder.Services.AddHostedService(_ => new PrometheusEndpoint(listenHost, plan.ListenPort, self.Registry!));
