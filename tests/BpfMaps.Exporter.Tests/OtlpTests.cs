@@ -48,6 +48,22 @@ public sealed class OtlpTests
         }
     }
 
+    private static string? TryScrape(HttpClient http, int port)
+    {
+        try
+        {
+            return http.GetStringAsync($"http://127.0.0.1:{port}/metrics").GetAwaiter().GetResult();
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+        catch (TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
     private static async Task UntilAsync(Func<bool> done, TimeSpan limit)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -86,9 +102,16 @@ public sealed class OtlpTests
         map.Update(BitConverter.GetBytes(5u), BitConverter.GetBytes(4242ul));
         await using var receiver = new OtlpReceiver();
 
-        // An interval far longer than the test: the only push can be the one at shutdown.
-        var run = new Run(PushOnly(map, receiver.Endpoint, "10m", "last"));
-        await Task.Delay(1000, TestContext.Current.CancellationToken);
+        // An interval far longer than the test: the only push can be the one at shutdown. The
+        // scrape endpoint shows when the first read is done, so the stop does not race the start.
+        ExporterOptions options = PushOnly(map, receiver.Endpoint, "10m", "last");
+        int port = RunningExporterPorts.Free();
+        options.Listen = $"127.0.0.1:{port}";
+        var run = new Run(options);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        bool read = false;
+        await UntilAsync(() => read = TryScrape(http, port)?.Contains("last_bytes", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(20));
+        Assert.True(read, $"the first read never showed on /metrics; log: {run.LogText}");
         Assert.Empty(receiver.Requests);
         await run.StopAsync();
         Assert.True(receiver.Received("last_bytes"), $"no push at shutdown; log: {run.LogText}");

@@ -53,12 +53,23 @@ internal sealed partial class OtlpFailureLog : EventListener
     /// <inheritdoc />
     protected override void OnEventWritten(EventWrittenEventArgs eventData)
     {
-        if (eventData.Level is > EventLevel.Warning or EventLevel.LogAlways || _log is not { } log)
+        if (eventData.Level is > EventLevel.Warning or EventLevel.LogAlways)
         {
             return;
         }
 
-        string what = Describe(eventData);
+        Record(Describe(eventData));
+    }
+
+    /// <summary>Counts one failure and logs it, or its summary, when due.</summary>
+    /// <param name="what">The failure, on one line.</param>
+    internal void Record(string what)
+    {
+        if (_log is not { } log)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             Failures++;
@@ -101,7 +112,15 @@ internal sealed partial class OtlpFailureLog : EventListener
             text = $"{e.EventName}: {e.Message}";
         }
 
-        // The payload carries the exception's ToString(); the stack trace is no use in an operator's log.
+        return WithoutStack(text);
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> on one line, cut before the first stack frame: the payload carries the
+    /// exception's ToString(), and the stack trace is no use in an operator's log.
+    /// </summary>
+    internal static string WithoutStack(string text)
+    {
         text = text.ReplaceLineEndings(" ");
         int stack = text.IndexOf("   at ", StringComparison.Ordinal);
         return (stack < 0 ? text : text[..stack]).Replace("  ", " ", StringComparison.Ordinal).Trim();
