@@ -12,13 +12,13 @@ internal enum ExitCode
     /// <summary>An unexpected failure (a bug); the message names the exception.</summary>
     Failure = 1,
 
-    /// <summary>Command-line syntax: unknown command or option, a missing or extra word.</summary>
+    /// <summary>Command-line syntax: unknown command or option, a missing or extra word, a bad option value, a pin path outside bpffs.</summary>
     Usage = 2,
 
     /// <summary>A MAP selector that is not <c>id N</c>, <c>pinned PATH</c> or <c>name NAME</c>.</summary>
     BadSelector = 3,
 
-    /// <summary>No map with that id, name or pin path.</summary>
+    /// <summary>No map with that id, name or pin path; a pinned path that is a plain file, a directory or not on bpffs.</summary>
     MapNotFound = 4,
 
     /// <summary>DATA that is not a byte: <c>0x1g</c>, <c>256</c>, <c>hex zz</c>.</summary>
@@ -33,7 +33,7 @@ internal enum ExitCode
     /// <summary>lookup/delete of an absent key; getnext after the last key; peek/pop of an empty queue or stack; a value a bloom filter does not hold.</summary>
     KeyNotFound = 8,
 
-    /// <summary>The kernel said EPERM or EACCES: run as root or with CAP_BPF.</summary>
+    /// <summary>The kernel said EPERM or EACCES: run as root or with CAP_BPF; or the map is frozen (read-only for syscalls).</summary>
     PermissionDenied = 9,
 
     /// <summary>Any other error the kernel returned (EEXIST, E2BIG, EINVAL, EBUSY, ...).</summary>

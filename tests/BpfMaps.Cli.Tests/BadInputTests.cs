@@ -83,6 +83,14 @@ public class BadInputTests
         Assert.Equal("", r.Stdout);
     }
 
+    [Fact]
+    public void The_longest_interval_named_in_the_error_is_not_itself_refused()
+    {
+        // The limit is 2147483.647 s; rounding it up printed "at most 2147484", a value that is refused.
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4, Name = "bad_watch" });
+        Fails(ExitCode.Usage, "at most 2147483", "watch", "id", m.Id.ToString(), "--interval", "2147484");
+    }
+
     [Theory]
     [InlineData(MapType.Queue)]
     [InlineData(MapType.Stack)]

@@ -64,6 +64,7 @@ public class QueueCommandTests
     [InlineData("peek")]
     [InlineData("pop")]
     [InlineData("dequeue")]
+    [InlineData("lookup")]
     public void Empty_queue_is_not_found_and_json_is_bpftools_null(string command)
     {
         using BpfMap q = Create(MapType.Queue);

@@ -180,7 +180,9 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
                 console.Stdout.Flush();
             }
 
-            throw new CliException(ExitCode.KeyNotFound, $"key {Hex.Spaced(key)} not found in map {map.Id}", jsonWritten: Format == OutputFormat.Json);
+            // A keyless lookup is a peek: for a queue or stack, nothing is there to read.
+            string what = key.Length == 0 ? $"lookup: {map.Type.KernelName()} map {map.Id} is empty" : $"key {Hex.Spaced(key)} not found in map {map.Id}";
+            throw new CliException(ExitCode.KeyNotFound, what, jsonWritten: Format == OutputFormat.Json);
         }
 
         EntryLayout layout = EntryLayout.Of(map, options.PerCpu);

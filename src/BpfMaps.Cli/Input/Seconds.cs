@@ -16,5 +16,5 @@ internal static class Seconds
     public static double Check(double value, string option)
         => value > 0 && value <= Max
             ? value
-            : throw new CliException(ExitCode.Usage, $"{option} {value.ToString(CultureInfo.InvariantCulture)}: must be a positive number of seconds, at most {Max:0}");
+            : throw new CliException(ExitCode.Usage, $"{option} {value.ToString(CultureInfo.InvariantCulture)}: must be a positive number of seconds, at most {Math.Floor(Max).ToString(CultureInfo.InvariantCulture)}");
 }

@@ -14,6 +14,7 @@ internal static class BpfErrors
         Errno.ENOENT when command.Contains("PROG_GET_FD_BY_ID", StringComparison.Ordinal) => "no program with that id",
         Errno.ENOENT when command.Contains("GET_FD_BY_ID", StringComparison.Ordinal) => "no map with that id",
         Errno.ENOENT when command.Contains("OBJ_GET", StringComparison.Ordinal) => "nothing is pinned at that path",
+        Errno.ENOENT when command == "BPF_OBJ_PIN" => "the directory to pin in does not exist",
         Errno.ENOENT => "no such element",
         Errno.EBADF => "the descriptor is closed or is not a BPF object",
         Errno.EINVAL when command.Contains("INFO", StringComparison.Ordinal) => "the descriptor is not a BPF object",

@@ -90,6 +90,10 @@ public class ErrorTests
         Assert.Contains("pins must be on a bpffs mount", pin.Message);
         Assert.False(File.Exists(path));
 
+        var noDir = Assert.Throws<BpfException>(() => map.Pin($"/sys/fs/bpf/bpfmaps-no-such-dir-{Environment.ProcessId}/m"));
+        Assert.Equal(Errno.ENOENT, noDir.Errno);
+        Assert.Contains("the directory to pin in does not exist", noDir.Message);
+
         // htab refuses an element past what kmalloc can hold with E2BIG: too large, not full.
         var create = Assert.Throws<BpfException>(() => BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 2_000_000_000, MaxEntries = 1 }));
         Assert.Equal(Errno.E2BIG, create.Errno);
