@@ -225,8 +225,8 @@ public sealed class ExporterKernelTests
         {
             foreach ((string path, string expected) in new[]
             {
-                (file, $"bpfmap export: maps[0].map: {file} is not on a bpffs mount, so nothing can be pinned there (pins live under /sys/fs/bpf)"),
-                ("/sys/fs/bpf", "bpfmap export: maps[0].map: /sys/fs/bpf is a directory, not a pinned map"),
+                (file, $"bpfmap export: maps[0].map: {file} is not on a bpffs mount, so it is not a pinned BPF object (pins live under /sys/fs/bpf)"),
+                ("/sys/fs/bpf", "bpfmap export: maps[0].map: /sys/fs/bpf is a directory, not a pinned BPF object"),
             })
             {
                 var options = new ExporterOptions { Listen = "", Maps = [new MapOptions { Map = $"pinned {path}", Key = "u32", Metrics = [new MetricOptions { Name = "x" }] }] };

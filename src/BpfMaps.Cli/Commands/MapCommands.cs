@@ -499,7 +499,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         {
             map.Pin(file);
         }
-        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EACCES && PinPath.CannotPinAt(file) is { } why)
+        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EACCES && BpfFs.WhyCannotPinAt(file) is { } why)
         {
             throw new CliException(ExitCode.Usage, why);
         }

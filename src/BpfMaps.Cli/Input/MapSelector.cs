@@ -154,7 +154,7 @@ internal sealed record MapSelector(SelectorKind Kind, string Value)
         {
             throw new CliException(ExitCode.MapNotFound, $"{Value} is not a pinned BPF map");
         }
-        catch (BpfException e) when (e.Errno is Errno.EACCES or Errno.EPERM && Kind == SelectorKind.Pinned && PinPath.NotAPin(Value) is { } why)
+        catch (BpfException e) when (e.Errno is Errno.EACCES or Errno.EPERM && Kind == SelectorKind.Pinned && BpfFs.WhyNotAPin(Value) is { } why)
         {
             throw new CliException(ExitCode.MapNotFound, why);
         }

@@ -190,7 +190,7 @@ internal sealed partial class MapExport : IDisposable
             case SelectorKind.Pinned:
             {
                 // Re-resolve every cycle: the pin may now name a new map (a reloaded program).
-                BpfMap pinned = Open(() => BpfMap.OpenPinned(sel.Text), $"nothing is pinned at {sel.Text}", () => NotAPin(sel.Text));
+                BpfMap pinned = Open(() => BpfMap.OpenPinned(sel.Text), $"nothing is pinned at {sel.Text}", () => BpfFs.WhyNotAPin(sel.Text));
                 if (_map is not null && pinned.Id == _map.Id)
                 {
                     pinned.Dispose();
@@ -248,54 +248,6 @@ internal sealed partial class MapExport : IDisposable
         {
             throw new MapReadException("kernel", "map", e.Message, e);
         }
-    }
-
-    // BPF_OBJ_GET answers EACCES both for a file it may not open and for one that is no BPF object
-    // (a directory, a file outside bpffs); the library's hint then speaks of privileges, which
-    // misleads root. Say what the path is instead, when that is the reason.
-    private static string? NotAPin(string path)
-    {
-        if (Directory.Exists(path))
-        {
-            return $"{path} is a directory, not a pinned map";
-        }
-
-        return File.Exists(path) && FileSystemOf(path) is { } fs && fs != "bpf"
-            ? $"{path} is not on a bpffs mount, so nothing can be pinned there (pins live under /sys/fs/bpf)"
-            : null;
-    }
-
-    /// <summary>The type of the file system <paramref name="path"/> is on, from the longest mount point in /proc/self/mounts.</summary>
-    private static string? FileSystemOf(string path)
-    {
-        string full = System.IO.Path.GetFullPath(path);
-        string? best = null;
-        int bestLength = -1;
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/mounts"))
-            {
-                string[] f = line.Split(' ');
-                if (f.Length < 3)
-                {
-                    continue;
-                }
-
-                string mount = f[1].Replace("\\040", " ", StringComparison.Ordinal);
-                bool under = mount == "/" || full == mount || full.StartsWith(mount + "/", StringComparison.Ordinal);
-                if (under && mount.Length >= bestLength)
-                {
-                    best = f[2];
-                    bestLength = mount.Length;
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        return best;
     }
 
     private void Adopt(BpfMap map)

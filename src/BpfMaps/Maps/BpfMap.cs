@@ -204,7 +204,8 @@ public sealed partial class BpfMap : IDisposable
         if (err != 0)
         {
             fd.Dispose();
-            throw new BpfException(err, "BPF_OBJ_GET", $"{path}: {BpfErrors.DefaultHint(err, "BPF_OBJ_GET")}");
+            string? notAPin = err is Errno.EACCES or Errno.EPERM ? BpfFs.WhyNotAPin(path) : null;
+            throw new BpfException(err, "BPF_OBJ_GET", notAPin ?? $"{path}: {BpfErrors.DefaultHint(err, "BPF_OBJ_GET")}");
         }
 
         return FromOwnedFd(fd);
@@ -299,7 +300,8 @@ public sealed partial class BpfMap : IDisposable
         int err = BpfSyscall.ObjPin(handle, NulTerminated(path));
         if (err != 0)
         {
-            throw new BpfException(err, "BPF_OBJ_PIN", $"{path}: {(err == Errno.EEXIST ? "something is already pinned there" : BpfErrors.DefaultHint(err, "BPF_OBJ_PIN"))}");
+            string? cannot = err is Errno.EPERM or Errno.EACCES ? BpfFs.WhyCannotPinAt(path) : null;
+            throw new BpfException(err, "BPF_OBJ_PIN", cannot ?? $"{path}: {(err == Errno.EEXIST ? "something is already pinned there" : BpfErrors.DefaultHint(err, "BPF_OBJ_PIN"))}");
         }
     }
 

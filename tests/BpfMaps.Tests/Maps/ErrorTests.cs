@@ -71,7 +71,7 @@ public class ErrorTests
         {
             var notPin = Assert.Throws<BpfException>(() => BpfMap.OpenPinned(file));
             Assert.Equal(Errno.EACCES, notPin.Errno);
-            Assert.Contains($"{file}: not a pinned BPF object", notPin.Message);
+            Assert.Contains($"{file} is not on a bpffs mount, so it is not a pinned BPF object", notPin.Message);
         }
         finally
         {
@@ -87,7 +87,7 @@ public class ErrorTests
         string path = Path.Combine(Path.GetTempPath(), $"bpfmaps-pin-{Environment.ProcessId}");
         var pin = Assert.Throws<BpfException>(() => map.Pin(path));
         Assert.Equal(Errno.EPERM, pin.Errno);
-        Assert.Contains("pins must be on a bpffs mount", pin.Message);
+        Assert.Contains($"{path} is not on a bpffs mount; pin under /sys/fs/bpf", pin.Message);
         Assert.False(File.Exists(path));
 
         var noDir = Assert.Throws<BpfException>(() => map.Pin($"/sys/fs/bpf/bpfmaps-no-such-dir-{Environment.ProcessId}/m"));

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BpfMaps.Cli.Interop;
+namespace BpfMaps.Interop;
 
 /// <summary>statfs, to tell a bpffs path from any other.</summary>
 internal static partial class Statfs
