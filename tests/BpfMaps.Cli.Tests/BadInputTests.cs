@@ -1,19 +1,10 @@
+using static BpfMaps.Cli.Tests.Cli;
+
 namespace BpfMaps.Cli.Tests;
 
 /// <summary>Bad inputs found in review: each gives one stderr line, its own exit code, and no stack trace.</summary>
 public class BadInputTests
 {
-    private static RunResult Fails(ExitCode code, string contains, params string[] args)
-    {
-        RunResult r = Cli.Run(args);
-        Assert.True(r.Exit == (int)code, $"bpfmap {string.Join(' ', args)}: expected {code} ({(int)code}), got {r.Exit}: {r.Stderr}");
-        Assert.Single(r.StderrLines);
-        Assert.StartsWith("bpfmap: ", r.Stderr);
-        Assert.Contains(contains, r.Stderr);
-        Assert.DoesNotContain("   at ", r.Stderr);
-        return r;
-    }
-
     [Fact]
     public void A_file_or_directory_that_is_not_a_pinned_map_is_not_found_not_permission_denied()
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static BpfMaps.Cli.Tests.Cli;
 
 namespace BpfMaps.Cli.Tests;
 
@@ -9,17 +10,6 @@ public class QueueCommandTests
     {
         RunResult r = Cli.Run(args);
         Assert.True(r.Exit == 0, $"bpfmap {string.Join(' ', args)} failed ({r.Exit}): {r.Stderr}");
-        return r;
-    }
-
-    private static RunResult Fails(ExitCode code, string contains, params string[] args)
-    {
-        RunResult r = Cli.Run(args);
-        Assert.True(r.Exit == (int)code, $"bpfmap {string.Join(' ', args)}: expected {code} ({(int)code}), got {r.Exit}: {r.Stderr}");
-        Assert.Single(r.StderrLines);
-        Assert.StartsWith("bpfmap: ", r.Stderr);
-        Assert.Contains(contains, r.Stderr);
-        Assert.DoesNotContain("   at ", r.Stderr);
         return r;
     }
 

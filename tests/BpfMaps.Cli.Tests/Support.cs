@@ -16,6 +16,18 @@ public static class Cli
 {
     public static RunResult Run(params string[] args) => Run(terminal: false, args);
 
+    /// <summary>Runs bpfmap expecting failure: exit <paramref name="code"/> and one stderr line containing <paramref name="contains"/>, without a stack trace.</summary>
+    internal static RunResult Fails(ExitCode code, string contains, params string[] args)
+    {
+        RunResult r = Run(args);
+        Assert.True(r.Exit == (int)code, $"bpfmap {string.Join(' ', args)}: expected {code} ({(int)code}), got {r.Exit}: {r.Stderr}");
+        Assert.Single(r.StderrLines);
+        Assert.StartsWith("bpfmap: ", r.Stderr);
+        Assert.Contains(contains, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        return r;
+    }
+
     public static RunResult Run(bool terminal, params string[] args)
     {
         var stdout = new MemoryStream();
