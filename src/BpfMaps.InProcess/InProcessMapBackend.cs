@@ -59,14 +59,16 @@ public sealed class InProcessMapBackend : IMapBackend
     /// <inheritdoc />
     public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags)
     {
-        // The engine's object table stands in for the descriptor table: the value names the id.
-        if (inner is not InProcessMapBackend { Core: not null } map)
+        // The engine's object table stands in for the descriptor table: the value names the id, which
+        // the table resolves (EBADF once the map is gone). A kernel map has a descriptor instead; a
+        // closed handle of this engine is EBADF even while an outer map keeps the map itself alive.
+        if (inner.Handle is not null || inner is InProcessMapBackend { Core: null })
         {
             return Errno.EBADF;
         }
 
         Span<byte> value = stackalloc byte[sizeof(uint)];
-        MemoryMarshal.Write(value, map.Info.Id);
+        MemoryMarshal.Write(value, inner.Info.Id);
         return Core?.Update(key, value, flags) ?? Errno.EBADF;
     }
 

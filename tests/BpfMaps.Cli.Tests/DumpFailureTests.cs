@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using BpfMaps.Cli.Commands;
@@ -11,40 +10,12 @@ namespace BpfMaps.Cli.Tests;
 public class DumpFailureTests
 {
     /// <summary>The real map's backend, except that the second batch call fails with EFAULT. Does not own the map.</summary>
-    private sealed class SecondBatchFails(IMapBackend inner) : IMapBackend
+    private sealed class SecondBatchFails(IMapBackend inner) : DelegatingMapBackend(inner, ownsInner: false)
     {
         private int _batches;
 
-        public MapInfo Info => inner.Info;
-
-        public int PossibleCpus => inner.PossibleCpus;
-
-        public SafeHandle? Handle => inner.Handle;
-
-        public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => inner.Lookup(key, value, flags);
-
-        public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => inner.Update(key, value, flags);
-
-        public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend innerMap, ulong flags) => inner.UpdateInner(key, innerMap, flags);
-
-        public int Delete(ReadOnlySpan<byte> key) => inner.Delete(key);
-
-        public int GetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => inner.GetNextKey(key, nextKey);
-
-        public int LookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => inner.LookupAndDelete(key, value, flags);
-
-        public int Freeze() => inner.Freeze();
-
-        public int LookupBatch(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
-            => ++_batches == 2 ? Errno.EFAULT : inner.LookupBatch(andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
-
-        public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags, ulong flags) => inner.UpdateBatch(keys, values, ref count, elemFlags, flags);
-
-        public int DeleteBatch(ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags, ulong flags) => inner.DeleteBatch(keys, ref count, elemFlags, flags);
-
-        public void Dispose()
-        {
-        }
+        public override int LookupBatch(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
+            => ++_batches == 2 ? Errno.EFAULT : Inner.LookupBatch(andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
     }
 
     private static (string Output, CliException Error) DumpFailing(Func<Stream, IEntryRenderer> renderer)

@@ -108,6 +108,8 @@ public class EngineTests
         Assert.Contains($"not {type.KernelName()}", e.Message);
     }
 
+    private sealed class Passthrough(IMapBackend inner) : DelegatingMapBackend(inner, ownsInner: false);
+
     [Fact]
     public void MapInMapHoldsOnlyMapsOfItsOwnBackend()
     {
@@ -120,6 +122,15 @@ public class EngineTests
         Assert.Equal(Errno.EBADF, Assert.Throws<BpfException>(() => outer.SetInnerMap(Bytes.U32(1), closed)).Errno);
         Assert.False(outer.TryLookup(Bytes.U32(1), new byte[4]));
         Assert.Throws<ArgumentException>(() => outer.SetInnerMap(new byte[2], template));
+
+        // A decorated in-process map is still named by its id.
+        using BpfMap other = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        using var decorated = new BpfMap(new Passthrough(other.Backend));
+        outer.SetInnerMap(Bytes.U32(2), decorated);
+        byte[] got = new byte[4];
+        Assert.True(outer.TryLookup(Bytes.U32(2), got));
+        Assert.Equal(other.Id, BinaryPrimitives.ReadUInt32LittleEndian(got));
+        Assert.True(outer.Delete(Bytes.U32(2)));
 
         Backends.RequireKernel();
         using BpfMap kernelInner = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });

@@ -46,8 +46,9 @@ public interface IMapBackend : IDisposable
     /// <param name="key">The key.</param>
     /// <param name="inner">The inner map's backend, of the same kind as this one.</param>
     /// <param name="flags">Update flags.</param>
-    /// <returns>0 or errno (EBADF when <paramref name="inner"/> is closed or of another kind).</returns>
-    int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags);
+    /// <returns>0 or errno (EBADF when <paramref name="inner"/> is closed or of another kind). The default,
+    /// for backends that hold no map-in-maps, is EOPNOTSUPP.</returns>
+    int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags) => Errno.EOPNOTSUPP;
 
     /// <summary>BPF_MAP_DELETE_ELEM.</summary>
     /// <param name="key">The key.</param>
