@@ -62,7 +62,7 @@ public static class InProcessMap
         MapInfo? inner = null;
         if (spec.InnerMap is { } innerMap)
         {
-            inner = (innerMap.Backend as InProcessMapBackend)?.Core?.Info
+            inner = Unwrap(innerMap.Backend)?.Core?.Info
                 ?? throw new ArgumentException($"the inner map of an in-process map must be a live in-process map, not {innerMap}", nameof(spec));
         }
 
@@ -115,8 +115,11 @@ public static class InProcessMap
     public static bool IsInProcess(BpfMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        return map.Backend is InProcessMapBackend;
+        return Unwrap(map.Backend) is not null;
     }
+
+    /// <summary>The engine's backend under any decorators, or null for a kernel map.</summary>
+    internal static InProcessMapBackend? Unwrap(IMapBackend backend) => DelegatingMapBackend.Innermost(backend) as InProcessMapBackend;
 
     /// <summary>
     /// Adds <paramref name="delta"/> to the u32 or u64 counter at <paramref name="key"/> atomically,
@@ -163,7 +166,7 @@ public static class InProcessMap
     private static InProcessMapBackend Backend(BpfMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        return map.Backend as InProcessMapBackend
+        return Unwrap(map.Backend)
             ?? throw new ArgumentException($"{map} is a kernel map; atomic add is for in-process maps (kernel maps need a BPF program)", nameof(map));
     }
 

@@ -59,16 +59,16 @@ public sealed class InProcessMapBackend : IMapBackend
     /// <inheritdoc />
     public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags)
     {
-        // The engine's object table stands in for the descriptor table: the value names the id, which
-        // the table resolves (EBADF once the map is gone). A kernel map has a descriptor instead; a
-        // closed handle of this engine is EBADF even while an outer map keeps the map itself alive.
-        if (inner.Handle is not null || inner is InProcessMapBackend { Core: null })
+        // The engine's object table stands in for the descriptor table: the value names the id. Only
+        // a live handle of this engine counts (decorators are looked through): a closed one is EBADF
+        // even while an outer map keeps the map itself alive, and a kernel map has a descriptor instead.
+        if (InProcessMap.Unwrap(inner) is not { Core: not null } map)
         {
             return Errno.EBADF;
         }
 
         Span<byte> value = stackalloc byte[sizeof(uint)];
-        MemoryMarshal.Write(value, inner.Info.Id);
+        MemoryMarshal.Write(value, map.Info.Id);
         return Core?.Update(key, value, flags) ?? Errno.EBADF;
     }
 

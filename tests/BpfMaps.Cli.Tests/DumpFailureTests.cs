@@ -87,5 +87,10 @@ public class DumpFailureTests
         JsonArray failed = maps[1]!["elements"]!.AsArray();
         Assert.Contains("cannot be deleted", (string?)failed[^1]!["error"], StringComparison.Ordinal);
         Assert.EndsWith("\n", r.Stdout, StringComparison.Ordinal);
+
+        // A --key-prefix longer than the keys is refused before any output: one error object, no array.
+        RunResult p = Cli.Run("-j", "--key-prefix", "0102030405", "dump", "name", name);
+        Assert.Equal((int)ExitCode.SizeMismatch, p.Exit);
+        Assert.Contains("--key-prefix has 5 bytes", (string?)JsonNode.Parse(p.Stdout)!["error"], StringComparison.Ordinal);
     }
 }

@@ -148,6 +148,7 @@ public class QueueCommandTests
         Assert.Equal("value: 07 00 00 00\n", Ok("peek", "id", id, "value", "7", "0", "0", "0").Stdout);
 
         Fails(ExitCode.Usage, "test a value with peek MAP value VALUE", "peek", "id", id);
+        Fails(ExitCode.Usage, "test a value with peek MAP value VALUE", "lookup", "id", id);
         Fails(ExitCode.Usage, "take no flags", "push", "id", id, "value", "7", "0", "0", "0", "exist");
         Fails(ExitCode.NotSupported, "cannot give values back (the kernel answers ENOTSUPP)", "pop", "id", id);
         Fails(ExitCode.NotSupported, "is not a queue", "dequeue", "id", id);

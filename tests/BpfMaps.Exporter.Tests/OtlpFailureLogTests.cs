@@ -60,6 +60,19 @@ public sealed class OtlpFailureLogTests
     }
 
     [Fact]
+    public void Failures_not_yet_summed_up_are_reported_when_the_listener_stops()
+    {
+        (OtlpFailureLog failures, StringWriter log, ManualClock clock) = Start();
+        failures.Record("refused 1");
+        clock.Advance(TimeSpan.FromSeconds(5));
+        failures.Record("refused 2");
+        failures.Record("refused 3");
+        Assert.Single(Lines(log));
+        failures.Dispose();
+        Assert.Equal("warning: OTLP export: 2 more failures since the last report; latest: refused 3", Lines(log)[^1]);
+    }
+
+    [Fact]
     public void A_disposed_listener_logs_nothing()
     {
         (OtlpFailureLog failures, StringWriter log, _) = Start();

@@ -132,6 +132,13 @@ public class EngineTests
         Assert.Equal(other.Id, BinaryPrimitives.ReadUInt32LittleEndian(got));
         Assert.True(outer.Delete(Bytes.U32(2)));
 
+        // ...and a decorated handle that was closed is EBADF like any closed handle.
+        BpfMap closing = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        using var decoratedClosed = new BpfMap(new Passthrough(closing.Backend));
+        closing.Dispose();
+        Assert.Equal(Errno.EBADF, Assert.Throws<BpfException>(() => outer.SetInnerMap(Bytes.U32(2), decoratedClosed)).Errno);
+        Assert.True(InProcessMap.IsInProcess(decorated));
+
         Backends.RequireKernel();
         using BpfMap kernelInner = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
         using BpfMap kernelOuter = BpfMap.Create(new MapSpec { Type = MapType.HashOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = kernelInner });

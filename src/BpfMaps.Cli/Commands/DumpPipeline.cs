@@ -60,6 +60,18 @@ internal static class DumpPipeline
         return RunCore(map, drain, renderer, layout, options, null);
     }
 
+    /// <summary>Refuses a <c>--key-prefix</c> longer than <paramref name="map"/>'s keys.</summary>
+    /// <param name="prefix">The prefix, or null.</param>
+    /// <param name="map">The map.</param>
+    /// <exception cref="CliException"><see cref="ExitCode.SizeMismatch"/>.</exception>
+    public static void CheckKeyPrefix(byte[]? prefix, BpfMap map)
+    {
+        if (prefix is not null && prefix.Length > map.KeySize)
+        {
+            throw new CliException(ExitCode.SizeMismatch, $"--key-prefix has {prefix.Length} bytes but keys are {map.KeySize} bytes");
+        }
+    }
+
     /// <summary>The dump itself, with a callback after each batch (entries read so far).</summary>
     /// <param name="map">The map.</param>
     /// <param name="drain">Delete what is read.</param>
@@ -71,10 +83,7 @@ internal static class DumpPipeline
     public static long RunCore(BpfMap map, bool drain, IEntryRenderer renderer, EntryLayout layout, GlobalOptions options, Action<long>? onBatch)
     {
         byte[]? prefix = options.KeyPrefix;
-        if (prefix is not null && prefix.Length > map.KeySize)
-        {
-            throw new CliException(ExitCode.SizeMismatch, $"--key-prefix has {prefix.Length} bytes but keys are {map.KeySize} bytes");
-        }
+        CheckKeyPrefix(prefix, map);
 
         EntryOrdering? ordering = EntryOrdering.Needed(options) ? new EntryOrdering(layout, options.Sort, options.Top) : null;
         long written;

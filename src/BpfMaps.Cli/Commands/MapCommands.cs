@@ -83,6 +83,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             foreach (BpfMap m in maps)
             {
                 RequireKeys(m, words.Command);
+                DumpPipeline.CheckKeyPrefix(options.KeyPrefix, m);
             }
 
             if (maps.Count == 1)
@@ -169,6 +170,12 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
     {
         var words = new Words(args, "lookup");
         using BpfMap map = MapSelector.Read(words).OpenOne();
+        if (map.Type == MapType.BloomFilter)
+        {
+            // A keyless lookup of a bloom filter would test an all-zero value; the value must be named.
+            throw new CliException(ExitCode.Usage, $"lookup: bloom_filter map {map.Id} has no keys; test a value with peek MAP value VALUE");
+        }
+
         byte[] key = ReadKey(words, map);
         words.ExpectEnd();
         byte[] value = new byte[map.ValueBufferSize];

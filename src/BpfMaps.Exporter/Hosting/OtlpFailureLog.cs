@@ -21,6 +21,7 @@ internal sealed partial class OtlpFailureLog : EventListener
     private volatile ILogger? _log;
     private long _lastLogged;
     private int _since;
+    private string _latest = "";
 
     /// <summary>Starts listening.</summary>
     /// <param name="log">Where failures go.</param>
@@ -88,6 +89,7 @@ internal sealed partial class OtlpFailureLog : EventListener
             else
             {
                 _since++;
+                _latest = what;
             }
         }
     }
@@ -129,7 +131,18 @@ internal sealed partial class OtlpFailureLog : EventListener
     /// <inheritdoc />
     public override void Dispose()
     {
-        _log = null;
+        // Failures counted since the last line are reported now, or a recovery within the minute would hide them.
+        lock (_gate)
+        {
+            if (_log is { } log && _since > 0)
+            {
+                LogMore(log, _since, _latest);
+                _since = 0;
+            }
+
+            _log = null;
+        }
+
         base.Dispose();
     }
 }

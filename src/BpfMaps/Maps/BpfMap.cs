@@ -300,7 +300,8 @@ public sealed partial class BpfMap : IDisposable
         int err = BpfSyscall.ObjPin(handle, NulTerminated(path));
         if (err != 0)
         {
-            string? cannot = err is Errno.EPERM or Errno.EACCES ? BpfFs.WhyCannotPinAt(path) : null;
+            // ENOENT too: a parent that exists but is off bpffs (e.g. /proc) cannot create the entry.
+            string? cannot = err is Errno.EPERM or Errno.EACCES or Errno.ENOENT ? BpfFs.WhyCannotPinAt(path) : null;
             throw new BpfException(err, "BPF_OBJ_PIN", cannot ?? $"{path}: {(err == Errno.EEXIST ? "something is already pinned there" : BpfErrors.DefaultHint(err, "BPF_OBJ_PIN"))}");
         }
     }

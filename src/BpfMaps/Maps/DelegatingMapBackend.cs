@@ -14,6 +14,19 @@ public abstract class DelegatingMapBackend(IMapBackend inner, bool ownsInner = t
     /// <summary>The backend calls go to.</summary>
     protected IMapBackend Inner { get; } = inner ?? throw new ArgumentNullException(nameof(inner));
 
+    /// <summary>The backend under any number of decorators: what a backend checks when it must know what kind of map it was given.</summary>
+    /// <param name="backend">A backend, decorated or not.</param>
+    /// <returns>The innermost backend.</returns>
+    internal static IMapBackend Innermost(IMapBackend backend)
+    {
+        while (backend is DelegatingMapBackend d)
+        {
+            backend = d.Inner;
+        }
+
+        return backend;
+    }
+
     /// <inheritdoc />
     public virtual MapInfo Info => Inner.Info;
 

@@ -90,6 +90,11 @@ public class ErrorTests
         Assert.Contains($"{path} is not on a bpffs mount; pin under /sys/fs/bpf", pin.Message);
         Assert.False(File.Exists(path));
 
+        // /proc exists but cannot hold the entry: the kernel says ENOENT, and the message says why.
+        var proc = Assert.Throws<BpfException>(() => map.Pin("/proc/bpfmaps-pin"));
+        Assert.Equal(Errno.ENOENT, proc.Errno);
+        Assert.Contains("/proc/bpfmaps-pin is not on a bpffs mount", proc.Message);
+
         var noDir = Assert.Throws<BpfException>(() => map.Pin($"/sys/fs/bpf/bpfmaps-no-such-dir-{Environment.ProcessId}/m"));
         Assert.Equal(Errno.ENOENT, noDir.Errno);
         Assert.Contains("the directory to pin in does not exist", noDir.Message);
