@@ -12,7 +12,7 @@ public enum Backend
 /// <summary>The registry: creates maps on either backend, and knows whether the kernel one is usable.</summary>
 public static class Backends
 {
-    private static readonly Lazy<string?> s_kernelUnavailable = new(Probe);
+    private static readonly Lazy<string?> s_kernelUnavailable = new(Features.BpfFeatures.WhyUnavailable);
 
     public static TheoryData<Backend> All => new(Backend.Kernel, Backend.InProcess);
 
@@ -37,24 +37,5 @@ public static class Backends
         }
 
         return InProcessMap.Create(spec);
-    }
-
-    private static string? Probe()
-    {
-        if (!Kernel.BpfSyscall.IsArchitectureSupported)
-        {
-            return "no bpf() syscall on this OS/architecture";
-        }
-
-        try
-        {
-            using var m = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
-            return null;
-        }
-        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.ENOSYS or Errno.EACCES)
-        {
-            // Only a missing syscall or missing privileges count; any other failure must fail the tests.
-            return $"BPF_MAP_CREATE failed with {Errno.Name(e.Errno)} (needs root/CAP_BPF and a kernel with bpf())";
-        }
     }
 }

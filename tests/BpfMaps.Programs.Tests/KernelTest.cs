@@ -1,3 +1,4 @@
+using BpfMaps.Features;
 using BpfMaps.Kernel;
 
 namespace BpfMaps.Programs.Tests;
@@ -15,14 +16,14 @@ public sealed class KernelTestGroup
 [Collection(KernelTestGroup.Name)]
 public abstract class KernelTest : IDisposable
 {
-    private static readonly Lazy<string?> s_unavailable = new(Probe);
+    private static readonly Lazy<string?> s_unavailable = new(BpfFeatures.WhyUnavailable);
     private readonly long _liveBefore;
 
     protected KernelTest()
     {
         if (s_unavailable.Value is { } reason)
         {
-            Assert.Skip(reason);
+            Assert.Skip($"bpf() unavailable: {reason}");
         }
 
         _liveBefore = BpfFd.LiveCount;
@@ -33,24 +34,6 @@ public abstract class KernelTest : IDisposable
         GC.SuppressFinalize(this);
         long leaked = BpfFd.LiveCount - _liveBefore;
         Assert.True(leaked == 0, $"{leaked} BPF descriptor(s) leaked by this test:\n{string.Join("\n---\n", BpfFd.LiveOrigins)}");
-    }
-
-    private static string? Probe()
-    {
-        if (!BpfSyscall.IsArchitectureSupported)
-        {
-            return "bpf() is unavailable: not Linux or an architecture without a known syscall number";
-        }
-
-        try
-        {
-            using var map = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 1 });
-            return null;
-        }
-        catch (BpfException e) when (e.Errno is Errno.ENOSYS or Errno.EPERM or Errno.EACCES)
-        {
-            return $"bpf() is unavailable here ({e.Message}); run as root on Linux with BPF enabled";
-        }
     }
 
     protected static BpfMap CreateCounters(MapType type = MapType.Hash, int maxEntries = 1024)
