@@ -87,22 +87,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
             return ReadUnsigned(value[..ValueSize]);
         }
 
-        ulong sum = 0, min = ulong.MaxValue, max = 0;
-        for (int c = 0; c < Cpus; c++)
-        {
-            ulong v = ReadUnsigned(CpuValue(value, c));
-            sum = unchecked(sum + v);
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-
-        return Mode switch
-        {
-            PerCpuMode.Min => min,
-            PerCpuMode.Max => max,
-            PerCpuMode.Avg => Cpus == 0 ? 0 : (double)sum / Cpus,
-            _ => sum,
-        };
+        return Mode == PerCpuMode.Avg ? (Cpus == 0 ? 0 : (double)Reduce(value).Sum / Cpus) : AggregateUnsigned(value);
     }
 
     /// <summary>The reduced per-CPU value as text (integers exact, the average with two decimals).</summary>
@@ -123,15 +108,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     /// <returns>The value.</returns>
     public ulong AggregateUnsigned(ReadOnlySpan<byte> value)
     {
-        ulong sum = 0, min = ulong.MaxValue, max = 0;
-        for (int c = 0; c < Cpus; c++)
-        {
-            ulong v = ReadUnsigned(CpuValue(value, c));
-            sum = unchecked(sum + v);
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-
+        (ulong sum, ulong min, ulong max) = Reduce(value);
         return Mode switch
         {
             PerCpuMode.Min => Cpus == 0 ? 0 : min,
@@ -153,4 +130,19 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     };
 
     private static bool IsNumericSize(int size) => size is 1 or 2 or 4 or 8;
+
+    /// <summary>Sum (wrapping), minimum and maximum of the per-CPU values.</summary>
+    private (ulong Sum, ulong Min, ulong Max) Reduce(ReadOnlySpan<byte> value)
+    {
+        ulong sum = 0, min = ulong.MaxValue, max = 0;
+        for (int c = 0; c < Cpus; c++)
+        {
+            ulong v = ReadUnsigned(CpuValue(value, c));
+            sum = unchecked(sum + v);
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+
+        return (sum, min, max);
+    }
 }
