@@ -326,27 +326,6 @@ internal sealed class HashTable : MapCore, IHashStats
     {
         uint hash = HashKey(key);
         ref Bucket b = ref _buckets[hash & _mask];
-        int seq = Volatile.Read(ref b.Seq);
-        if ((seq & 1) == 0)
-        {
-            int idx = FindRacy(Volatile.Read(ref b.Head), hash, key);
-            if (idx >= 0)
-            {
-                CopyValueOut(idx, value);
-            }
-
-            Volatile.ReadBarrier();
-            if (idx != Inconsistent && Volatile.Read(ref b.Seq) == seq)
-            {
-                return idx >= 0 ? 0 : Errno.ENOENT;
-            }
-        }
-
-        return LookupContended(ref b, hash, key, value);
-    }
-
-    private int LookupContended(ref Bucket b, uint hash, ReadOnlySpan<byte> key, Span<byte> value)
-    {
         SpinWait sw = default;
         while (true)
         {
