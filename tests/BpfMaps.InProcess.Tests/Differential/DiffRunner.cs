@@ -24,37 +24,32 @@ public sealed class DiffRunner : IDisposable
         _engine = engine;
     }
 
+    /// <summary>Creates a map, or gives the errno its creation failed with.</summary>
+    private static BpfMap? TryCreate(Func<BpfMap> create, out int errno)
+    {
+        errno = 0;
+        try
+        {
+            return create();
+        }
+        catch (BpfException ex)
+        {
+            errno = ex.Errno;
+        }
+        catch (BpfNotSupportedException ex)
+        {
+            errno = ex.Errno;
+        }
+
+        return null;
+    }
+
     /// <summary>Runs the program; throws with the first difference.</summary>
     public static void Run(MapProgram program)
     {
         MapConfig c = program.Config;
-        BpfMap? k = null, e = null;
-        int kErr = 0, eErr = 0;
-        try
-        {
-            k = BpfMap.Create(c.Spec);
-        }
-        catch (BpfException ex)
-        {
-            kErr = ex.Errno;
-        }
-        catch (BpfNotSupportedException ex)
-        {
-            kErr = ex.Errno;
-        }
-
-        try
-        {
-            e = InProcessMap.Create(c.Spec);
-        }
-        catch (BpfException ex)
-        {
-            eErr = ex.Errno;
-        }
-        catch (BpfNotSupportedException ex)
-        {
-            eErr = ex.Errno;
-        }
+        BpfMap? k = TryCreate(() => BpfMap.Create(c.Spec), out int kErr);
+        BpfMap? e = TryCreate(() => InProcessMap.Create(c.Spec), out int eErr);
 
         if (k is null || e is null)
         {
