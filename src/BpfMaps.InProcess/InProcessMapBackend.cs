@@ -15,6 +15,7 @@ public sealed class InProcessMapBackend : IMapBackend
 
     // hash and percpu_hash lookups skip the generic syscall layer when nothing but the table can answer.
     private InlineHashTable? _inline;
+    private readonly MapLayout _layout;
 
     internal InProcessMapBackend(MapCore core)
     {
@@ -22,6 +23,7 @@ public sealed class InProcessMapBackend : IMapBackend
         _inline = core as InlineHashTable;
         Info = core.Info;
         PossibleCpus = core.Cpus;
+        _layout = new MapLayout(core.Info, Math.Max(core.Cpus, 1));
     }
 
     /// <inheritdoc />
@@ -44,6 +46,8 @@ public sealed class InProcessMapBackend : IMapBackend
     /// <inheritdoc />
     public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
     {
+        _layout.CheckKey(key, nameof(key));
+        _layout.CheckValue(value.Length, nameof(value));
         InlineHashTable? table = _inline;
         if (table is not null && flags == 0 && key.Length == table.KeySize && value.Length >= table.ValueBufferSize && table.CanRead)
         {
@@ -54,7 +58,12 @@ public sealed class InProcessMapBackend : IMapBackend
     }
 
     /// <inheritdoc />
-    public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => Core?.Update(key, value, flags) ?? Errno.EBADF;
+    public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        _layout.CheckKey(key, nameof(key));
+        _layout.CheckValue(value.Length, nameof(value));
+        return Core?.Update(key, value, flags) ?? Errno.EBADF;
+    }
 
     /// <inheritdoc />
     public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags)
@@ -62,6 +71,7 @@ public sealed class InProcessMapBackend : IMapBackend
         // The engine's object table stands in for the descriptor table: the value names the id. Only
         // a live handle of this engine counts (decorators are looked through): a closed one is EBADF
         // even while an outer map keeps the map itself alive, and a kernel map has a descriptor instead.
+        _layout.CheckKey(key, nameof(key));
         if (InProcessMap.Unwrap(inner) is not { Core: not null } map)
         {
             return Errno.EBADF;
@@ -73,13 +83,31 @@ public sealed class InProcessMapBackend : IMapBackend
     }
 
     /// <inheritdoc />
-    public int Delete(ReadOnlySpan<byte> key) => Core?.Delete(key) ?? Errno.EBADF;
+    public int Delete(ReadOnlySpan<byte> key)
+    {
+        _layout.CheckKey(key, nameof(key));
+        return Core?.Delete(key) ?? Errno.EBADF;
+    }
 
     /// <inheritdoc />
-    public int GetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => Core?.GetNextKey(key, nextKey) ?? Errno.EBADF;
+    public int GetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        if (!key.IsEmpty)
+        {
+            _layout.CheckKey(key, nameof(key));
+        }
+
+        _layout.CheckKey(nextKey, nameof(nextKey));
+        return Core?.GetNextKey(key, nextKey) ?? Errno.EBADF;
+    }
 
     /// <inheritdoc />
-    public int LookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => Core?.LookupAndDelete(key, value, flags) ?? Errno.EBADF;
+    public int LookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
+    {
+        _layout.CheckKey(key, nameof(key));
+        _layout.CheckValue(value.Length, nameof(value));
+        return Core?.LookupAndDelete(key, value, flags) ?? Errno.EBADF;
+    }
 
     /// <inheritdoc />
     public int Freeze() => Core?.Freeze() ?? Errno.EBADF;
@@ -87,6 +115,8 @@ public sealed class InProcessMapBackend : IMapBackend
     /// <inheritdoc />
     public int LookupBatch(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
     {
+        _layout.CheckCursor(inBatch.Length, outBatch.Length);
+        _layout.CheckBatch(keys.Length, values.Length, count);
         MapCore? core = Core;
         return core is null ? Errno.EBADF : core.LookupBatch(andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
     }
@@ -94,6 +124,7 @@ public sealed class InProcessMapBackend : IMapBackend
     /// <inheritdoc />
     public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags, ulong flags)
     {
+        _layout.CheckBatch(keys.Length, values.Length, count);
         MapCore? core = Core;
         return core is null ? Errno.EBADF : core.UpdateBatch(keys, values, ref count, elemFlags, flags);
     }
@@ -101,6 +132,7 @@ public sealed class InProcessMapBackend : IMapBackend
     /// <inheritdoc />
     public int DeleteBatch(ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags, ulong flags)
     {
+        _layout.CheckBatch(keys.Length, 0, count, checkValues: false);
         MapCore? core = Core;
         return core is null ? Errno.EBADF : core.DeleteBatch(keys, ref count, elemFlags, flags);
     }
@@ -114,7 +146,12 @@ public sealed class InProcessMapBackend : IMapBackend
     /// <param name="key">key_size bytes.</param>
     /// <param name="delta">What to add (wrapping; truncated to 32 bits for u32 values).</param>
     /// <returns>0 or errno.</returns>
-    public int AtomicAdd(ReadOnlySpan<byte> key, ulong delta) => Core?.AtomicAdd(key, delta) ?? Errno.EBADF;
+    /// <exception cref="ArgumentException">The key is shorter than key_size.</exception>
+    public int AtomicAdd(ReadOnlySpan<byte> key, ulong delta)
+    {
+        _layout.CheckKey(key, nameof(key));
+        return Core?.AtomicAdd(key, delta) ?? Errno.EBADF;
+    }
 
     /// <summary>Closes this handle. The map goes away once no outer map holds it either.</summary>
     public void Dispose()

@@ -73,6 +73,8 @@ public sealed class BtfBuilder
 
     private uint Str(string s)
     {
+        ArgumentNullException.ThrowIfNull(s);
+        BpfErrors.ThrowIfContainsNul(s, "name");
         if (_stringOffsets.TryGetValue(s, out uint off))
         {
             return off;

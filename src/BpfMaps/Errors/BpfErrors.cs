@@ -67,6 +67,16 @@ internal static class BpfErrors
     [DoesNotReturn]
     public static void ThrowArgument(string paramName, string message) => throw new ArgumentException(message, paramName);
 
+    /// <summary>The kernel reads C strings, so a NUL inside a .NET string would silently cut it short.</summary>
+    public static void ThrowIfContainsNul(string s, string paramName)
+    {
+        int nul = s.IndexOf('\0', StringComparison.Ordinal);
+        if (nul >= 0)
+        {
+            ThrowArgument(paramName, $"{paramName} has a NUL character at index {nul}; the kernel would read only '{s[..nul]}'");
+        }
+    }
+
     private static string? MinimumKernelFor(string command, string? mapType)
     {
         // Where no kernel implements the op for this map type there is no minimum to name.

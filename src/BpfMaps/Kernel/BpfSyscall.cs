@@ -12,7 +12,7 @@ namespace BpfMaps.Kernel;
 /// Arguments are passed through as given: sizes are the caller's business, exactly as with
 /// libbpf's <c>bpf_map_*</c> functions. Closed or invalid handles give <c>EBADF</c>.
 /// </remarks>
-public static unsafe class BpfSyscall
+internal static unsafe class BpfSyscall
 {
     /// <summary>Whether the current architecture has a known <c>bpf</c> syscall number.</summary>
     public static bool IsArchitectureSupported => Interop.Interop.SysBpf > 0 && OperatingSystem.IsLinux();

@@ -3,20 +3,36 @@ using BpfMaps.Interop;
 
 namespace BpfMaps.Kernel;
 
-/// <summary>The kernel backend: every call is one bpf() syscall on the owned descriptor.</summary>
+/// <summary>
+/// The kernel backend: every call is one bpf() syscall on the owned descriptor. The kernel reads and
+/// writes key_size, value and count-sized regions whatever the buffers are, so each call first checks
+/// its spans against the map's <see cref="MapLayout"/> and throws <see cref="ArgumentException"/> for
+/// one that is too short; kernel failures are returned as errno.
+/// </summary>
 public sealed class KernelMapBackend : IMapBackend
 {
     private readonly BpfFd _fd;
+    private readonly MapLayout _layout;
 
-    /// <summary>Wraps an open map descriptor; ownership passes to the backend.</summary>
+    /// <summary>
+    /// Wraps an open map descriptor; ownership passes to the backend. The map's sizes are read from the
+    /// kernel (BPF_OBJ_GET_INFO_BY_FD, Linux 4.13), never taken from the caller, because every buffer
+    /// check rests on them.
+    /// </summary>
     /// <param name="fd">The map descriptor.</param>
-    /// <param name="info">The map's info (from BPF_OBJ_GET_INFO_BY_FD).</param>
-    public KernelMapBackend(BpfFd fd, MapInfo info)
+    /// <exception cref="BpfException">The descriptor is closed or not a BPF object (EBADF, EINVAL).</exception>
+    public KernelMapBackend(BpfFd fd)
+        : this(fd, ReadInfo(fd))
+    {
+    }
+
+    internal KernelMapBackend(BpfFd fd, MapInfo info)
     {
         ArgumentNullException.ThrowIfNull(fd);
         ArgumentNullException.ThrowIfNull(info);
         _fd = fd;
         Info = info;
+        _layout = new MapLayout(info, BpfMaps.PossibleCpus.Count);
     }
 
     /// <inheritdoc />
@@ -32,14 +48,26 @@ public sealed class KernelMapBackend : IMapBackend
     public BpfFd Fd => _fd;
 
     /// <inheritdoc />
-    public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => BpfSyscall.MapLookupElem(_fd, key, value, flags);
+    public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
+    {
+        _layout.CheckKey(key, nameof(key));
+        _layout.CheckValue(value.Length, nameof(value));
+        return BpfSyscall.MapLookupElem(_fd, key, value, flags);
+    }
 
     /// <inheritdoc />
-    public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => BpfSyscall.MapUpdateElem(_fd, key, value, flags);
+    public int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        _layout.CheckKey(key, nameof(key));
+        _layout.CheckValue(value.Length, nameof(value));
+        return BpfSyscall.MapUpdateElem(_fd, key, value, flags);
+    }
 
     /// <inheritdoc />
     public int UpdateInner(ReadOnlySpan<byte> key, IMapBackend inner, ulong flags)
     {
+        ArgumentNullException.ThrowIfNull(inner);
+        _layout.CheckKey(key, nameof(key));
         if (inner.Handle is not { } handle || !FdLease.TryAcquire(handle, out var lease, out int fd))
         {
             return Errno.EBADF;
@@ -54,32 +82,92 @@ public sealed class KernelMapBackend : IMapBackend
     }
 
     /// <inheritdoc />
-    public int Delete(ReadOnlySpan<byte> key) => BpfSyscall.MapDeleteElem(_fd, key);
+    public int Delete(ReadOnlySpan<byte> key)
+    {
+        _layout.CheckKey(key, nameof(key));
+        return BpfSyscall.MapDeleteElem(_fd, key);
+    }
 
     /// <inheritdoc />
-    public int GetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => BpfSyscall.MapGetNextKey(_fd, key, nextKey);
+    public int GetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        if (!key.IsEmpty)
+        {
+            _layout.CheckKey(key, nameof(key));
+        }
+
+        _layout.CheckKey(nextKey, nameof(nextKey));
+        return BpfSyscall.MapGetNextKey(_fd, key, nextKey);
+    }
 
     /// <inheritdoc />
-    public int LookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => BpfSyscall.MapLookupAndDeleteElem(_fd, key, value, flags);
+    public int LookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
+    {
+        _layout.CheckKey(key, nameof(key));
+        _layout.CheckValue(value.Length, nameof(value));
+        return BpfSyscall.MapLookupAndDeleteElem(_fd, key, value, flags);
+    }
 
     /// <inheritdoc />
     public int Freeze() => BpfSyscall.MapFreeze(_fd);
 
     /// <inheritdoc />
     public int LookupBatch(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
-        => BpfSyscall.MapBatch(andDelete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH,
+    {
+        _layout.CheckCursor(inBatch.Length, outBatch.Length);
+        _layout.CheckBatch(keys.Length, values.Length, count);
+        return BpfSyscall.MapBatch(andDelete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH,
             _fd, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
+    }
 
     /// <inheritdoc />
     public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags, ulong flags)
-        => BpfSyscall.MapBatch(BpfCommand.BPF_MAP_UPDATE_BATCH, _fd, default, default, keys, values, ref count, elemFlags, flags);
+    {
+        _layout.CheckBatch(keys.Length, values.Length, count);
+        return BpfSyscall.MapBatch(BpfCommand.BPF_MAP_UPDATE_BATCH, _fd, default, default, keys, values, ref count, elemFlags, flags);
+    }
 
     /// <inheritdoc />
     public int DeleteBatch(ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags, ulong flags)
-        => BpfSyscall.MapBatch(BpfCommand.BPF_MAP_DELETE_BATCH, _fd, default, default, keys, default, ref count, elemFlags, flags);
+    {
+        _layout.CheckBatch(keys.Length, 0, count, checkValues: false);
+        return BpfSyscall.MapBatch(BpfCommand.BPF_MAP_DELETE_BATCH, _fd, default, default, keys, default, ref count, elemFlags, flags);
+    }
 
     /// <inheritdoc />
     public void Dispose() => _fd.Dispose();
+
+    private static MapInfo ReadInfo(BpfFd fd)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        int err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
+        if (err != 0)
+        {
+            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+        }
+
+        if (!IsMapDescriptor(fd))
+        {
+            throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is a BPF object but not a map");
+        }
+
+        return ToInfo(native);
+    }
+
+    // OBJ_GET_INFO_BY_FD also answers for programs, BTF and links, each with its own struct; the
+    // descriptor's anon-inode name is what tells a map apart.
+    internal static bool IsMapDescriptor(BpfFd fd)
+    {
+        try
+        {
+            string? target = new FileInfo($"/proc/self/fd/{fd.Value}").LinkTarget;
+            return target is null || target == "anon_inode:bpf-map";
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
 
     internal static unsafe MapInfo ToInfo(in BpfMapInfoNative n)
     {

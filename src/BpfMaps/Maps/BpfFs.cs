@@ -16,6 +16,7 @@ public static class BpfFs
     public static bool? IsOnBpfFs(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        BpfErrors.ThrowIfContainsNul(path, nameof(path));
         return Statfs.Call(path, out Statfs.StatfsBuffer buf) == 0 ? (buf.Type & 0xffffffffL) == Statfs.BpfFsMagic : null;
     }
 
@@ -25,6 +26,7 @@ public static class BpfFs
     public static string? WhyNotAPin(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        BpfErrors.ThrowIfContainsNul(path, nameof(path));
         if (Directory.Exists(path))
         {
             return $"{path} is a directory, not a pinned BPF object";
@@ -41,6 +43,7 @@ public static class BpfFs
     public static string? WhyCannotPinAt(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        BpfErrors.ThrowIfContainsNul(path, nameof(path));
         string parent = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
         return IsOnBpfFs(parent) == false
             ? $"{path} is not on a bpffs mount; pin under /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)"

@@ -96,10 +96,13 @@ public sealed partial class BpfMap
     /// <param name="count">In: capacity. Out: entries returned.</param>
     /// <param name="flags">elem_flags.</param>
     /// <returns>0 or errno.</returns>
-    /// <exception cref="ArgumentException">A cursor of another map.</exception>
+    /// <exception cref="ArgumentException">A cursor of another map, a negative count, or a count the buffers cannot hold.</exception>
     public int TryLookupBatch(bool delete, BatchCursor cursor, Span<byte> keys, Span<byte> values, ref int count, LookupFlags flags = LookupFlags.None)
     {
         CheckCursor(cursor);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        CheckSpan(keys.Length, count, KeySize, nameof(keys));
+        CheckSpan(values.Length, count, ValueBufferSize, nameof(values));
         uint c = (uint)count;
         int err = _backend.LookupBatch(delete, cursor.InBatch, cursor.OutBatch, keys, values, ref c, (ulong)flags, 0);
         if (count > 0)
@@ -197,10 +200,5 @@ public sealed partial class BpfMap
     }
 
     private static void CheckSpan(int length, int count, int elementSize, string name)
-    {
-        if (length < (long)count * elementSize)
-        {
-            BpfErrors.ThrowArgument(name, $"{name} buffer is {length} bytes but {count} entries of {elementSize} bytes need {(long)count * elementSize}");
-        }
-    }
+        => MapLayout.CheckEntries(length, count, elementSize, name);
 }

@@ -22,14 +22,13 @@ public sealed partial class BpfMap : IDisposable
         _backend = backend;
         MapInfo info = backend.Info;
         Type = info.Type;
-        KeySize = info.KeySize;
-        ValueSize = info.ValueSize;
         MaxEntries = info.MaxEntries;
         IsPerCpu = info.Type.IsPerCpu();
-        Cpus = IsPerCpu ? backend.PossibleCpus : 1;
-        ValueStride = IsPerCpu ? PossibleCpus.Stride(info.ValueSize) : info.ValueSize;
-        ValueBufferSize = IsPerCpu ? ValueStride * Cpus : info.Type.IsMapInMap() ? sizeof(uint) : info.ValueSize;
+        Layout = new MapLayout(info, backend.PossibleCpus);
     }
+
+    /// <summary>The map's buffer geometry: key, value and cursor sizes as the map commands use them.</summary>
+    public MapLayout Layout { get; }
 
     /// <summary>The backend every call goes to.</summary>
     public IMapBackend Backend => _backend;
@@ -41,10 +40,10 @@ public sealed partial class BpfMap : IDisposable
     public MapType Type { get; }
 
     /// <summary>Key size in bytes.</summary>
-    public int KeySize { get; }
+    public int KeySize => Layout.KeySize;
 
     /// <summary>Value size in bytes (of one CPU's value for per-CPU maps).</summary>
-    public int ValueSize { get; }
+    public int ValueSize => Layout.ValueSize;
 
     /// <summary>Maximum number of entries.</summary>
     public int MaxEntries { get; }
@@ -53,13 +52,13 @@ public sealed partial class BpfMap : IDisposable
     public bool IsPerCpu { get; }
 
     /// <summary>Number of value slots per entry: possible CPUs for per-CPU maps, else 1.</summary>
-    public int Cpus { get; }
+    public int Cpus => Layout.Cpus;
 
     /// <summary>Bytes between two CPUs' values: <c>round_up(value_size, 8)</c> for per-CPU maps.</summary>
-    public int ValueStride { get; }
+    public int ValueStride => Layout.ValueStride;
 
     /// <summary>Bytes one entry's value occupies in lookup/update buffers.</summary>
-    public int ValueBufferSize { get; }
+    public int ValueBufferSize => Layout.ValueBufferSize;
 
     /// <summary>The map's info as of when it was opened (name, id, flags, sizes).</summary>
     public MapInfo Info => _backend.Info;
@@ -168,28 +167,13 @@ public sealed partial class BpfMap : IDisposable
             BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
         }
 
-        if (!IsMapDescriptor(fd))
+        if (!KernelMapBackend.IsMapDescriptor(fd))
         {
             fd.Dispose();
             throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is a BPF object but not a map");
         }
 
         return new BpfMap(new KernelMapBackend(fd, KernelMapBackend.ToInfo(native)));
-    }
-
-    // OBJ_GET_INFO_BY_FD also answers for programs, BTF and links, each with its own struct; the
-    // descriptor's anon-inode name is what tells a map apart.
-    private static bool IsMapDescriptor(BpfFd fd)
-    {
-        try
-        {
-            string? target = new FileInfo($"/proc/self/fd/{fd.Value}").LinkTarget;
-            return target is null || target == "anon_inode:bpf-map";
-        }
-        catch (IOException)
-        {
-            return true;
-        }
     }
 
     /// <summary>Opens the map pinned at <paramref name="path"/> (BPF_OBJ_GET, Linux 4.4).</summary>
@@ -199,7 +183,7 @@ public sealed partial class BpfMap : IDisposable
     public static BpfMap OpenPinned(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] p = NulTerminated(path);
+        byte[] p = NulTerminated(path, nameof(path));
         int err = BpfSyscall.ObjGet(p, 0, out BpfFd fd);
         if (err != 0)
         {
@@ -297,7 +281,7 @@ public sealed partial class BpfMap : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         SafeHandle handle = Handle ?? throw new NotSupportedException("pinning needs a kernel map; in-process maps have no bpffs object");
-        int err = BpfSyscall.ObjPin(handle, NulTerminated(path));
+        int err = BpfSyscall.ObjPin(handle, NulTerminated(path, nameof(path)));
         if (err != 0)
         {
             // ENOENT too: a parent that exists but is off bpffs (e.g. /proc) cannot create the entry.
@@ -342,8 +326,11 @@ public sealed partial class BpfMap : IDisposable
     /// <summary>Closes the map's descriptor.</summary>
     public void Dispose() => _backend.Dispose();
 
-    internal static byte[] NulTerminated(string s)
+    /// <summary>The UTF-8 bytes of <paramref name="s"/> and a closing NUL, for the kernel's C strings.</summary>
+    /// <exception cref="ArgumentException"><paramref name="s"/> holds a NUL, where the kernel would cut it short.</exception>
+    internal static byte[] NulTerminated(string s, string paramName)
     {
+        BpfErrors.ThrowIfContainsNul(s, paramName);
         byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
         Encoding.UTF8.GetBytes(s, b);
         return b;

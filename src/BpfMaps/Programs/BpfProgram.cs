@@ -135,7 +135,7 @@ public sealed class BpfProgram : IDisposable
 
     private static unsafe BpfProgram LoadSlots(ProgramType type, Instruction[] slots, string license, ProgramLoadOptions options)
     {
-        byte[] lic = BpfMap.NulTerminated(license);
+        byte[] lic = BpfMap.NulTerminated(license, nameof(license));
         int logLevel = options.LogLevel;
         int logSize = options.LogSize;
         bool wantLogOnSuccess = logLevel > 0;
