@@ -3,8 +3,6 @@ namespace BpfMaps.Cli.Tests;
 /// <summary>The built bpfmap.dll as a child process: exit codes, one stderr line, completion.</summary>
 public class ProcessTests
 {
-    private static readonly string[] Nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
-
     private static void RequireSetpriv()
     {
         if (Environment.UserName != "root" || Proc.Which("setpriv") is null)
@@ -23,7 +21,7 @@ public class ProcessTests
         m.Pin(dir["p"]);
         foreach (string[] args in new[] { new[] { "show" }, ["dump", "id", m.Id.ToString()], ["lookup", "pinned", dir["p"], "key", "1", "0", "0", "0"], ["create", "/sys/fs/bpf/x", "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "x"] })
         {
-            RunResult r = Cli.RunProcess(Nobody, args);
+            RunResult r = Cli.RunProcess(Proc.WithoutCapabilities, args);
             Assert.True(r.Exit == (int)ExitCode.PermissionDenied, $"{string.Join(' ', args)}: exit {r.Exit}, {r.Stderr}");
             Assert.Single(r.StderrLines);
             Assert.Matches("^bpfmap: permission denied \\(BPF_[A-Z_]+\\): run as root", r.Stderr);

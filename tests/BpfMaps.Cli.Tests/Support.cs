@@ -51,6 +51,13 @@ public static class Cli
 
 public static class Proc
 {
+    /// <summary>
+    /// A setpriv prefix that keeps the uid (so the child can still read a checkout in a private
+    /// directory, such as one under mktemp -d or /root) but drops every capability, so that bpf() is
+    /// as unprivileged as for any other user (kernel.unprivileged_bpf_disabled applies).
+    /// </summary>
+    public static readonly string[] WithoutCapabilities = ["setpriv", "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"];
+
     public static RunResult Run(string exe, IEnumerable<string> args, int timeoutMs = 60_000)
     {
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

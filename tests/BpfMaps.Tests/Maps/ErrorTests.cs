@@ -145,7 +145,7 @@ public class ErrorTests
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath! : "dotnet", ProbePath() }.Concat(args))
+        foreach (string a in new[] { "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath! : "dotnet", ProbePath() }.Concat(args))
         {
             psi.ArgumentList.Add(a);
         }
