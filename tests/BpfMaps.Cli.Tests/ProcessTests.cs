@@ -3,25 +3,16 @@ namespace BpfMaps.Cli.Tests;
 /// <summary>The built bpfmap.dll as a child process: exit codes, one stderr line, completion.</summary>
 public class ProcessTests
 {
-    private static void RequireSetpriv()
-    {
-        if (Environment.UserName != "root" || Proc.Which("setpriv") is null)
-        {
-            Assert.Skip("needs root and setpriv to drop privileges");
-        }
-    }
-
     [Fact]
     public void Without_privileges_every_map_command_says_permission_denied_in_one_line()
     {
         Kernel.RequireBpffs();
-        RequireSetpriv();
         using var dir = new PinDir();
         using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "proc_perm" });
         m.Pin(dir["p"]);
         foreach (string[] args in new[] { new[] { "show" }, ["dump", "id", m.Id.ToString()], ["lookup", "pinned", dir["p"], "key", "1", "0", "0", "0"], ["create", "/sys/fs/bpf/x", "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "x"] })
         {
-            RunResult r = Cli.RunProcess(Proc.WithoutCapabilities, args);
+            RunResult r = Cli.RunUnprivileged(args);
             Assert.True(r.Exit == (int)ExitCode.PermissionDenied, $"{string.Join(' ', args)}: exit {r.Exit}, {r.Stderr}");
             Assert.Single(r.StderrLines);
             Assert.Matches("^bpfmap: permission denied \\(BPF_[A-Z_]+\\): run as root", r.Stderr);

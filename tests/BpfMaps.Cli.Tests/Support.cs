@@ -39,8 +39,22 @@ public static class Cli
 
     /// <summary>Runs the built bpfmap.dll as a child process.</summary>
     public static RunResult RunProcess(string[]? prefix, params string[] args)
+        => RunProcessOf(Path.Combine(AppContext.BaseDirectory, "bpfmap.dll"), prefix, args);
+
+    /// <summary>Runs bpfmap as uid 65534 without capabilities (from a world-readable copy of the build output).</summary>
+    public static RunResult RunUnprivileged(params string[] args)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "bpfmap.dll");
+        if (BpfMaps.Tests.Common.UnprivilegedChild.WhyUnavailable() is { } why)
+        {
+            Assert.Skip(why);
+        }
+
+        string dll = BpfMaps.Tests.Common.UnprivilegedChild.Stage(Path.Combine(AppContext.BaseDirectory, "bpfmap.dll"));
+        return RunProcessOf(dll, [.. BpfMaps.Tests.Common.UnprivilegedChild.Setpriv], args);
+    }
+
+    private static RunResult RunProcessOf(string dll, string[]? prefix, string[] args)
+    {
         var all = new List<string>();
         all.AddRange(prefix ?? []);
         all.AddRange(["env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "DOTNET_NOLOGO=1", "dotnet", dll]);
@@ -51,13 +65,6 @@ public static class Cli
 
 public static class Proc
 {
-    /// <summary>
-    /// A setpriv prefix that keeps the uid (so the child can still read a checkout in a private
-    /// directory, such as one under mktemp -d or /root) but drops every capability, so that bpf() is
-    /// as unprivileged as for any other user (kernel.unprivileged_bpf_disabled applies).
-    /// </summary>
-    public static readonly string[] WithoutCapabilities = ["setpriv", "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"];
-
     public static RunResult Run(string exe, IEnumerable<string> args, int timeoutMs = 60_000)
     {
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

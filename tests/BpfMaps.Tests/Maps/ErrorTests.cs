@@ -130,22 +130,18 @@ public class ErrorTests
 
     private static (int Code, string Out) RunUnprivileged(params string[] args)
     {
-        if (!File.Exists("/usr/bin/setpriv"))
+        if (BpfMaps.Tests.Common.UnprivilegedChild.WhyUnavailable() is { } why)
         {
-            Assert.Skip("setpriv not installed (scripts/setup.sh installs util-linux)");
+            Assert.Skip(why);
         }
 
-        if (Environment.UserName != "root")
-        {
-            Assert.Skip("dropping privileges needs a root test run");
-        }
-
-        var psi = new ProcessStartInfo("/usr/bin/setpriv")
+        var psi = new ProcessStartInfo(BpfMaps.Tests.Common.UnprivilegedChild.Setpriv[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string a in new[] { "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath! : "dotnet", ProbePath() }.Concat(args))
+        string dotnet = Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath! : "dotnet";
+        foreach (string a in BpfMaps.Tests.Common.UnprivilegedChild.Setpriv.Skip(1).Concat([dotnet, BpfMaps.Tests.Common.UnprivilegedChild.Stage(ProbePath())]).Concat(args))
         {
             psi.ArgumentList.Add(a);
         }
