@@ -168,3 +168,15 @@ internal struct BtfLoadAttr
     /// <summary>Output on 6.5+ kernels (<c>btf_log_true_size</c>); padding before.</summary>
     public uint btf_log_true_size;
 }
+
+/// <summary><c>struct bpf_btf_info</c> (BPF_OBJ_GET_INFO_BY_FD on a BTF object).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct BpfBtfInfoNative
+{
+    public ulong btf;
+    public uint btf_size;
+    public uint id;
+    public ulong name;
+    public uint name_len;
+    public uint kernel_btf;
+}

@@ -450,4 +450,50 @@ internal static unsafe class BpfSyscall
     }
 
     internal static int BtfLoad(ref BtfLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_BTF_LOAD, ref attr, out fd);
+
+    /// <summary>BPF_BTF_GET_FD_BY_ID (5.0).</summary>
+    /// <param name="id">BTF object id.</param>
+    /// <param name="fd">The opened BTF object.</param>
+    /// <returns>0 or errno (ENOENT for an unknown id).</returns>
+    public static int BtfGetFdById(uint id, out BpfFd fd)
+    {
+        var attr = new GetIdAttr { start_id = id };
+        return CallFd(BpfCommand.BPF_BTF_GET_FD_BY_ID, ref attr, out fd);
+    }
+
+    /// <summary>BPF_BTF_GET_NEXT_ID (5.4).</summary>
+    /// <param name="startId">0 to get the lowest id.</param>
+    /// <param name="nextId">The next BTF object id.</param>
+    /// <returns>0 or errno (ENOENT after the last).</returns>
+    public static int BtfGetNextId(uint startId, out uint nextId)
+    {
+        var attr = new GetIdAttr { start_id = startId };
+        int err = Call(BpfCommand.BPF_BTF_GET_NEXT_ID, ref attr);
+        nextId = attr.next_id;
+        return err;
+    }
+
+    /// <summary>
+    /// BPF_OBJ_GET_INFO_BY_FD on a BTF object. With an empty <paramref name="data"/> and <paramref name="name"/>
+    /// it only reports the sizes; called again with buffers of those sizes, it copies the raw BTF and the name.
+    /// </summary>
+    /// <param name="btf">The BTF object.</param>
+    /// <param name="data">Receives the raw BTF (btf_size bytes), or empty.</param>
+    /// <param name="name">Receives the NUL-terminated name, or empty.</param>
+    /// <param name="info">The info the kernel wrote: sizes, id, whether it is kernel BTF.</param>
+    /// <returns>0 or errno (ENOSPC when a buffer is too small).</returns>
+    public static int BtfGetInfo(SafeHandle btf, Span<byte> data, Span<byte> name, out BpfBtfInfoNative info)
+    {
+        info = default;
+        fixed (byte* d = data)
+        fixed (byte* n = name)
+        {
+            info.btf = data.IsEmpty ? 0 : Ptr(d);
+            info.btf_size = (uint)data.Length;
+            info.name = name.IsEmpty ? 0 : Ptr(n);
+            info.name_len = (uint)name.Length;
+            Span<byte> buf = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref info, 1));
+            return ObjGetInfoByFd(btf, buf, out _);
+        }
+    }
 }

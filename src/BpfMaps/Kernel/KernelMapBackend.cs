@@ -180,6 +180,6 @@ public sealed class KernelMapBackend : IMapBackend
         }
 
         return new MapInfo((MapType)n.type, n.id, (int)n.key_size, (int)n.value_size, (int)n.max_entries,
-            (MapFlags)n.map_flags, name, n.btf_id, n.btf_key_type_id, n.btf_value_type_id, n.ifindex, n.map_extra);
+            (MapFlags)n.map_flags, name, n.btf_id, n.btf_key_type_id, n.btf_value_type_id, n.ifindex, n.map_extra, n.btf_vmlinux_value_type_id);
     }
 }

@@ -53,6 +53,7 @@ public sealed record MapSpec
 /// <param name="BtfValueTypeId">BTF value type id, or 0.</param>
 /// <param name="IfIndex">Offload device, or 0.</param>
 /// <param name="MapExtra">map_extra.</param>
+/// <param name="BtfVmlinuxValueTypeId">For struct_ops maps, the value's type id in vmlinux's BTF, or 0.</param>
 public sealed record MapInfo(
     MapType Type,
     uint Id,
@@ -65,4 +66,5 @@ public sealed record MapInfo(
     uint BtfKeyTypeId = 0,
     uint BtfValueTypeId = 0,
     uint IfIndex = 0,
-    ulong MapExtra = 0);
+    ulong MapExtra = 0,
+    uint BtfVmlinuxValueTypeId = 0);

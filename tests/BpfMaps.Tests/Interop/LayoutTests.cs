@@ -21,6 +21,7 @@ public class LayoutTests
         (typeof(ProgLoadAttr), "((union bpf_attr*)0)->prog_type", ["prog_type", "insn_cnt", "insns", "license", "log_level", "log_size", "log_buf", "kern_version", "prog_flags", "prog_name", "prog_ifindex", "expected_attach_type", "prog_btf_fd", "func_info_rec_size", "func_info", "func_info_cnt", "line_info_rec_size", "line_info", "line_info_cnt", "attach_btf_id", "attach_prog_fd", "core_relo_cnt", "fd_array", "core_relos", "core_relo_rec_size"]),
         (typeof(TestRunAttr), "((union bpf_attr*)0)->test", ["prog_fd", "retval", "data_size_in", "data_size_out", "data_in", "data_out", "repeat", "duration", "ctx_size_in", "ctx_size_out", "ctx_in", "ctx_out", "flags", "cpu", "batch_size"]),
         (typeof(BtfLoadAttr), "((union bpf_attr*)0)->btf", ["btf", "btf_log_buf", "btf_size", "btf_log_size", "btf_log_level"]),
+        (typeof(BpfBtfInfoNative), "struct bpf_btf_info", ["btf", "btf_size", "id", "name", "name_len", "kernel_btf"]),
     ];
 
     private static readonly Lazy<Dictionary<string, long>> s_c = new(CompileAndRun);
