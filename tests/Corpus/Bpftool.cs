@@ -104,14 +104,17 @@ public static class Bpftool
     /// <summary><c>bpftool [-j] btf dump id N</c>: every type of one BTF object.</summary>
     public static ToolResult BtfDump(uint btfId, bool json = true) => Run(Flagged(json, "btf", "dump", "id", btfId.ToString()));
 
-    /// <summary><c>bpftool [-j] btf dump id N format c</c>: the BTF object as C declarations.</summary>
+    /// <summary><c>bpftool btf dump id N format c</c>: the BTF object as C declarations.</summary>
     public static ToolResult BtfDumpC(uint btfId) => Run("btf", "dump", "id", btfId.ToString(), "format", "c");
 
     /// <summary><c>bpftool [-j] btf show [id N]</c>.</summary>
     public static ToolResult BtfShow(uint? btfId = null, bool json = true)
         => Run(Flagged(json, btfId is { } id ? ["btf", "show", "id", id.ToString()] : ["btf", "show"]));
 
-    /// <summary>The <c>formatted</c> member of every element of a <c>-j map dump</c>, in dump order.</summary>
+    /// <summary>
+    /// The <c>formatted</c> member of every element of a <c>-j map dump</c>, in dump order. For a
+    /// value with two anonymous members (layouts/anon) use <see cref="ParseDocument"/> instead.
+    /// </summary>
     public static IReadOnlyList<JsonNode> Formatted(string pinned)
         => Parse(Dump(pinned)).AsArray().Select(e => e!["formatted"] ?? throw new InvalidOperationException($"no formatted member in {e.ToJsonString()}")).ToList();
 

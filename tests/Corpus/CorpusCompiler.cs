@@ -60,16 +60,15 @@ public static class CorpusCompiler
         {
             string source = Path.Combine(SourceDirectory, obj + ".bpf.c");
             string output = Path.Combine(outputDirectory, obj + ".bpf.o");
-            string[] args =
+            string[] flags =
             [
                 "-g", "-O2", "-target", "bpf", "-Wall", "-Werror",
                 "-I", SourceDirectory,
                 // linux/types.h includes asm/types.h, which Debian keeps under the multiarch directory.
                 .. multiarch.Length > 0 ? new[] { "-I", $"/usr/include/{multiarch}" } : [],
-                "-c", source, "-o", output + ".tmp",
             ];
 
-            string stamp = Stamp(clangVersion, args, header, File.ReadAllBytes(source));
+            string stamp = Stamp(clangVersion, flags, header, File.ReadAllBytes(source));
             string stampFile = output + ".stamp";
             if (File.Exists(output) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
             {
@@ -77,13 +76,15 @@ public static class CorpusCompiler
                 continue;
             }
 
-            ToolResult r = ExternalTool.Run(clang, args);
+            // Another test process may be compiling the same object: each writes its own file, then renames.
+            string temporary = $"{output}.{Environment.ProcessId}.tmp";
+            ToolResult r = ExternalTool.Run(clang, [.. flags, "-c", source, "-o", temporary]);
             if (!r.Succeeded)
             {
                 throw new InvalidOperationException($"compiling the BTF corpus object {obj} failed: {r.Describe()}");
             }
 
-            File.Move(output + ".tmp", output, overwrite: true);
+            File.Move(temporary, output, overwrite: true);
             File.WriteAllText(stampFile, stamp);
             results.Add((obj, output, true));
         }
@@ -91,10 +92,10 @@ public static class CorpusCompiler
         return results;
     }
 
-    private static string Stamp(string clangVersion, string[] args, byte[] header, byte[] source)
+    private static string Stamp(string clangVersion, string[] flags, byte[] header, byte[] source)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(clangVersion + "\0" + string.Join('\0', args) + "\0"));
+        hash.AppendData(Encoding.UTF8.GetBytes(clangVersion + "\0" + string.Join('\0', flags) + "\0"));
         hash.AppendData(header);
         hash.AppendData(source);
         return Convert.ToHexString(hash.GetHashAndReset());
