@@ -100,7 +100,11 @@ internal static class Arguments
 
         if (t.IsEnum)
         {
-            return t == typeof(ProgramType) ? ProgramType.SocketFilter : Enum.ToObject(t, 0);
+            // Zero is the "no flags" value of most enums here; for program types and BTF kinds it is the
+            // invalid "unspecified"/void, which a method refuses before it looks at the other arguments.
+            return t == typeof(ProgramType) ? ProgramType.SocketFilter
+                : t == typeof(BpfMaps.Btf.BtfKind) ? BpfMaps.Btf.BtfKind.Typedef
+                : Enum.ToObject(t, 0);
         }
 
         if (t.IsPrimitive)

@@ -55,6 +55,7 @@ internal sealed class TargetSet : IDisposable
         typeof(BpfMap), typeof(IMapBackend), typeof(SafeHandle), typeof(BpfProgram), typeof(SwapDrainMap), typeof(InProcessSwapDrainMap),
         typeof(BpfMap<uint, ulong>), typeof(BpfMap<uint, uint>), typeof(PerCpuBpfMap<uint, ulong>),
         typeof(BpfQueue<ulong>), typeof(BpfStack<ulong>), typeof(BpfBloomFilter<ulong>),
+        typeof(MapLayout), typeof(BpfMaps.Btf.BtfSpec),
     ];
 
     public List<Target> Targets { get; } = [];
@@ -138,12 +139,17 @@ internal sealed class TargetSet : IDisposable
         var swap = InProcessSwapDrainMap.Create(Spec(MapType.Hash, QueueEntries), null, "sweep_swap");
         _owned.Add(swap);
         Add("in-process InProcessSwapDrainMap", swap, null, kernel: false);
+
+        var btf = new BpfMaps.Btf.BtfBuilder();
+        btf.AddInt("u32", 4, isSigned: false);
+        Add("a one-type BtfSpec", BpfMaps.Btf.BtfSpec.Parse(btf.Build()), null, kernel: false);
     }
 
     private void AddMap(MapFixture f, bool kernel)
     {
         Add(f.Name, f.Map, f, kernel);
         Add($"{f.Name} backend", f.Map.Backend, f, kernel);
+        Add($"{f.Name} layout", f.Map.Layout, f, kernel);
     }
 
     private MapFixture Fixture(string name, BpfMap map, BpfMap? inner, Action<MapFixture> fill)

@@ -86,6 +86,7 @@ public sealed class BtfBuilder
     /// <exception cref="ArgumentException">Not a struct or union kind.</exception>
     public uint AddComposite(BtfKind kind, string name, int sizeBytes, IReadOnlyList<BtfBuilderMember> members)
     {
+        BpfErrors.ThrowIfContainsNul(name, nameof(name));
         ArgumentNullException.ThrowIfNull(members);
         if (kind is not (BtfKind.Struct or BtfKind.Union))
         {
@@ -157,7 +158,10 @@ public sealed class BtfBuilder
     /// <returns>The new type id.</returns>
     /// <exception cref="ArgumentException">Not a modifier kind.</exception>
     public uint AddModifier(BtfKind kind, string name, uint target)
-        => kind.IsModifier() ? Add(name, kind, 0, false, target) : throw new ArgumentException($"{kind} is not a modifier", nameof(kind));
+    {
+        BpfErrors.ThrowIfContainsNul(name, nameof(name));
+        return kind.IsModifier() ? Add(name, kind, 0, false, target) : throw new ArgumentException($"{kind} is not a modifier", nameof(kind));
+    }
 
     /// <summary>Adds a typedef.</summary>
     /// <param name="name">The name.</param>

@@ -70,6 +70,7 @@ internal static class BpfErrors
     /// <summary>The kernel reads C strings, so a NUL inside a .NET string would silently cut it short.</summary>
     public static void ThrowIfContainsNul(string s, string paramName)
     {
+        ArgumentNullException.ThrowIfNull(s, paramName);
         int nul = s.IndexOf('\0', StringComparison.Ordinal);
         if (nul >= 0)
         {

@@ -29,6 +29,8 @@ public partial class SpanBoundsTests
             "as TestRun: the kernel is told both lengths",
         ["BpfMap<uint, ulong>.DeleteBatch(ReadOnlySpan<uint>)"] =
             "the count is keys.Length, and TKey's size was checked against key_size when the view was made",
+        ["BtfSpec.Parse(ReadOnlySpan<byte>, BtfSpec)"] =
+            "the blob is copied whole; its length is the only size, and a short one is a BtfException naming the offset",
     };
 
     // Members with a path/name string that never reaches the kernel or a file system, so a NUL in it
@@ -38,6 +40,14 @@ public partial class SpanBoundsTests
         ["MapTypeExtensions.TryParseKernelName(string, out MapType)"] = "a parser: a name with a NUL matches no map type and it returns false",
         ["MapInfo.new(MapType, uint, int, int, int, MapFlags, string, uint, uint, uint, uint, ulong)"] = "a record of what the kernel reported; it hands the name to nothing",
         ["DrainRaceMethodResult.new(DrainMethod, string, long, long, long, long, long, long, long, TimeSpan)"] = "a result record; the method name is a label",
+        ["MapInfo.new(MapType, uint, int, int, int, MapFlags, string, uint, uint, uint, uint, ulong, uint)"] = "a record of what the kernel reported; it hands the name to nothing",
+        ["BtfObjectInfo.new(uint, string, int, bool)"] = "a record of what the kernel reported about a BTF object",
+        ["BtfBuilderMember.new(string, uint, uint, int)"] = "a plain record; AddComposite refuses a NUL in the name when it writes it",
+        ["BtfSpec.FindType(string, BtfKind)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",
+        ["BtfSpec.FindTypes(string)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",
+        ["BtfSpec.TryFindType(string, BtfKind, out BtfType)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",
+        ["MapLayout.CheckKey(ReadOnlySpan<byte>, string)"] = "paramName only labels the exception",
+        ["MapLayout.CheckValue(int, string)"] = "paramName only labels the exception",
     };
 
     [Fact]
