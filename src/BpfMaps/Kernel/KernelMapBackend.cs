@@ -47,6 +47,18 @@ public sealed class KernelMapBackend : IMapBackend
     /// <summary>The owned descriptor.</summary>
     public BpfFd Fd => _fd;
 
+    /// <summary>
+    /// Reads the map's BTF from the kernel (BPF_BTF_GET_FD_BY_ID on the map's btf_id, Linux 5.0); for a
+    /// struct_ops map whose value type lives in vmlinux, the kernel's BTF.
+    /// </summary>
+    /// <returns>The BTF, or null when the map has none.</returns>
+    /// <exception cref="BpfException">The kernel refused (EPERM without privileges).</exception>
+    /// <exception cref="Btf.BtfException">The BTF is malformed.</exception>
+    public Btf.BtfSpec? LoadBtf()
+        => Info.BtfVmlinuxValueTypeId != 0 ? Btf.BtfSpec.CachedVmlinux()
+            : Info.BtfId != 0 ? Btf.BtfSpec.LoadById(Info.BtfId)
+            : null;
+
     /// <inheritdoc />
     public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
     {

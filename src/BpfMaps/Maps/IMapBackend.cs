@@ -24,6 +24,15 @@ public interface IMapBackend : IDisposable
     /// <summary>The kernel descriptor, or null for backends without one.</summary>
     SafeHandle? Handle { get; }
 
+    /// <summary>
+    /// The BTF that <see cref="MapInfo.BtfKeyTypeId"/> and <see cref="MapInfo.BtfValueTypeId"/> refer to, or
+    /// null when the map has none. The default, for backends that keep no BTF, is null.
+    /// </summary>
+    /// <returns>The BTF, or null.</returns>
+    /// <exception cref="BpfException">The kernel refused to hand the BTF out.</exception>
+    /// <exception cref="Btf.BtfException">The BTF is malformed.</exception>
+    Btf.BtfSpec? LoadBtf() => null;
+
     /// <summary>BPF_MAP_LOOKUP_ELEM.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">Receives the value.</param>
