@@ -48,6 +48,9 @@ internal enum ExitCode
     /// <summary><c>export</c>: the exporter could not start (e.g. its listen port is taken).</summary>
     ExporterFailed = 13,
 
+    /// <summary>BTF that cannot be read or does not fit: a corrupt BTF file or object, fields asked of a map without BTF, an unknown field.</summary>
+    BadBtf = 14,
+
     /// <summary>Stopped by Ctrl+C.</summary>
     Interrupted = 130,
 }

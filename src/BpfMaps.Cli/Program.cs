@@ -217,10 +217,13 @@ namespace BpfMaps.Cli
                 },
                 Sort = p.GetValue(o.SortOption) switch
                 {
+                    null => SortOrder.None,
                     "key" => SortOrder.Key,
                     "value" => SortOrder.Value,
-                    _ => SortOrder.None,
+                    _ => SortOrder.Field,
                 },
+                SortField = p.GetValue(o.SortOption) is { } field and not ("key" or "value") ? field : null,
+                Raw = p.GetValue(o.RawOption),
                 Top = NonNegative(p.GetValue(o.TopOption), "--top"),
                 KeyPrefix = keyPrefix is null ? null : ByteData.ParseHexString(keyPrefix),
             };
@@ -228,6 +231,21 @@ namespace BpfMaps.Cli
 
         private static int NonNegative(int value, string option)
             => value >= 0 ? value : throw new CliException(ExitCode.Usage, $"{option} {value}: must be 0 (all) or more");
+
+        private static Option<string> SortBy()
+        {
+            var o = new Option<string>("--sort") { Description = "Sort a dump by key (ascending), value (descending) or, for maps with BTF, a field such as value.bytes; holds entries in memory", Recursive = true };
+            o.Validators.Add(r =>
+            {
+                // Field columns are named key…, value… or cpuN…; whether the field exists is known once the map is open.
+                string? v = r.GetValueOrDefault<string>();
+                if (v is not null && !System.Text.RegularExpressions.Regex.IsMatch(v, @"^(key|value|cpu[0-9]+)([.\[].*)?$"))
+                {
+                    r.AddError($"Argument '{v}' not recognized. --sort takes key, value, or a BTF field such as value.bytes");
+                }
+            });
+            return o;
+        }
 
         /// <summary>The shared options, created per command tree (a tree is not shared between threads).</summary>
         private sealed class SharedOptions
@@ -241,13 +259,14 @@ namespace BpfMaps.Cli
             public readonly Option<string> PerCpuOption = new Option<string>("--percpu") { Description = "Per-CPU values: every CPU (raw) or one number", Recursive = true, DefaultValueFactory = _ => "raw" }
                 .AcceptOnlyFromAmong("raw", "sum", "min", "max", "avg");
 
-            public readonly Option<string> SortOption = new Option<string>("--sort") { Description = "Sort a dump by key (ascending) or value (descending); holds entries in memory", Recursive = true }
-                .AcceptOnlyFromAmong("key", "value");
+            public readonly Option<string> SortOption = SortBy();
+
+            public readonly Option<bool> RawOption = new("--raw") { Description = "Show bytes even for maps with BTF", Recursive = true };
 
             public readonly Option<int> TopOption = new("--top") { Description = "Only the first N entries after sorting (by value unless --sort key); holds at most 2N entries", Recursive = true };
             public readonly Option<string> KeyPrefixOption = new("--key-prefix") { Description = "Only keys starting with these bytes (hex, e.g. 0a00)", Recursive = true };
 
-            public Option[] All => [JsonOption, PrettyOption, BpffsOption, FormatOption, PerCpuOption, SortOption, TopOption, KeyPrefixOption];
+            public Option[] All => [JsonOption, PrettyOption, BpffsOption, FormatOption, PerCpuOption, SortOption, TopOption, KeyPrefixOption, RawOption];
         }
     }
 }

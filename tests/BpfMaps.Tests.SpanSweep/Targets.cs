@@ -55,7 +55,7 @@ internal sealed class TargetSet : IDisposable
         typeof(BpfMap), typeof(IMapBackend), typeof(SafeHandle), typeof(BpfProgram), typeof(SwapDrainMap), typeof(InProcessSwapDrainMap),
         typeof(BpfMap<uint, ulong>), typeof(BpfMap<uint, uint>), typeof(PerCpuBpfMap<uint, ulong>),
         typeof(BpfQueue<ulong>), typeof(BpfStack<ulong>), typeof(BpfBloomFilter<ulong>),
-        typeof(MapLayout), typeof(BpfMaps.Btf.BtfSpec),
+        typeof(MapLayout), typeof(BpfMaps.Btf.BtfSpec), typeof(BpfMaps.Btf.BtfField), typeof(BpfMaps.Btf.IBtfValueSink),
     ];
 
     public List<Target> Targets { get; } = [];
@@ -141,8 +141,14 @@ internal sealed class TargetSet : IDisposable
         Add("in-process InProcessSwapDrainMap", swap, null, kernel: false);
 
         var btf = new BpfMaps.Btf.BtfBuilder();
-        btf.AddInt("u32", 4, isSigned: false);
-        Add("a one-type BtfSpec", BpfMaps.Btf.BtfSpec.Parse(btf.Build()), null, kernel: false);
+        uint u32 = btf.AddInt("u32", 4, isSigned: false);
+        uint pair = btf.AddStruct("pair", 8, ("a", u32, 0), ("b", u32, 4));
+        var spec = BpfMaps.Btf.BtfSpec.Parse(btf.Build());
+        Add("a small BtfSpec", spec, null, kernel: false);
+        Add("field b of struct pair", BpfMaps.Btf.BtfFormatter.Compile(spec, pair).Fields[1], null, kernel: false);
+        Add("a BtfJsonSink", new BpfMaps.Btf.BtfJsonSink(new System.Buffers.ArrayBufferWriter<byte>()), null, kernel: false);
+        Add("a BtfTextSink", new BpfMaps.Btf.BtfTextSink(new System.Buffers.ArrayBufferWriter<byte>()), null, kernel: false);
+        Add("a BtfJsonWriterSink", new BpfMaps.Btf.BtfJsonWriterSink(new System.Text.Json.Utf8JsonWriter(new System.Buffers.ArrayBufferWriter<byte>())), null, kernel: false);
     }
 
     private void AddMap(MapFixture f, bool kernel)

@@ -85,7 +85,7 @@ internal static class DumpPipeline
         byte[]? prefix = options.KeyPrefix;
         CheckKeyPrefix(prefix, map);
 
-        EntryOrdering? ordering = EntryOrdering.Needed(options) ? new EntryOrdering(layout, options.Sort, options.Top) : null;
+        EntryOrdering? ordering = EntryOrdering.Needed(options) ? new EntryOrdering(layout, options.Sort, options.Top, options.SortField) : null;
         long written;
         renderer.Begin();
         try

@@ -17,7 +17,10 @@ internal sealed class EntryOrdering
     /// <param name="layout">The layout, for numeric comparison.</param>
     /// <param name="sort">The sort order (with <c>--top</c> and no sort: by value when values are numbers, else by key).</param>
     /// <param name="top">Entries to keep, or 0 for all.</param>
-    public EntryOrdering(EntryLayout layout, SortOrder sort, int top)
+    /// <param name="field">The field of <see cref="SortOrder.Field"/>, such as <c>value.bytes</c>.</param>
+    /// <exception cref="CliException">A field was asked of a map without BTF (or with <c>--raw</c>).</exception>
+    /// <exception cref="BpfMaps.Btf.BtfException">The map's BTF has no such field; the message lists the fields.</exception>
+    public EntryOrdering(EntryLayout layout, SortOrder sort, int top, string? field = null)
     {
         _top = top;
         if (sort == SortOrder.None)
@@ -25,7 +28,36 @@ internal sealed class EntryOrdering
             sort = layout.NumericValue ? SortOrder.Value : SortOrder.Key;
         }
 
+        if (sort == SortOrder.Field)
+        {
+            FieldColumns columns = layout.Columns
+                ?? throw new CliException(ExitCode.BadBtf, $"--sort {field}: the map has no BTF (or --raw was given), so --sort takes key or value");
+            _compare = ByField(layout, columns, columns.Find(field!));
+            return;
+        }
+
         _compare = sort == SortOrder.Key ? ByKey(layout) : ByValueDescending(layout);
+    }
+
+    /// <summary>By one field: ascending for a key field, descending for a value field; numbers as numbers, text as text.</summary>
+    private static Comparison<(byte[] Key, byte[] Value)> ByField(EntryLayout layout, FieldColumns columns, FieldColumn column)
+    {
+        var byKey = ByKey(layout);
+        int direction = column.InKey ? 1 : -1;
+        if (column.Field.IsNumeric)
+        {
+            return (a, b) =>
+            {
+                int c = (columns.Number(column, a.Key, a.Value) ?? 0).CompareTo(columns.Number(column, b.Key, b.Value) ?? 0) * direction;
+                return c != 0 ? c : byKey(a, b);
+            };
+        }
+
+        return (a, b) =>
+        {
+            int c = string.CompareOrdinal(columns.Text(column, a.Key, a.Value), columns.Text(column, b.Key, b.Value)) * direction;
+            return c != 0 ? c : byKey(a, b);
+        };
     }
 
     /// <summary>Whether the options need an ordering at all.</summary>

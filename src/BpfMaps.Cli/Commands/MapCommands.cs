@@ -154,9 +154,12 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         }
     }
 
+    /// <summary>Whether <paramref name="format"/> shows a column per field (where BTF fields and per-field reductions apply).</summary>
+    internal static bool HasColumns(OutputFormat format) => format is OutputFormat.Table or OutputFormat.Csv or OutputFormat.Ndjson;
+
     private void DumpOne(BpfMap map, bool drain, OutputFormat format, bool trailingNewline)
     {
-        EntryLayout layout = EntryLayout.Of(map, options.PerCpu);
+        EntryLayout layout = EntryLayout.Of(map, options.PerCpu, options.Raw, HasColumns(format));
         using IEntryRenderer renderer = format == OutputFormat.Json
             ? new JsonEntryRenderer(console.Stdout, layout, options.Pretty, single: false, trailingNewline)
             : Renderers.ForEntries(format, console, layout, options.Pretty, single: false, Title(map));
@@ -192,7 +195,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             throw new CliException(ExitCode.KeyNotFound, what, jsonWritten: Format == OutputFormat.Json);
         }
 
-        EntryLayout layout = EntryLayout.Of(map, options.PerCpu);
+        EntryLayout layout = EntryLayout.Of(map, options.PerCpu, options.Raw, HasColumns(Format));
         using IEntryRenderer r = Renderers.ForEntries(Format, console, layout, options.Pretty, single: true, Title(map));
         r.Begin();
         r.Entry(key, value);
@@ -221,7 +224,7 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             throw new CliException(ExitCode.KeyNotFound, key is null ? $"map {map.Id} is empty" : $"no key after {Hex.Spaced(key)} in map {map.Id}");
         }
 
-        GetNextRenderer.Render(Format, console, options.Pretty, key, next);
+        GetNextRenderer.Render(Format, console, options.Pretty, key, next, options.Raw ? null : map.GetBtfFormatter()?.Key);
         return ExitCode.Ok;
     }
 
@@ -551,7 +554,8 @@ internal static class GetNextRenderer
     /// <param name="pretty">Indented JSON.</param>
     /// <param name="key">The key asked about, or null for the first.</param>
     /// <param name="next">The next key.</param>
-    public static void Render(OutputFormat format, CliConsole console, bool pretty, byte[]? key, byte[] next)
+    /// <param name="keyBtf">The key's BTF formatter: JSON then adds a <c>formatted</c> object (bpftool 7.1 prints none for getnext).</param>
+    public static void Render(OutputFormat format, CliConsole console, bool pretty, byte[]? key, byte[] next, BpfMaps.Btf.BtfFormatter? keyBtf = null)
     {
         Stream o = console.Stdout;
         switch (format)
@@ -574,6 +578,26 @@ internal static class GetNextRenderer
 
                     w.WritePropertyName("next_key");
                     BpftoolJson.WriteBytes(w, next, scratch);
+                    if (keyBtf is not null)
+                    {
+                        var sink = new BpfMaps.Btf.BtfJsonWriterSink(w);
+                        w.WritePropertyName("formatted");
+                        w.WriteStartObject();
+                        w.WritePropertyName("key");
+                        if (key is null)
+                        {
+                            w.WriteNullValue();
+                        }
+                        else
+                        {
+                            keyBtf.Write(ref sink, key);
+                        }
+
+                        w.WritePropertyName("next_key");
+                        keyBtf.Write(ref sink, next);
+                        w.WriteEndObject();
+                    }
+
                     w.WriteEndObject();
                 }
 

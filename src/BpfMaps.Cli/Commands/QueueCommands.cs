@@ -186,7 +186,7 @@ internal sealed class QueueCommands(CliConsole console, GlobalOptions options)
     // As bpftool prints what lookup finds in a map without keys: the value alone in text, "key": [] in JSON.
     private void Render(BpfMap map, byte[] value)
     {
-        EntryLayout layout = EntryLayout.Of(map, options.PerCpu);
+        EntryLayout layout = EntryLayout.Of(map, options.PerCpu, options.Raw, MapCommands.HasColumns(options.Resolve(console.StdoutIsTerminal)));
         using IEntryRenderer r = Renderers.ForEntries(Format, console, layout, options.Pretty, single: true, MapCommands.Title(map));
         r.Begin();
         r.Entry([], value);

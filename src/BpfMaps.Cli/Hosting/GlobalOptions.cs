@@ -35,6 +35,9 @@ internal enum SortOrder
 
     /// <summary>Descending value (numeric, per-CPU values summed).</summary>
     Value,
+
+    /// <summary>By a BTF field, such as <c>value.bytes</c> (descending for value fields, ascending for key fields).</summary>
+    Field,
 }
 
 /// <summary>The options every command shares, already parsed. Workers get this, never parser types.</summary>
@@ -60,6 +63,12 @@ internal sealed record GlobalOptions
 
     /// <summary><c>--top N</c>, or 0 for all.</summary>
     public int Top { get; init; }
+
+    /// <summary>The field of <c>--sort FIELD</c>, for <see cref="SortOrder.Field"/>.</summary>
+    public string? SortField { get; init; }
+
+    /// <summary>Whether <c>--raw</c> asks for bytes even when the map has BTF.</summary>
+    public bool Raw { get; init; }
 
     /// <summary><c>--key-prefix HEX</c> as bytes, or null.</summary>
     public byte[]? KeyPrefix { get; init; }

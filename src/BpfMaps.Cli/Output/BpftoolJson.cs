@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using BpfMaps.Btf;
 
 namespace BpfMaps.Cli.Output;
 
@@ -63,12 +65,27 @@ internal static class BpftoolJson
     /// <param name="key">The key.</param>
     /// <param name="value">The value buffer.</param>
     /// <param name="scratch">Scratch of <see cref="ScratchSize"/> for the larger of key and one CPU's value.</param>
-    public static void WriteEntry(Utf8JsonWriter w, EntryLayout layout, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Span<byte> scratch)
+    /// <param name="formatted">For maps with BTF: a reused buffer the compact path builds the entry in, <c>formatted</c> included.</param>
+    public static void WriteEntry(Utf8JsonWriter w, EntryLayout layout, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Span<byte> scratch, ArrayBufferWriter<byte>? formatted = null)
     {
         if (!w.Options.Indented && !layout.Aggregated && !layout.MapInMap && scratch.Length >= EntryScratchSize(layout))
         {
             // The hot path of a compact dump: the whole object formatted here, handed to the writer once.
-            w.WriteRawValue(scratch[..FormatRaw(layout, key, value, scratch)], skipInputValidation: true);
+            int n = FormatRaw(layout, key, value, scratch);
+            if (layout.Btf is { } btf && formatted is not null)
+            {
+                // bpftool's "formatted" member goes last: reopen the object the raw path closed.
+                formatted.ResetWrittenCount();
+                formatted.Write(scratch[..(n - 1)]);
+                formatted.Write(",\"formatted\":"u8);
+                var sink = new BtfJsonSink(formatted);
+                btf.Write(ref sink, key, value);
+                formatted.Write("}"u8);
+                w.WriteRawValue(formatted.WrittenSpan, skipInputValidation: true);
+                return;
+            }
+
+            w.WriteRawValue(scratch[..n], skipInputValidation: true);
             return;
         }
 
@@ -110,6 +127,13 @@ internal static class BpftoolJson
             }
 
             w.WriteEndArray();
+        }
+
+        if (layout.Btf is { } b)
+        {
+            w.WritePropertyName("formatted"u8);
+            var sink = new BtfJsonWriterSink(w);
+            b.Write(ref sink, key, value);
         }
 
         w.WriteEndObject();

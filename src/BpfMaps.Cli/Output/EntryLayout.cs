@@ -40,16 +40,30 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     /// <param name="mode">Per-CPU mode.</param>
     /// <returns>The layout.</returns>
     /// <exception cref="CliException">Aggregation asked for values that are not 1, 2, 4 or 8 bytes.</exception>
-    public static EntryLayout Of(BpfMap map, PerCpuMode mode)
+    /// <param name="raw">Show bytes even when the map has BTF (<c>--raw</c>).</param>
+    /// <param name="columns">Whether the output has a column per field (table, csv, ndjson), where per-CPU reductions apply field by field.</param>
+    public static EntryLayout Of(BpfMap map, PerCpuMode mode, bool raw = false, bool columns = false)
     {
-        var layout = new EntryLayout(map.KeySize, map.ValueSize, map.Cpus, map.IsPerCpu, map.Type.IsMapInMap(), map.IsPerCpu ? mode : PerCpuMode.Raw);
-        if (layout.Aggregated && !IsNumericSize(map.ValueSize))
+        var layout = new EntryLayout(map.KeySize, map.ValueSize, map.Cpus, map.IsPerCpu, map.Type.IsMapInMap(), map.IsPerCpu ? mode : PerCpuMode.Raw)
         {
-            throw new CliException(ExitCode.Usage, $"--percpu {mode.ToString().ToLowerInvariant()} needs values of 1, 2, 4 or 8 bytes; this map's are {map.ValueSize}");
+            Btf = raw ? null : map.GetBtfFormatter(),
+        };
+        if (layout.Aggregated && !IsNumericSize(map.ValueSize) && !(columns && layout.Btf is not null))
+        {
+            string hint = layout.Btf is not null ? "; with BTF, --format table, csv or ndjson reduce each field" : "";
+            throw new CliException(ExitCode.Usage, $"--percpu {mode.ToString().ToLowerInvariant()} needs values of 1, 2, 4 or 8 bytes; this map's are {map.ValueSize}{hint}");
         }
 
         return layout;
     }
+
+    /// <summary>The map's BTF formatter, or null without BTF or with <c>--raw</c>.</summary>
+    public BpfMaps.Btf.BtfEntryFormatter? Btf { get; init; }
+
+    /// <summary>The columns of a field-per-column format; built on first use, null without BTF.</summary>
+    public FieldColumns? Columns => Btf is null ? null : _columns ??= FieldColumns.Of(this);
+
+    private FieldColumns? _columns;
 
     /// <summary>Bytes between two CPUs' values: <c>round_up(value_size, 8)</c>.</summary>
     public int Stride => PerCpu ? (ValueSize + 7) & ~7 : ValueSize;

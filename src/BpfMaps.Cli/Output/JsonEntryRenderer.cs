@@ -15,6 +15,7 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
     private readonly bool _single;
     private readonly bool _newline;
     private readonly byte[] _scratch;
+    private readonly System.Buffers.ArrayBufferWriter<byte>? _formatted;
 
     /// <summary>Creates the renderer.</summary>
     /// <param name="output">Where to write.</param>
@@ -30,6 +31,7 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
         _single = single;
         _w = new Utf8JsonWriter(output, BpftoolJson.Options(pretty));
         _scratch = new byte[Math.Max(BpftoolJson.ScratchSize(Math.Max(layout.KeySize, layout.ValueSize)), BpftoolJson.EntryScratchSize(layout))];
+        _formatted = layout.Btf is null ? null : new System.Buffers.ArrayBufferWriter<byte>(1024);
     }
 
     /// <inheritdoc />
@@ -44,7 +46,7 @@ internal sealed class JsonEntryRenderer : IEntryRenderer
     /// <inheritdoc />
     public void Entry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        BpftoolJson.WriteEntry(_w, _layout, key, value, _scratch);
+        BpftoolJson.WriteEntry(_w, _layout, key, value, _scratch, _formatted);
         if (_w.BytesPending > FlushAt)
         {
             _w.Flush();

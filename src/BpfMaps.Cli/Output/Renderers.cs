@@ -15,6 +15,10 @@ internal static class Renderers
     /// <returns>The renderer.</returns>
     public static IEntryRenderer ForEntries(OutputFormat format, CliConsole console, EntryLayout layout, bool pretty, bool single, string? title) => format switch
     {
+        OutputFormat.Ndjson when layout.Columns is { } c => new NdjsonFieldRenderer(console.Stdout, c),
+        OutputFormat.Csv when layout.Columns is { } c => new CsvFieldRenderer(console.Stdout, c),
+        OutputFormat.Table when layout.Columns is { } c => new TableFieldRenderer(console.Out, c, title),
+        OutputFormat.Plain or OutputFormat.Auto when layout.Btf is { } b => new BtfTextEntryRenderer(console.Stdout, b, single),
         OutputFormat.Json => new JsonEntryRenderer(console.Stdout, layout, pretty, single),
         OutputFormat.Ndjson => new NdjsonEntryRenderer(console.Stdout, layout),
         OutputFormat.Csv => new CsvEntryRenderer(console.Stdout, layout),

@@ -49,8 +49,15 @@ public sealed partial class BtfFormatter
     /// <summary>How many bytes from the start formatting reads at most (never more than <see cref="Size"/>).</summary>
     public int Reach { get; }
 
-    /// <summary>Whether the value has no members to print (void or a zero-size type).</summary>
-    internal bool IsEmpty => Size == 0;
+    private const int MaxFields = 4096;
+    private IReadOnlyList<BtfField>? _fields;
+
+    /// <summary>
+    /// The type's leaves, for one column each: struct members depth first, array elements one by one
+    /// (char arrays stay one text field), data section variables by name.
+    /// </summary>
+    /// <exception cref="BtfException">The type has more than 4096 leaves.</exception>
+    public IReadOnlyList<BtfField> Fields => _fields ??= CollectFields();
 
     /// <summary>Compiles the plan for type <paramref name="typeId"/> of <paramref name="spec"/>.</summary>
     /// <param name="spec">The BTF.</param>
@@ -86,6 +93,139 @@ public sealed partial class BtfFormatter
         }
 
         Walk(ref sink, _root, data);
+    }
+
+    internal void WriteNode<TSink>(ref TSink sink, int index, ReadOnlySpan<byte> parent)
+        where TSink : IBtfValueSink
+        => Walk(ref sink, index, parent);
+
+    internal bool TryReadInteger(int index, ReadOnlySpan<byte> parent, out Int128 value)
+    {
+        ref readonly PlanNode n = ref _nodes[index];
+        ReadOnlySpan<byte> d = parent[n.Offset..];
+        switch (n.Kind)
+        {
+            case PlanKind.Unsigned:
+                value = ReadUnsigned(d, n.Bits / 8);
+                return true;
+            case PlanKind.Signed:
+                value = n.Bits switch
+                {
+                    8 => (sbyte)d[0],
+                    16 => BinaryPrimitives.ReadInt16LittleEndian(d),
+                    32 => BinaryPrimitives.ReadInt32LittleEndian(d),
+                    _ => BinaryPrimitives.ReadInt64LittleEndian(d),
+                };
+                return true;
+            case PlanKind.Bool:
+                value = d[0] != 0 ? 1 : 0;
+                return true;
+            case PlanKind.Char:
+                value = d[0];
+                return true;
+            case PlanKind.Bits:
+                UInt128 bits = ReadBits(d, n.BitOffset, n.Bits);
+                value = bits > (UInt128)Int128.MaxValue ? Int128.MaxValue : (Int128)bits;
+                return true;
+            case PlanKind.Enum:
+                value = _enums[n.Table].Is64 ? (Int128)ReadUnsigned(d, n.Size) : n.Size switch
+                {
+                    1 => (sbyte)d[0],
+                    2 => BinaryPrimitives.ReadInt16LittleEndian(d),
+                    4 => BinaryPrimitives.ReadInt32LittleEndian(d),
+                    _ => BinaryPrimitives.ReadInt64LittleEndian(d),
+                };
+                return true;
+            case PlanKind.Pointer:
+                value = n.Size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(d) : BinaryPrimitives.ReadUInt64LittleEndian(d);
+                return true;
+            default:
+                value = 0;
+                return false;
+        }
+    }
+
+    internal double ReadFloat(int index, ReadOnlySpan<byte> parent)
+    {
+        ref readonly PlanNode n = ref _nodes[index];
+        ReadOnlySpan<byte> d = parent[n.Offset..];
+        return n.Size switch
+        {
+            8 => BinaryPrimitives.ReadDoubleLittleEndian(d),
+            4 => BinaryPrimitives.ReadSingleLittleEndian(d),
+            _ => (double)BinaryPrimitives.ReadHalfLittleEndian(d),
+        };
+    }
+
+    private List<BtfField> CollectFields()
+    {
+        var fields = new List<BtfField>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        Collect(_root, 0, string.Empty, fields, seen, 0);
+        return fields;
+    }
+
+    private void Collect(int index, int parentOffset, string path, List<BtfField> into, HashSet<string> seen, int depth)
+    {
+        PlanNode n = _nodes[index];
+        int here = parentOffset + n.Offset;
+        switch (n.Kind)
+        {
+            case PlanKind.Struct:
+                for (int i = 0; i < n.Count; i++)
+                {
+                    int child = n.First + i;
+                    string name = _names[_nodes[child].Name].Text;
+                    Collect(child, here, Join(path, name), into, seen, depth + 1);
+                }
+
+                break;
+            case PlanKind.Array:
+                for (int i = 0; i < n.Count; i++)
+                {
+                    Collect(n.First, here + (i * n.Stride), $"{path}[{i}]", into, seen, depth + 1);
+                }
+
+                break;
+            case PlanKind.Variable:
+                Collect(n.First, here, Join(path, _names[n.Name].Text), into, seen, depth + 1);
+                break;
+            case PlanKind.DataSection:
+                for (int i = 0; i < n.Count; i++)
+                {
+                    Collect(n.First + i, here, path, into, seen, depth + 1);
+                }
+
+                break;
+            default:
+                if (into.Count >= MaxFields)
+                {
+                    throw BtfException.AtType(TypeId, $"more than {MaxFields} fields: too many to show as columns");
+                }
+
+                string unique = path;
+                for (int k = 2; !seen.Add(unique); k++)
+                {
+                    unique = $"{path}#{k}";
+                }
+
+                into.Add(new BtfField(this, index, parentOffset, unique, n.Kind switch
+                {
+                    PlanKind.Unsigned => BtfFieldKind.Unsigned,
+                    PlanKind.Signed => BtfFieldKind.Signed,
+                    PlanKind.Bool => BtfFieldKind.Boolean,
+                    PlanKind.Char => BtfFieldKind.Character,
+                    PlanKind.Bits => BtfFieldKind.Bits,
+                    PlanKind.Float => BtfFieldKind.Float,
+                    PlanKind.Enum => BtfFieldKind.Enum,
+                    PlanKind.Pointer => BtfFieldKind.Pointer,
+                    PlanKind.CharArray => BtfFieldKind.Text,
+                    _ => BtfFieldKind.Other,
+                }));
+                break;
+        }
+
+        static string Join(string path, string name) => name.Length == 0 ? path : path.Length == 0 ? name : $"{path}.{name}";
     }
 
     private void Walk<TSink>(ref TSink sink, int index, ReadOnlySpan<byte> parent)

@@ -168,13 +168,19 @@ public struct BtfTextSink : IBtfValueSink
 
     /// <summary><c>0x</c> and the value in lower-case hex without leading zeros, as <c>%llx</c> prints it.</summary>
     /// <param name="value">The value.</param>
-    /// <param name="dest">At least 34 bytes.</param>
+    /// <param name="dest">Room for the digits: 34 bytes always suffice.</param>
     /// <returns>Bytes written.</returns>
-    public static int FormatHex(UInt128 value, Span<byte> dest)
+    /// <exception cref="ArgumentException"><paramref name="dest"/> is too short for the value.</exception>
+    internal static int FormatHex(UInt128 value, Span<byte> dest)
     {
+        int digits = value == 0 ? 1 : (int)((128 - UInt128.LeadingZeroCount(value) + 3) / 4);
+        if (dest.Length < digits + 2)
+        {
+            throw new ArgumentException($"dest is {dest.Length} bytes but 0x and {digits} hex digits need {digits + 2}", nameof(dest));
+        }
+
         dest[0] = (byte)'0';
         dest[1] = (byte)'x';
-        int digits = value == 0 ? 1 : (int)((128 - UInt128.LeadingZeroCount(value) + 3) / 4);
         for (int i = digits - 1; i >= 0; i--)
         {
             dest[2 + i] = HexDigit((int)(value & 0xf));

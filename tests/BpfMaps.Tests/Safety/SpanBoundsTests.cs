@@ -29,6 +29,14 @@ public partial class SpanBoundsTests
             "as TestRun: the kernel is told both lengths",
         ["BpfMap<uint, ulong>.DeleteBatch(ReadOnlySpan<uint>)"] =
             "the count is keys.Length, and TKey's size was checked against key_size when the view was made",
+        ["IBtfValueSink.WriteString(ReadOnlySpan<byte>)"] =
+            "copies the span into the sink's own growing output: the span's length is the only size",
+        ["BtfJsonSink.WriteString(ReadOnlySpan<byte>)"] =
+            "copies the span into the sink's own growing output: the span's length is the only size",
+        ["BtfTextSink.WriteString(ReadOnlySpan<byte>)"] =
+            "copies the span into the sink's own growing output: the span's length is the only size",
+        ["BtfJsonWriterSink.WriteString(ReadOnlySpan<byte>)"] =
+            "hands the span to Utf8JsonWriter, which copies it: the span's length is the only size",
         ["BtfSpec.Parse(ReadOnlySpan<byte>, BtfSpec)"] =
             "the blob is copied whole; its length is the only size, and a short one is a BtfException naming the offset",
     };
