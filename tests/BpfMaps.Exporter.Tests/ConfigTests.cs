@@ -194,7 +194,7 @@ public sealed class EntryPointTests
             var errors = new StringWriter();
             int code = await ExporterHost.RunAsync(path, [], errors, TestContext.Current.CancellationToken);
             Assert.Equal(2, code);
-            Assert.StartsWith("bpfmap export: maps[0].metrics[0].tpye: unknown field (known: name, help, type, offset, kind, perCpu)", errors.ToString(), StringComparison.Ordinal);
+            Assert.StartsWith("bpfmap export: maps[0].metrics[0].tpye: unknown field (known: field, name, help, type, offset, kind, perCpu)", errors.ToString(), StringComparison.Ordinal);
             Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
         }
         finally

@@ -1,3 +1,4 @@
+using BpfMaps.Btf;
 using BpfMaps.Exporter.Decoding;
 using ValueType = BpfMaps.Exporter.Decoding.ValueType;
 
@@ -18,16 +19,49 @@ internal sealed record ExportPlan(
 /// <summary>One key field that becomes a label; <c>Field</c> is where it was configured (<c>key</c> or <c>labels[1]</c>).</summary>
 internal sealed record LabelField(string Name, FieldType Type, int Offset, int? Size, string Field)
 {
+    /// <summary>A BTF field named in the configuration, resolved against the map's BTF when it is opened.</summary>
+    public string? BtfPath { get; init; }
+
+    /// <summary>Whether <see cref="Type"/> is a decoder to apply; false when the BTF field's own type decides the text.</summary>
+    public bool Decoded { get; init; } = true;
+
+    /// <summary>The resolved BTF field, or null.</summary>
+    public BtfField? Btf { get; init; }
+
     /// <summary>The byte count for a key of <paramref name="keySize"/> bytes.</summary>
-    public int SizeIn(int keySize) => Decoders.FixedSize(Type) ?? Size ?? keySize - Offset;
+    public int SizeIn(int keySize) => Btf is { } b ? b.Size : Decoders.FixedSize(Type) ?? Size ?? keySize - Offset;
+
+    /// <summary>Where the label's bytes start.</summary>
+    public int Start => Btf?.Offset ?? Offset;
+
+    /// <summary>The label's text for <paramref name="key"/>.</summary>
+    public string Format(ReadOnlySpan<byte> key)
+        => Btf is { } b && !Decoded ? b.ToText(key) : Decoders.FormatLabel(Type, key.Slice(Start, SizeIn(key.Length)));
 }
 
 /// <summary>One value field that becomes a metric.</summary>
-internal sealed record MetricPlan(string Name, string? Help, ValueType Type, int Offset, bool Counter, PerCpuMode PerCpu, bool PerCpuSet);
+internal sealed record MetricPlan(string Name, string? Help, ValueType Type, int Offset, bool Counter, PerCpuMode PerCpu, bool PerCpuSet)
+{
+    /// <summary>A BTF field named in the configuration, resolved when the map is opened; <see cref="Name"/> is empty when it is to be derived from it.</summary>
+    public string? BtfPath { get; init; }
+
+    /// <summary>The resolved BTF field, or null.</summary>
+    public BtfField? Btf { get; init; }
+
+    /// <summary>The value for one CPU's (or the only) value bytes.</summary>
+    public double Read(ReadOnlySpan<byte> value)
+        => Btf is { } b ? (b.TryGetNumber(value, out double d) ? d : 0) : Decoders.ReadValue(Type, value.Slice(Offset, Decoders.Size(Type)));
+}
 
 /// <summary>One map to export.</summary>
 internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bool Drain, IReadOnlyList<LabelField> Labels, IReadOnlyList<MetricPlan> Metrics)
 {
+    /// <summary>No key, labels or metrics were given: with BTF, every key field is a label and every numeric value field a metric.</summary>
+    public bool ZeroConfig { get; init; }
+
+    /// <summary>Whether fields are named by BTF and must be resolved against the map before reading.</summary>
+    public bool NeedsBtf => ZeroConfig || Labels.Any(l => l.BtfPath is not null && l.Btf is null) || Metrics.Any(m => m.BtfPath is not null && m.Btf is null);
+
     /// <summary>The config path of this map (<c>maps[2]</c>).</summary>
     public string Path => $"maps[{Index}]";
 
@@ -43,7 +77,7 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
             return ("map", $"{what} has no key/value entries to export");
         }
 
-        if (Labels.Count == 0 && info.MaxEntries != 1)
+        if (Labels.Count == 0 && info.MaxEntries != 1 && !ZeroConfig)
         {
             return ("key", $"{what} holds up to {info.MaxEntries} entries; give 'key' or 'labels' so that each entry has its own series");
         }
@@ -52,6 +86,11 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
         for (int i = 0; i < Labels.Count; i++)
         {
             LabelField l = Labels[i];
+            if (l.BtfPath is not null)
+            {
+                continue;
+            }
+
             int size = l.SizeIn(info.KeySize);
             // long: an offset near int.MaxValue must not wrap around and pass.
             if (size <= 0 || (long)l.Offset + size > info.KeySize)
@@ -64,7 +103,7 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
         {
             MetricPlan m = Metrics[i];
             int size = Decoders.Size(m.Type);
-            if ((long)m.Offset + size > info.ValueSize)
+            if (m.BtfPath is null && (long)m.Offset + size > info.ValueSize)
             {
                 return ($"metrics[{i}]", $"{m.Type.ToString().ToLowerInvariant()} at offset {m.Offset} needs {size} bytes but {what} has {info.ValueSize}-byte values");
             }
@@ -90,7 +129,7 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
         foreach (LabelField l in Labels)
         {
             int size = l.SizeIn(keySize);
-            for (int i = l.Offset; i < Math.Min(keySize, l.Offset + size); i++)
+            for (int i = l.Start; i < Math.Min(keySize, l.Start + size); i++)
             {
                 covered[i] = true;
             }

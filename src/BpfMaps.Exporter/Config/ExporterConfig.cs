@@ -32,8 +32,8 @@ public static partial class ExporterConfig
 
     private static readonly string[] s_top = ["listen", "interval", "otlpEndpoint", "otlpProtocol", "otlpTemporality", "hostLabel", "hostname", "labels", "maxSeries", "maps"];
     private static readonly string[] s_map = ["map", "name", "mode", "key", "keyLabel", "labels", "metrics"];
-    private static readonly string[] s_label = ["name", "type", "offset", "size"];
-    private static readonly string[] s_metric = ["name", "help", "type", "offset", "kind", "perCpu"];
+    private static readonly string[] s_label = ["field", "name", "type", "offset", "size"];
+    private static readonly string[] s_metric = ["field", "name", "help", "type", "offset", "kind", "perCpu"];
 
     /// <summary>
     /// Reads <paramref name="path"/> (JSON; optional) and then <paramref name="args"/> (command-line
@@ -124,6 +124,7 @@ public static partial class ExporterConfig
 
     private static ExporterOptions Bind(IConfiguration root)
     {
+        ExpandFieldShorthands(root);
         CheckKeys(root);
         var options = new ExporterOptions();
         try
@@ -144,6 +145,29 @@ public static partial class ExporterConfig
 
         Compile(options);
         return options;
+    }
+
+    /// <summary>
+    /// <c>"labels": ["saddr"]</c> and <c>"metrics": ["bytes"]</c> name BTF fields: each string item becomes
+    /// <c>{ "field": "saddr" }</c> before binding.
+    /// </summary>
+    private static void ExpandFieldShorthands(IConfiguration root)
+    {
+        foreach (IConfigurationSection map in root.GetSection("maps").GetChildren())
+        {
+            foreach (IConfigurationSection list in map.GetChildren().Where(f => f.Key.Equals("labels", StringComparison.OrdinalIgnoreCase) || f.Key.Equals("metrics", StringComparison.OrdinalIgnoreCase)))
+            {
+                foreach (IConfigurationSection item in list.GetChildren().ToList())
+                {
+                    if (!string.IsNullOrEmpty(item.Value) && item.Key.All(char.IsAsciiDigit))
+                    {
+                        string field = item.Value;
+                        item.Value = null;
+                        root[$"{item.Path}:field"] = field;
+                    }
+                }
+            }
+        }
     }
 
     private static string FriendlyType(string clrType) => clrType switch
@@ -435,9 +459,15 @@ public static partial class ExporterConfig
         {
             string lp = $"{path}.labels[{j}]";
             LabelOptions l = o.Labels[j] ?? throw new ExporterConfigException(lp, "expected an object");
+            if (l.Field is not null)
+            {
+                labels.Add(CompileFieldLabel(lp, j, l));
+                continue;
+            }
+
             if (string.IsNullOrEmpty(l.Name))
             {
-                throw new ExporterConfigException($"{lp}.name", "missing");
+                throw new ExporterConfigException($"{lp}.name", "missing (or give 'field' to name a BTF field of the key)");
             }
 
             CheckLabelName($"{lp}.name", l.Name);
@@ -478,9 +508,17 @@ public static partial class ExporterConfig
             }
         }
 
+        string label = string.IsNullOrWhiteSpace(o.Name) ? selector.DefaultLabel : o.Name;
         if (o.Metrics.Count == 0)
         {
-            throw new ExporterConfigException($"{path}.metrics", "no metrics; add at least one { \"name\": \"...\", \"type\": \"u64\" }");
+            if (labels.Count > 0)
+            {
+                throw new ExporterConfigException($"{path}.metrics", "no metrics; add at least one { \"name\": \"...\", \"type\": \"u64\" }, or a BTF field name");
+            }
+
+            // Zero-config: with BTF, every key field a label and every numeric value field a metric,
+            // resolved when the map is opened.
+            return new MapPlan(index, selector, label, drain, labels, []) { ZeroConfig = true };
         }
 
         var metrics = new List<MetricPlan>();
@@ -488,17 +526,27 @@ public static partial class ExporterConfig
         {
             string mp = $"{path}.metrics[{j}]";
             MetricOptions m = o.Metrics[j] ?? throw new ExporterConfigException(mp, "expected an object");
-            if (string.IsNullOrEmpty(m.Name))
+            if (string.IsNullOrEmpty(m.Name) && m.Field is null)
             {
-                throw new ExporterConfigException($"{mp}.name", "missing");
+                throw new ExporterConfigException($"{mp}.name", "missing (or give 'field' to name a BTF field of the value)");
             }
 
-            if (!MetricName().IsMatch(m.Name))
+            if (m.Field is not null && (m.Offset != 0 || !string.Equals(m.Type, "u64", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new ExporterConfigException($"{mp}.field", "give a BTF 'field' or 'type' and 'offset', not both: BTF says where the field is and what it holds");
+            }
+
+            if (m.Field is not null && !FieldPath().IsMatch(m.Field))
+            {
+                throw new ExporterConfigException($"{mp}.field", $"'{m.Field}' is not a field name such as bytes, stats.drops or slots[2]");
+            }
+
+            if (!string.IsNullOrEmpty(m.Name) && !MetricName().IsMatch(m.Name))
             {
                 throw new ExporterConfigException($"{mp}.name", $"'{m.Name}' is not a metric name ([a-zA-Z][a-zA-Z0-9_]*)");
             }
 
-            if (m.Name.StartsWith("bpfmap_exporter_", StringComparison.Ordinal))
+            if (m.Name?.StartsWith("bpfmap_exporter_", StringComparison.Ordinal) == true)
             {
                 throw new ExporterConfigException($"{mp}.name", $"'{m.Name}': the prefix bpfmap_exporter_ is reserved for the exporter's own metrics");
             }
@@ -542,21 +590,50 @@ public static partial class ExporterConfig
             }
 
             // Counters are published as NAME_total: "x" as a counter and "x_total" as a gauge would collide.
-            string published = counter && !m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name + "_total" : m.Name;
-            if (!metricNames.TryAdd(published, mp))
+            // A name derived from a BTF field is only known once the map is open; it is checked then.
+            if (!string.IsNullOrEmpty(m.Name))
             {
-                throw new ExporterConfigException($"{mp}.name", $"'{m.Name}' is published as {published}, which {metricNames[published]} already uses");
+                string published = counter && !m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name + "_total" : m.Name;
+                if (!metricNames.TryAdd(published, mp))
+                {
+                    throw new ExporterConfigException($"{mp}.name", $"'{m.Name}' is published as {published}, which {metricNames[published]} already uses");
+                }
             }
 
-            metrics.Add(new MetricPlan(m.Name, m.Help, vt, m.Offset, counter, pc, m.PerCpu is not null));
+            metrics.Add(new MetricPlan(m.Name ?? string.Empty, m.Help, vt, m.Offset, counter, pc, m.PerCpu is not null) { BtfPath = m.Field });
         }
 
-        string label = string.IsNullOrWhiteSpace(o.Name) ? selector.DefaultLabel : o.Name;
         return new MapPlan(index, selector, label, drain, labels, metrics);
     }
 
     [GeneratedRegex("^[a-zA-Z][a-zA-Z0-9_]*$")]
     private static partial Regex MetricName();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\[[0-9]+\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[[0-9]+\])*)*$")]
+    private static partial Regex FieldPath();
+
+    private static LabelField CompileFieldLabel(string lp, int j, LabelOptions l)
+    {
+        if (!FieldPath().IsMatch(l.Field!))
+        {
+            throw new ExporterConfigException($"{lp}.field", $"'{l.Field}' is not a field name such as saddr, inner.port or slots[2]");
+        }
+
+        if (l.Offset != 0 || l.Size is not null)
+        {
+            throw new ExporterConfigException($"{lp}.field", "give a BTF 'field' or 'offset' and 'size', not both: BTF says where the field is");
+        }
+
+        FieldType ft = FieldType.Hex;
+        if (l.Type is not null && !Decoders.TryParseField(l.Type, out ft))
+        {
+            throw new ExporterConfigException($"{lp}.type", $"unknown decoder '{l.Type}' (expected one of {string.Join(", ", Decoders.FieldTypeNames)})");
+        }
+
+        string name = l.Name ?? BtfFieldResolver.LabelName(l.Field!, "key");
+        CheckLabelName($"{lp}.name", name);
+        return new LabelField(name, ft, 0, null, $"labels[{j}]") { BtfPath = l.Field, Decoded = l.Type is not null };
+    }
 
     [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
     private static partial Regex LabelName();

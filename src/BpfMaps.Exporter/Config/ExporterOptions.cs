@@ -81,6 +81,9 @@ public sealed class MapOptions
 /// <summary>A label decoded from a byte range of the key.</summary>
 public sealed class LabelOptions
 {
+    /// <summary>A field of the key's BTF type, by name (<c>saddr</c>, <c>inner.port</c>, <c>slots[2]</c>), instead of <see cref="Offset"/> and <see cref="Size"/>. A plain string in the labels list means this.</summary>
+    public string? Field { get; set; }
+
     /// <summary>The label name.</summary>
     public string? Name { get; set; }
 
@@ -100,6 +103,9 @@ public sealed class LabelOptions
 /// <summary>A metric decoded from the value.</summary>
 public sealed class MetricOptions
 {
+    /// <summary>A field of the value's BTF type, by name, instead of <see cref="Type"/> and <see cref="Offset"/>. A plain string in the metrics list means this.</summary>
+    public string? Field { get; set; }
+
     /// <summary>The metric name (<c>[a-zA-Z_][a-zA-Z0-9_]*</c>); counters get <c>_total</c> appended in Prometheus.</summary>
     public string? Name { get; set; }
 

@@ -69,6 +69,26 @@ internal sealed class ExporterMetrics : IDisposable
 
     public void Track(MapExport map) => _maps.Add(map);
 
+    private readonly Dictionary<string, string> _claimed = new(StringComparer.Ordinal);
+
+    /// <summary>Claims a published metric name for a map; returns the map that has it already, or null.</summary>
+    /// <param name="published">The published name (with <c>_total</c> for counters).</param>
+    /// <param name="owner">The claiming map's config path.</param>
+    /// <returns>The other owner, or null when the name is now this map's.</returns>
+    public string? Claim(string published, string owner)
+    {
+        lock (_claimed)
+        {
+            if (_claimed.TryGetValue(published, out string? other) && other != owner)
+            {
+                return other;
+            }
+
+            _claimed[published] = owner;
+            return null;
+        }
+    }
+
     public void OnRead(MapExport map)
     {
         _reads?.Add(1, map.MapTag);

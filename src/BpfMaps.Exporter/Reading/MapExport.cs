@@ -16,28 +16,56 @@ internal sealed partial class MapExport : IDisposable
     private static readonly DumpOptions s_arrayDrain = new() { ArrayDrain = ArrayDrainMode.ReadThenZero };
     private static readonly string[] s_cpuNames = Enumerable.Range(0, PossibleCpus.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
 
-    private readonly MapPlan _plan;
+    private readonly MapPlan _configured;
+    private readonly int _maxSeries;
     private readonly ExporterMetrics _self;
     private readonly ILogger _log;
     private readonly Dictionary<byte[], Series> _series = new(ByteKeyComparer.Instance);
     private readonly Lock _lock = new();
-    private readonly int[] _slotBase;
-    private readonly int _slots;
-    private readonly int _keyCapacity;
     private readonly KeyValuePair<string, object?>[] _mapTag;
-    private readonly Prometheus.Counter?[] _promCounters;
-    private readonly Prometheus.Gauge?[] _promGauges;
+    private MapPlan _plan;
+    private int[] _slotBase = [];
+    private int _slots;
+    private int _keyCapacity;
+    private Prometheus.Counter?[] _promCounters = [];
+    private Prometheus.Gauge?[] _promGauges = [];
+    private bool _published;
     private BpfMap? _map;
     private long _generation;
     private string? _lastProblem;
 
     public MapExport(MapPlan plan, int maxSeries, ExporterMetrics self, ILogger log)
     {
+        _configured = plan;
         _plan = plan;
+        _maxSeries = maxSeries;
         _self = self;
         _log = log;
         _mapTag = [new("map", plan.Label)];
+        if (!plan.NeedsBtf)
+        {
+            CreateInstruments(plan);
+        }
+    }
+
+    /// <summary>
+    /// Creates the metric families: at once for a plan given by offsets, once the map is open for one
+    /// whose fields come from the map's BTF.
+    /// </summary>
+    /// <exception cref="MapReadException">A metric name derived from a BTF field is already used by another map.</exception>
+    private void CreateInstruments(MapPlan plan)
+    {
+        foreach (MetricPlan m in plan.Metrics)
+        {
+            string published = m.Counter && !m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name + "_total" : m.Name;
+            if (_self.Claim(published, plan.Path) is { } other)
+            {
+                throw new MapReadException("layout", "metrics", $"metric {published} (from field '{m.BtfPath}') is already published by {other}; give the metric a 'name'");
+            }
+        }
+
         _slotBase = new int[plan.Metrics.Count];
+        _slots = 0;
         int widest = 1;
         for (int j = 0; j < plan.Metrics.Count; j++)
         {
@@ -47,7 +75,7 @@ internal sealed partial class MapExport : IDisposable
             widest = Math.Max(widest, width);
         }
 
-        _keyCapacity = Math.Max(1, maxSeries / widest);
+        _keyCapacity = Math.Max(1, _maxSeries / widest);
         _promCounters = new Prometheus.Counter?[plan.Metrics.Count];
         _promGauges = new Prometheus.Gauge?[plan.Metrics.Count];
         string[] labelNames = plan.Labels.Select(l => l.Name).ToArray();
@@ -55,7 +83,7 @@ internal sealed partial class MapExport : IDisposable
         {
             int metric = j;
             MetricPlan m = plan.Metrics[j];
-            if (self.Meter is { } meter)
+            if (_self.Meter is { } meter)
             {
                 if (m.Counter)
                 {
@@ -67,10 +95,12 @@ internal sealed partial class MapExport : IDisposable
                 }
             }
 
-            if (self.Factory is { } factory)
+            if (_self.Factory is { } factory)
             {
                 string[] names = m.PerCpu == PerCpuMode.Cpu ? [.. labelNames, "cpu"] : labelNames;
-                string help = m.Help ?? $"{m.Type.ToString().ToLowerInvariant()} at value offset {m.Offset} of map {plan.Label}.";
+                string help = m.Help ?? (m.Btf is { } f
+                    ? $"Field {f.Path} of map {plan.Label}."
+                    : $"{m.Type.ToString().ToLowerInvariant()} at value offset {m.Offset} of map {plan.Label}.");
                 if (m.Counter)
                 {
                     // Prometheus convention (and what OpenTelemetry's naming does): counters end in _total.
@@ -83,6 +113,9 @@ internal sealed partial class MapExport : IDisposable
                 }
             }
         }
+
+        _plan = plan;
+        _published = true;
     }
 
     public MapPlan Plan => _plan;
@@ -252,11 +285,31 @@ internal sealed partial class MapExport : IDisposable
 
     private void Adopt(BpfMap map)
     {
-        if (_plan.CheckLayout(map.Info) is { } bad)
+        MapPlan resolved;
+        try
+        {
+            resolved = BtfFieldResolver.Resolve(_configured, map);
+            if (resolved.CheckLayout(map.Info) is { } bad)
+            {
+                throw new MapReadException("layout", bad.Field, bad.Problem);
+            }
+
+            if (!_published)
+            {
+                CreateInstruments(resolved);
+            }
+            else if (!SameShape(_plan, resolved))
+            {
+                throw new MapReadException("layout", "map", $"the map now at {_configured.Selector} has other BTF fields than the one first exported; restart the exporter to export them");
+            }
+        }
+        catch
         {
             map.Dispose();
-            throw new MapReadException("layout", bad.Field, bad.Problem);
+            throw;
         }
+
+        _plan = resolved;
 
         bool replaced = _map is not null;
         CloseMap();
@@ -268,6 +321,11 @@ internal sealed partial class MapExport : IDisposable
             LogUncovered(_log, _plan.Label, uncovered);
         }
     }
+
+    /// <summary>Whether a replacement map resolves to the same labels and metrics, so its series can take over.</summary>
+    private static bool SameShape(MapPlan a, MapPlan b)
+        => a.Labels.Select(l => l.Name).SequenceEqual(b.Labels.Select(l => l.Name))
+            && a.Metrics.Select(m => (m.Name, m.Counter, m.PerCpu)).SequenceEqual(b.Metrics.Select(m => (m.Name, m.Counter, m.PerCpu)));
 
     private void CloseMap()
     {
@@ -409,7 +467,7 @@ internal sealed partial class MapExport : IDisposable
         for (int i = 0; i < tags.Length; i++)
         {
             LabelField f = _plan.Labels[i];
-            tags[i] = new(f.Name, Decoders.FormatLabel(f.Type, key.Slice(f.Offset, f.SizeIn(key.Length))));
+            tags[i] = new(f.Name, f.Format(key));
         }
 
         return tags;
@@ -421,11 +479,10 @@ internal sealed partial class MapExport : IDisposable
         for (int j = 0; j < _plan.Metrics.Count; j++)
         {
             MetricPlan m = _plan.Metrics[j];
-            int size = Decoders.Size(m.Type);
             int at = _slotBase[j];
             if (!map.IsPerCpu)
             {
-                Store(slots, at, Decoders.ReadValue(m.Type, value.Slice(m.Offset, size)));
+                Store(slots, at, m.Read(value));
                 continue;
             }
 
@@ -435,16 +492,16 @@ internal sealed partial class MapExport : IDisposable
             {
                 for (int c = 0; c < cpus; c++)
                 {
-                    Store(slots, at + c, Decoders.ReadValue(m.Type, value.Slice((c * stride) + m.Offset, size)));
+                    Store(slots, at + c, m.Read(value.Slice(c * stride, map.ValueSize)));
                 }
 
                 continue;
             }
 
-            double acc = Decoders.ReadValue(m.Type, value.Slice(m.Offset, size));
+            double acc = m.Read(value[..map.ValueSize]);
             for (int c = 1; c < cpus; c++)
             {
-                double v = Decoders.ReadValue(m.Type, value.Slice((c * stride) + m.Offset, size));
+                double v = m.Read(value.Slice(c * stride, map.ValueSize));
                 acc = m.PerCpu switch
                 {
                     PerCpuMode.Min => Math.Min(acc, v),

@@ -14,14 +14,22 @@ public sealed class BtfField
     private readonly int _node;
     private readonly int _parentOffset;
 
-    internal BtfField(BtfFormatter formatter, int node, int parentOffset, string path, BtfFieldKind kind)
+    internal BtfField(BtfFormatter formatter, int node, int parentOffset, string path, BtfFieldKind kind, int offset, int size)
     {
         _formatter = formatter;
         _node = node;
         _parentOffset = parentOffset;
         Path = path;
         Kind = kind;
+        Offset = offset;
+        Size = size;
     }
+
+    /// <summary>Byte offset of the field's first byte from the start of its type.</summary>
+    public int Offset { get; }
+
+    /// <summary>Bytes the field covers (for a bitfield, the bytes its bits touch).</summary>
+    public int Size { get; }
 
     /// <summary>The field's path within its type; empty when the type itself is the leaf.</summary>
     public string Path { get; }

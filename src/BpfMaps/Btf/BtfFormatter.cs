@@ -209,6 +209,13 @@ public sealed partial class BtfFormatter
                     unique = $"{path}#{k}";
                 }
 
+                int size = n.Kind switch
+                {
+                    PlanKind.Unsigned or PlanKind.Signed => n.Bits / 8,
+                    PlanKind.Bool or PlanKind.Char => 1,
+                    PlanKind.Bits => (n.BitOffset + n.Bits + 7) / 8,
+                    _ => n.Size,
+                };
                 into.Add(new BtfField(this, index, parentOffset, unique, n.Kind switch
                 {
                     PlanKind.Unsigned => BtfFieldKind.Unsigned,
@@ -221,7 +228,7 @@ public sealed partial class BtfFormatter
                     PlanKind.Pointer => BtfFieldKind.Pointer,
                     PlanKind.CharArray => BtfFieldKind.Text,
                     _ => BtfFieldKind.Other,
-                }));
+                }, here, size));
                 break;
         }
 
