@@ -9,6 +9,7 @@ internal static class ErrorReport
     public static (ExitCode Code, string Message) Classify(Exception ex) => ex switch
     {
         CliException c => (c.Code, c.Message),
+        Hosting.OutputWriteException o => (ExitCode.OutputFailed, OneLine(o.Message)),
         BpfNotSupportedException n => (ExitCode.NotSupported, n.Message),
         BpfException { Errno: Errno.EPERM or Errno.EACCES } b => (ExitCode.PermissionDenied, $"permission denied ({b.Command}): run as root or with CAP_BPF and CAP_SYS_ADMIN"),
         BpfException { Errno: Errno.ENOENT, Command: "BPF_OBJ_GET" or "BPF_MAP_GET_FD_BY_ID" } b => (ExitCode.MapNotFound, OneLine(b.Hint ?? b.Message)),

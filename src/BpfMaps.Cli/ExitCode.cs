@@ -51,6 +51,9 @@ internal enum ExitCode
     /// <summary>BTF that cannot be read or does not fit: a corrupt BTF file or object, fields asked of a map without BTF, an unknown field.</summary>
     BadBtf = 14,
 
+    /// <summary>The output could not be written: standard output closed, a full disk, a reader that went away.</summary>
+    OutputFailed = 15,
+
     /// <summary>Stopped by Ctrl+C.</summary>
     Interrupted = 130,
 }

@@ -19,6 +19,36 @@ public class ProcessTests
         }
     }
 
+    /// <summary>Runs bpfmap under sh with <paramref name="redirect"/> applied to it (e.g. <c>&gt;&amp;-</c>).</summary>
+    private static RunResult Redirected(string redirect, params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "bpfmap.dll");
+        string command = $"exec dotnet '{dll}' {string.Join(' ', args.Select(a => $"'{a}'"))} {redirect}";
+        return Proc.Run("sh", ["-c", command]);
+    }
+
+    [Theory]
+    [InlineData(">&-", "Bad file descriptor")]
+    [InlineData(">/dev/full", "No space left on device")]
+    public void An_output_that_cannot_be_written_is_one_line_and_its_own_exit_code(string redirect, string reason)
+    {
+        Kernel.Require();
+        RunResult r = Redirected(redirect, "show");
+        Assert.True(r.Exit == (int)ExitCode.OutputFailed, $"exit {r.Exit}: {r.Stderr}");
+        Assert.Equal($"bpfmap: cannot write to standard output: {reason}", r.Stderr.TrimEnd('\n').Replace(" (is it closed?)", "", StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void A_closed_stderr_does_not_crash_and_keeps_the_exit_code()
+    {
+        Kernel.Require();
+        RunResult missing = Redirected("2>&-", "lookup", "id", "4294967295", "key", "1");
+        Assert.Equal((int)ExitCode.MapNotFound, missing.Exit);
+        RunResult both = Redirected(">&- 2>&-", "show");
+        Assert.Equal((int)ExitCode.OutputFailed, both.Exit);
+    }
+
     [Fact]
     public void Errors_in_a_real_process_have_no_stack_trace()
     {

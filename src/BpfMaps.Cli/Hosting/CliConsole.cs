@@ -41,7 +41,7 @@ internal sealed class CliConsole
         }
 
         return new(
-            new BufferedStream(Console.OpenStandardOutput(), 1 << 18),
+            new BufferedStream(new OutputStream(Console.OpenStandardOutput(), "standard output"), 1 << 18),
             Console.Error,
             !Console.IsOutputRedirected,
             !Console.IsErrorRedirected);

@@ -54,8 +54,16 @@ internal static class CommandRunner
                 }
             }
 
-            console.Stderr.WriteLine($"bpfmap: {message}");
-            console.Stderr.Flush();
+            try
+            {
+                console.Stderr.WriteLine($"bpfmap: {message}");
+                console.Stderr.Flush();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                // Standard error is closed or full: the exit code is all that can be said.
+            }
+
             return (int)code;
         }
     }
