@@ -50,6 +50,13 @@ public static partial class ExporterConfig
         if (path is not null)
         {
             string full = System.IO.Path.GetFullPath(path);
+            if (RegularFile.WhyNot(full) is { } notAFile)
+            {
+                // A FIFO would block the read forever, a directory is not "not found", and a bpffs pin
+                // reads as the kernel's rendering of a map.
+                throw new ExporterConfigException("", $"config file {notAFile.Replace(full, $"'{path}'", StringComparison.Ordinal)}");
+            }
+
             if (!File.Exists(full))
             {
                 throw new ExporterConfigException("", $"config file '{path}' not found");
