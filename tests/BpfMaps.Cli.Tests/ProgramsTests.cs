@@ -89,6 +89,32 @@ public class ProgramsTests
         Assert.Contains("use --drain", noDrain.Stderr);
     }
 
+    [Fact]
+    public void Drain_race_refuses_more_writers_than_four_per_cpu()
+    {
+        int most = DrainRaceCommand.MaxWriters;
+        RunResult r = Cli.Fails(ExitCode.Usage, $"must be 1 to {most} (4 per CPU)", "drain-race", "--writers", (most + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "--seconds", "0.2");
+        Assert.Empty(r.Stdout);
+    }
+
+    [Fact]
+    public void Drain_race_with_the_most_writers_keeps_to_its_duration()
+    {
+        RequirePrograms();
+        // Four methods of 0.3 s each. Before the writers were stopped by the deadline itself, a starved
+        // drainer let them run on for minutes; the bound here is generous, not a speed target.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        RunResult r = Cli.Run("--format", "ndjson", "drain-race", "--writers", DrainRaceCommand.MaxWriters.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seconds", "0.3");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        JsonArray rows = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal(4, rows.Count);
+        foreach (JsonNode? row in rows)
+        {
+            Assert.True(row!["seconds"]!.GetValue<double>() < 5, row.ToJsonString());
+        }
+    }
+
     private static DrainRaceMethodResult Row(string name, long produced, long drained, long remaining)
         => new(DrainMethod.SwapDrain, name, produced, produced, drained, remaining, 10, 100, 0, TimeSpan.FromSeconds(2));
 

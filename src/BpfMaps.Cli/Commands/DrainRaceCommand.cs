@@ -23,15 +23,19 @@ internal sealed record DrainRaceSettings(double SecondsPerMethod, int Writers, b
 /// <param name="options">The shared options.</param>
 internal sealed class DrainRaceCommand(CliConsole console, GlobalOptions options)
 {
+    /// <summary>The most writers a race takes: four per CPU.</summary>
+    public static int MaxWriters => 4 * Environment.ProcessorCount;
+
     /// <summary>Runs the race.</summary>
     /// <param name="settings">The settings.</param>
     /// <returns><see cref="ExitCode.Ok"/>; the table says what was lost.</returns>
     public ExitCode Run(DrainRaceSettings settings)
     {
         Seconds.Check(settings.SecondsPerMethod, "drain-race: --seconds");
-        if (settings.Writers < 1)
+        int most = MaxWriters;
+        if (settings.Writers < 1 || settings.Writers > most)
         {
-            throw new CliException(ExitCode.Usage, $"drain-race: --writers {settings.Writers}: must be 1 or more");
+            throw new CliException(ExitCode.Usage, $"drain-race: --writers {settings.Writers}: must be 1 to {most} (4 per CPU); more writers only queue for a CPU and starve the drainer");
         }
 
         var raceOptions = new DrainRaceOptions

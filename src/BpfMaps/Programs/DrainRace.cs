@@ -208,6 +208,17 @@ public static class DrainRace
 
         long drained = 0, entries = 0, drains = 0;
         var clock = Stopwatch.StartNew();
+
+        // The deadline and Ctrl+C stop the writers themselves, not only the drain loop: with more busy
+        // writers than CPUs the drainer gets little CPU, and a pass that waits for it would run on long
+        // past the deadline while the writers keep producing.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (options.DurationPerMethod > TimeSpan.Zero)
+        {
+            stop.CancelAfter(options.DurationPerMethod);
+        }
+
+        using CancellationTokenRegistration onStop = stop.Token.Register(() => state.Stop = true);
         foreach (Thread t in writers)
         {
             t.Start();
@@ -221,14 +232,14 @@ public static class DrainRace
                 drained += (long)pass.Total;
                 entries += pass.Entries;
                 drains++;
-                if ((options.DurationPerMethod > TimeSpan.Zero && clock.Elapsed >= options.DurationPerMethod) || cancellationToken.IsCancellationRequested)
+                if (stop.IsCancellationRequested)
                 {
                     break;
                 }
 
                 if (options.DrainInterval > TimeSpan.Zero)
                 {
-                    Thread.Sleep(options.DrainInterval);
+                    stop.Token.WaitHandle.WaitOne(options.DrainInterval);
                 }
             }
         }
