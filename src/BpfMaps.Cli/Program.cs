@@ -193,6 +193,12 @@ namespace BpfMaps.Cli
         private static GlobalOptions ReadOptions(ParseResult p, SharedOptions o)
         {
             string? keyPrefix = p.GetValue(o.KeyPrefixOption);
+            string? format = p.GetValue(o.FormatOption);
+            if (format is not null and not "json" && (p.GetValue(o.JsonOption) || p.GetValue(o.PrettyOption)))
+            {
+                throw new CliException(ExitCode.Usage, $"-j/-p and --format {format} conflict: -j is --format json");
+            }
+
             return new GlobalOptions
             {
                 Json = p.GetValue(o.JsonOption),

@@ -141,6 +141,36 @@ public class CommandTests
     }
 
     [Fact]
+    public void Watch_applies_the_key_prefix_and_refuses_what_it_cannot_honour()
+    {
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 64, Name = "cmd_watchp" });
+        m.Update(U32(0x01), BitConverter.GetBytes(5UL));
+        m.Update(U32(0x03), BitConverter.GetBytes(7UL));
+        RunResult r = Ok("--format", "ndjson", "--key-prefix", "03", "watch", "id", m.Id.ToString(), "--count", "1");
+        JsonNode frame = JsonNode.Parse(r.Stdout.TrimEnd())!;
+        Assert.Equal(7, frame["total"]!.GetValue<double>());
+        Assert.Equal("03000000", Assert.Single(frame["top"]!.AsArray())!["key"]!.GetValue<string>());
+
+        Cli.Fails(ExitCode.Usage, "--key-prefix would delete the keys it hides", "--key-prefix", "03", "watch", "id", m.Id.ToString(), "--drain", "--count", "1");
+        Cli.Fails(ExitCode.Usage, "--key-prefix would delete the keys it hides", "--key-prefix", "03", "drain", "id", m.Id.ToString());
+        Cli.Fails(ExitCode.Usage, "--format csv is not a watch format", "--format", "csv", "watch", "id", m.Id.ToString(), "--count", "1");
+        Cli.Fails(ExitCode.SizeMismatch, "--key-prefix has 5 bytes", "--key-prefix", "0300000000", "watch", "id", m.Id.ToString(), "--count", "1");
+        Assert.Equal(2, m.Count());
+    }
+
+    [Fact]
+    public void Conflicting_or_misplaced_options_are_refused()
+    {
+        Cli.Fails(ExitCode.Usage, "-j/-p and --format csv conflict", "-j", "--format", "csv", "dump", "id", "1");
+        Cli.Fails(ExitCode.Usage, "-j/-p and --format table conflict", "-p", "--format", "table", "show");
+        using var dir = new PinDir();
+        using BpfMap inner = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "cmd_inner" });
+        Cli.Fails(ExitCode.Usage, "inner_map is only for array_of_maps and hash_of_maps, not hash",
+            "create", dir["h"], "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "h", "inner_map", "id", inner.Id.ToString());
+        Assert.False(File.Exists(dir["h"]));
+    }
+
+    [Fact]
     public void Demo_reconciles_with_nothing_lost()
     {
         Kernel.Require();

@@ -80,6 +80,12 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         try
         {
             // Checked for every map before the first byte of output, so -j never leaves an array open.
+            if (drain && options.KeyPrefix is not null)
+            {
+                // A drain deletes every key it reads; keys the prefix hides would be deleted unseen.
+                throw new CliException(ExitCode.Usage, "drain: --key-prefix would delete the keys it hides; drain the whole map, or dump with --key-prefix");
+            }
+
             foreach (BpfMap m in maps)
             {
                 RequireKeys(m, words.Command);
@@ -392,6 +398,11 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
         {
             string missing = string.Join(", ", new[] { ("type", type is null), ("key", key is null), ("value", value is null), ("entries", entries is null), ("name", name is null) }.Where(x => x.Item2).Select(x => x.Item1));
             throw new CliException(ExitCode.Usage, $"create: missing {missing}");
+        }
+
+        if (innerSel is not null && !type.Value.IsMapInMap())
+        {
+            throw new CliException(ExitCode.Usage, $"create: inner_map is only for array_of_maps and hash_of_maps, not {type.Value.KernelName()}");
         }
 
         using BpfMap? inner = innerSel?.OpenOne();

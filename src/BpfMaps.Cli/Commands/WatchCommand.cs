@@ -28,6 +28,18 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
             throw new CliException(ExitCode.Usage, $"watch: --count {settings.Ticks}: must be 0 (until Ctrl+C) or more");
         }
 
+        OutputFormat format = options.Resolve(console.StdoutIsTerminal);
+        if (format == OutputFormat.Csv)
+        {
+            throw new CliException(ExitCode.Usage, "watch: --format csv is not a watch format; use table, plain, json or ndjson");
+        }
+
+        if (settings.Drain && options.KeyPrefix is not null)
+        {
+            // A drain deletes every key it reads; keys the prefix hides would be deleted unseen.
+            throw new CliException(ExitCode.Usage, "watch --drain: --key-prefix would delete the keys it hides; drain the whole map, or watch without --drain");
+        }
+
         var words = new Words(args, "watch");
         MapSelector selector = MapSelector.Read(words);
         words.ExpectEnd();
@@ -72,9 +84,24 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
             throw;
         }
 
+        if (options.KeyPrefix is { } prefix)
+        {
+            try
+            {
+                DumpPipeline.CheckKeyPrefix(prefix, map);
+            }
+            catch
+            {
+                source.Dispose();
+                throw;
+            }
+
+            source = new PrefixWatchSource(source, prefix);
+        }
+
         using IWatchSource owned = source;
         using var interrupt = new Interrupt();
-        WatchLoop.Run(console, options.Resolve(console.StdoutIsTerminal), source,
+        WatchLoop.Run(console, format, source,
             new WatchSettings(settings.Interval, settings.Ticks, options.Top > 0 ? options.Top : 20), numericKeys, interrupt.Token);
         return ExitCode.Ok;
     }

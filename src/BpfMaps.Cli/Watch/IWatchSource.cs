@@ -53,3 +53,27 @@ internal sealed class MapWatchSource(BpfMap map, bool drain, Output.EntryLayout 
     /// <inheritdoc />
     public void Dispose() => map.Dispose();
 }
+
+/// <summary>Passes on only the entries whose key starts with <c>--key-prefix</c>.</summary>
+/// <param name="inner">The source (owned).</param>
+/// <param name="prefix">The key prefix.</param>
+internal sealed class PrefixWatchSource(IWatchSource inner, byte[] prefix) : IWatchSource
+{
+    /// <inheritdoc />
+    public string Description => $"{inner.Description}, keys starting {Output.Hex.Spaced(prefix)}";
+
+    /// <inheritdoc />
+    public bool YieldsIncrements => inner.YieldsIncrements;
+
+    /// <inheritdoc />
+    public void Read(WatchSink sink) => inner.Read((key, value) =>
+    {
+        if (key.StartsWith(prefix))
+        {
+            sink(key, value);
+        }
+    });
+
+    /// <inheritdoc />
+    public void Dispose() => inner.Dispose();
+}
