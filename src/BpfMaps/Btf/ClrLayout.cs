@@ -193,7 +193,8 @@ internal sealed class ClrLayout
             throw new ArgumentException($"{type} is {size} bytes but reflection shows none of its fields (were they trimmed away?)", nameof(type));
         }
 
-        // Every field's type is described (and a reference field refused) before any is set in the probe box.
+        // Every field's type is described (and a reference field refused) before any is set in the probe
+        // box; the offsets are filled in from the probe.
         var measured = new List<ClrField>(fields.Length);
         var described = fields.Select(f => Field(type, f, depth)).ToArray();
         foreach ((int i, int offset) in Offsets(type, size, fields))
@@ -205,16 +206,15 @@ internal sealed class ClrLayout
         return new ClrLayout(type, size, ClrShape.Struct) { Fields = [.. measured.OrderBy(f => f.Offset)] };
     }
 
-    private static ClrField Field(Type owner, FieldInfo field, int depth)
+    private static ClrField Field(Type type, FieldInfo field, int depth)
     {
-        const int offset = -1; // measured afterwards
         string name = DeclaredName(field.Name);
         bool isString = field.IsDefined(typeof(BtfStringAttribute), inherit: false);
         if (field.GetCustomAttribute<FixedBufferAttribute>() is { } fixedBuffer)
         {
             ClrLayout element = Of(fixedBuffer.ElementType, depth + 1);
-            CheckString(isString, element, $"fixed buffer '{name}' of {owner}");
-            return new ClrField(name, element.Type, offset, element.Size * fixedBuffer.Length, fixedBuffer.Length, isString);
+            CheckString(isString, element, $"fixed buffer '{name}' of {type}");
+            return new ClrField(name, element.Type, Offset: -1, element.Size * fixedBuffer.Length, fixedBuffer.Length, isString);
         }
 
         ClrLayout layout;
@@ -224,20 +224,20 @@ internal sealed class ClrLayout
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"field '{name}' of {owner}: {e.Message}", nameof(owner), e);
+            throw new ArgumentException($"field '{name}' of {type}: {e.Message}", nameof(type), e);
         }
 
         if (isString && layout.Shape != ClrShape.InlineArray)
         {
-            throw new ArgumentException($"field '{name}' of {owner} is marked [BtfString] but is {field.FieldType.Name}, not a fixed buffer or inline array of byte or sbyte", nameof(owner));
+            throw new ArgumentException($"field '{name}' of {type} is marked [BtfString] but is {field.FieldType.Name}, not a fixed buffer or inline array of byte or sbyte", nameof(type));
         }
 
         if (isString)
         {
-            CheckString(true, Of(layout.ElementType!, depth + 1), $"field '{name}' of {owner}");
+            CheckString(true, Of(layout.ElementType!, depth + 1), $"field '{name}' of {type}");
         }
 
-        return new ClrField(name, field.FieldType, offset, layout.Size, 0, isString);
+        return new ClrField(name, field.FieldType, Offset: -1, layout.Size, FixedLength: 0, isString);
     }
 
     private static void CheckString(bool isString, ClrLayout element, string what)

@@ -67,13 +67,18 @@ public sealed record MapSpec
     /// <param name="maxEntries">Maximum number of entries.</param>
     /// <param name="name">The map name, or null.</param>
     /// <returns>The spec; change flags and the rest with <c>with { … }</c>.</returns>
-    /// <exception cref="ArgumentException">A keyless map type; an array type with a key that is not a 4-byte integer
+    /// <exception cref="ArgumentException">A name with a NUL; a keyless map type; an array type with a key that is not a 4-byte integer
     /// (the kernel wants BTF INT u32 there); a map-in-map value that is not 4 bytes; or a type BTF cannot
     /// describe (see <see cref="BtfTypeGenerator.Add(Type)"/>).</exception>
     public static MapSpec For<[DynamicallyAccessedMembers(Fields)] TKey, [DynamicallyAccessedMembers(Fields)] TValue>(MapType type, int maxEntries, string? name = null)
         where TKey : unmanaged
         where TValue : unmanaged
     {
+        if (name is not null)
+        {
+            BpfErrors.ThrowIfContainsNul(name, nameof(name));
+        }
+
         if (type is MapType.Queue or MapType.Stack or MapType.BloomFilter)
         {
             BpfErrors.ThrowArgument(nameof(type), $"{type.KernelName()} maps have no key; create them with KeySize = 0");
