@@ -131,6 +131,24 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
+    public void WithoutThePrivilegeToReadTheBtfOnlySizesAreChecked()
+    {
+        Infrastructure.Kernel.Require();
+        using BpfMap map = BpfMap.Create(FlowValueMap());
+        using var denied = new BpfMap(new RefuseBtf(map.Backend, Errno.EPERM));
+        _ = new BpfMap<uint, SwappedFlowValue>(denied); // BTF_GET_FD_BY_ID needs CAP_SYS_ADMIN; the map itself is usable
+        Assert.Throws<ArgumentException>(() => new BpfMap<uint, SwappedFlowValue>(map));
+
+        using var broken = new BpfMap(new RefuseBtf(map.Backend, Errno.ENOMEM));
+        Assert.Equal(Errno.ENOMEM, Assert.Throws<BpfException>(() => new BpfMap<uint, PascalFlowValue>(broken)).Errno);
+    }
+
+    private sealed class RefuseBtf(IMapBackend inner, int errno) : DelegatingMapBackend(inner, ownsInner: false)
+    {
+        public override BtfSpec? LoadBtf() => throw new BpfException(errno, "BPF_BTF_GET_FD_BY_ID");
+    }
+
+    [Fact]
     public void MapsWithoutBtfCheckOnlySizes()
     {
         using BpfMap map = Infrastructure.Kernel.Hash(4, 4, 24);
