@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using BpfMaps.Btf;
 using BpfMaps.InProcess.Engine;
 
 namespace BpfMaps.InProcess;
@@ -17,8 +18,13 @@ namespace BpfMaps.InProcess;
 /// <para>LRU maps evict the entry least recently updated (lookups do not count, as with the
 /// syscall). The kernel's per-CPU free lists may evict earlier and other entries; what both
 /// guarantee is that the map never holds more than max_entries and that a key just written is there.</para>
-/// <para>Values carry no bpf_spin_lock, so BPF_F_LOCK is refused with EINVAL and maps with BTF are
-/// not supported.</para>
+/// <para>BTF comes as <see cref="MapSpec.BtfTypes"/> (<see cref="MapSpec.For{TKey, TValue}"/> fills it): the
+/// engine makes BPF_MAP_CREATE's BTF checks (sizes, a u32 key for arrays, none for map-in-map), keeps the
+/// BTF and hands it back from <see cref="BpfMap.GetBtf"/>, so <see cref="BpfMap.GetBtfFormatter"/> and the
+/// typed views' BTF check work without bpf(). The map's <see cref="MapInfo.BtfId"/> is an engine id. A
+/// loaded kernel <see cref="MapSpec.Btf"/> object is not accepted. Values carry no bpf_spin_lock, so
+/// BPF_F_LOCK is refused with EINVAL, and BTF whose value holds a field the kernel treats specially (a
+/// spin lock, timer, kptr…) is not supported.</para>
 /// </remarks>
 public static class InProcessMap
 {
@@ -33,7 +39,7 @@ public static class InProcessMap
     /// <returns>A map over an <see cref="InProcessMapBackend"/>; dispose it when done.</returns>
     /// <exception cref="ArgumentException">The spec is inconsistent (name, negative sizes, a kernel inner map).</exception>
     /// <exception cref="BpfException">The kernel would refuse the spec: EINVAL (bad sizes or flags), E2BIG (too large).</exception>
-    /// <exception cref="NotSupportedException">A map type or feature (BTF) the engine does not implement.</exception>
+    /// <exception cref="NotSupportedException">A map type or feature the engine does not implement (a kernel BTF object, special BTF fields).</exception>
     public static BpfMap Create(MapSpec spec, InProcessOptions? options = null) => new(CreateBackend(spec, options));
 
     /// <summary>Like <see cref="Create"/>, but returns the backend itself (for raw-tier use).</summary>
@@ -42,7 +48,7 @@ public static class InProcessMap
     /// <returns>The backend; dispose it, or hand it to <see cref="BpfMap(IMapBackend)"/>.</returns>
     /// <exception cref="ArgumentException">The spec is inconsistent.</exception>
     /// <exception cref="BpfException">The kernel would refuse the spec.</exception>
-    /// <exception cref="NotSupportedException">An unsupported map type or BTF.</exception>
+    /// <exception cref="NotSupportedException">An unsupported map type, a kernel BTF object, or special BTF fields.</exception>
     public static InProcessMapBackend CreateBackend(MapSpec spec, InProcessOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -50,7 +56,7 @@ public static class InProcessMap
         BpfMap.ValidateSpec(spec);
         if (spec.Btf is not null)
         {
-            throw new NotSupportedException("in-process maps do not take BTF: values have no bpf_spin_lock; create the map without Btf");
+            throw new NotSupportedException("in-process maps cannot use a BTF object loaded into the kernel; give the BTF as MapSpec.BtfTypes instead (MapSpec.For builds it from C# types)");
         }
 
         int cpus = options.PossibleCpus ?? PossibleCpus.Count;
@@ -67,6 +73,11 @@ public static class InProcessMap
         }
 
         int err = Check(spec, inner);
+        if (err == 0)
+        {
+            err = MapBtf.Check(spec);
+        }
+
         if (err != 0)
         {
             throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
@@ -80,8 +91,12 @@ public static class InProcessMap
             maxEntries = up <= int.MaxValue ? (int)up : maxEntries / cpus * cpus;
         }
 
+        // The BTF is kept when the spec names types in it, as the kernel keeps map->btf; its id comes from the
+        // engine's own sequence, as a kernel BTF object's comes from the BTF IDR.
+        BtfSpec? btf = (spec.BtfKeyTypeId | spec.BtfValueTypeId) != 0 ? spec.BtfTypes : null;
         var info = new MapInfo(spec.Type, ObjectTable.NextId(), spec.KeySize, spec.ValueSize, maxEntries,
-            spec.Flags & ~(MapFlags.ReadOnly | MapFlags.WriteOnly), spec.Name ?? "");
+            spec.Flags & ~(MapFlags.ReadOnly | MapFlags.WriteOnly), spec.Name ?? "",
+            BtfId: btf is null ? 0 : ObjectTable.NextBtfId(), BtfKeyTypeId: btf is null ? 0 : spec.BtfKeyTypeId, BtfValueTypeId: btf is null ? 0 : spec.BtfValueTypeId);
         MapFlags access = spec.Flags & (MapFlags.ReadOnly | MapFlags.WriteOnly);
         bool percpu = spec.Type.IsPerCpu();
         int valueBuffer = percpu ? PossibleCpus.Stride(spec.ValueSize) * cpus : spec.ValueSize;
@@ -90,14 +105,14 @@ public static class InProcessMap
         {
             if (spec.Type.IsArray())
             {
-                core = new ArrayTable(info, cpus, valueBuffer) { InnerTemplate = inner, Access = access };
+                core = new ArrayTable(info, cpus, valueBuffer) { InnerTemplate = inner, Access = access, Btf = btf };
             }
             else
             {
                 uint seed = (spec.Flags & MapFlags.ZeroSeed) != 0 ? 0 : options.Seed ?? (uint)RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
                 core = spec.Type is MapType.Hash or MapType.PerCpuHash
-                    ? new InlineHashTable(info, cpus, valueBuffer, seed) { Access = access }
-                    : new HashTable(info, cpus, valueBuffer, seed) { InnerTemplate = inner, Access = access };
+                    ? new InlineHashTable(info, cpus, valueBuffer, seed) { Access = access, Btf = btf }
+                    : new HashTable(info, cpus, valueBuffer, seed) { InnerTemplate = inner, Access = access, Btf = btf };
             }
         }
         catch (OutOfMemoryException)
@@ -178,6 +193,12 @@ public static class InProcessMap
         if (!spec.Type.IsHashTable() && !spec.Type.IsArray())
         {
             throw Unsupported(spec.Type);
+        }
+
+        // map_create refuses a BTF key type without a value type before anything else about the map.
+        if (MapBtf.CheckIds(spec) is var btfIds and not 0)
+        {
+            return btfIds;
         }
 
         MapFlags f = spec.Flags;

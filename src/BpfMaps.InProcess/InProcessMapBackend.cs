@@ -16,10 +16,12 @@ public sealed class InProcessMapBackend : IMapBackend
     // hash and percpu_hash lookups skip the generic syscall layer when nothing but the table can answer.
     private InlineHashTable? _inline;
     private readonly MapLayout _layout;
+    private readonly Btf.BtfSpec? _btf;
 
     internal InProcessMapBackend(MapCore core)
     {
         _core = core;
+        _btf = core.Btf;
         _inline = core as InlineHashTable;
         Info = core.Info;
         PossibleCpus = core.Cpus;
@@ -42,6 +44,10 @@ public sealed class InProcessMapBackend : IMapBackend
     public int BucketCount => Core is IHashStats h ? h.NBuckets : 0;
 
     internal MapCore? Core => Volatile.Read(ref _core);
+
+    /// <summary>The BTF the map was created with (<see cref="MapSpec.BtfTypes"/>), or null; kept for the map's life, as the kernel keeps <c>map->btf</c>.</summary>
+    /// <returns>The BTF, or null.</returns>
+    public Btf.BtfSpec? LoadBtf() => _btf;
 
     /// <inheritdoc />
     public int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)

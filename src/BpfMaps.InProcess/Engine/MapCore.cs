@@ -33,6 +33,9 @@ internal abstract class MapCore
     /// <summary>For map-in-map types: what an inner map must look like.</summary>
     public MapInfo? InnerTemplate { get; init; }
 
+    /// <summary>The BTF <see cref="MapInfo.BtfKeyTypeId"/> and <see cref="MapInfo.BtfValueTypeId"/> refer to, or null.</summary>
+    public Btf.BtfSpec? Btf { get; init; }
+
     /// <summary>BPF_F_RDONLY/BPF_F_WRONLY: like the kernel, they belong to the "descriptor", not to map_flags.</summary>
     public MapFlags Access { get; init; }
 

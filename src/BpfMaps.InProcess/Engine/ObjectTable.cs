@@ -14,8 +14,12 @@ internal static class ObjectTable
 
     private static readonly ConcurrentDictionary<uint, MapCore> s_maps = new();
     private static int s_lastId = (int)(FirstId - 1);
+    private static int s_lastBtfId = (int)(FirstId - 1);
 
     public static uint NextId() => (uint)Interlocked.Increment(ref s_lastId);
+
+    /// <summary>An id for a map's BTF: the kernel numbers BTF objects apart from maps, and so does the engine.</summary>
+    public static uint NextBtfId() => (uint)Interlocked.Increment(ref s_lastBtfId);
 
     public static void Add(MapCore map) => s_maps[map.Id] = map;
 

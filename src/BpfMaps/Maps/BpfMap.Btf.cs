@@ -26,7 +26,10 @@ public sealed partial class BpfMap
         {
             if (!_btfLoaded)
             {
-                _btf = Info.BtfId != 0 || Info.BtfVmlinuxValueTypeId != 0 ? _backend.LoadBtf() : null;
+                // A backend may keep BTF without an id of its own, so type ids alone are reason enough to ask.
+                MapInfo info = Info;
+                bool named = info.BtfId != 0 || info.BtfVmlinuxValueTypeId != 0 || info.BtfKeyTypeId != 0 || info.BtfValueTypeId != 0;
+                _btf = named ? _backend.LoadBtf() : null;
                 _btfLoaded = true;
             }
 

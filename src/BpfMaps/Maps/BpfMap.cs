@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using BpfMaps.Btf;
 using BpfMaps.Interop;
 using BpfMaps.Kernel;
 
@@ -70,10 +71,12 @@ public sealed partial class BpfMap : IDisposable
     public string Name => _backend.Info.Name;
 
     /// <summary>Creates a map with BPF_MAP_CREATE (Linux 3.18; names 4.15, BTF 4.18, map-in-map 4.12).</summary>
-    /// <param name="spec">What to create.</param>
+    /// <param name="spec">What to create. With <see cref="MapSpec.BtfTypes"/>, the BTF is loaded first
+    /// (BPF_BTF_LOAD, Linux 4.18) and closed once the map holds it.</param>
     /// <returns>The new map.</returns>
-    /// <exception cref="ArgumentException">The spec is inconsistent (sizes, name).</exception>
-    /// <exception cref="BpfException">The kernel refused (EPERM without privileges, EINVAL for bad sizes or flags).</exception>
+    /// <exception cref="ArgumentException">The spec is inconsistent (sizes, name, both <see cref="MapSpec.Btf"/> and <see cref="MapSpec.BtfTypes"/>).</exception>
+    /// <exception cref="BpfException">The kernel refused (EPERM without privileges, EINVAL for bad sizes or flags or BTF
+    /// that does not fit the sizes); BPF_BTF_LOAD refused <see cref="MapSpec.BtfTypes"/> (its message carries the kernel's log).</exception>
     public static BpfMap Create(MapSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -104,7 +107,10 @@ public sealed partial class BpfMap : IDisposable
             inner = spec.InnerMap.Handle ?? throw new ArgumentException("the inner map of a kernel map must be a kernel map", nameof(spec));
         }
 
-        int err = BpfSyscall.MapCreate(ref attr, inner, spec.Btf?.Fd, out BpfFd fd);
+        // The map takes its own reference on the BTF object, so one loaded here only for the create is closed
+        // after it. Without type ids the kernel does not look at btf_fd, so neither is anything loaded.
+        using BtfObject? loaded = spec.BtfTypes is { } types && (spec.BtfKeyTypeId | spec.BtfValueTypeId) != 0 ? BtfObject.Load(types.RawBytes) : null;
+        int err = BpfSyscall.MapCreate(ref attr, inner, (loaded ?? spec.Btf)?.Fd, out BpfFd fd);
         if (err != 0)
         {
             fd.Dispose();
@@ -145,6 +151,11 @@ public sealed partial class BpfMap : IDisposable
                     BpfErrors.ThrowArgument(nameof(spec), $"map name '{n}' has '{c}'; only ASCII letters, digits, '_' and '.' are allowed");
                 }
             }
+        }
+
+        if (spec.Btf is not null && spec.BtfTypes is not null)
+        {
+            BpfErrors.ThrowArgument(nameof(spec), "the spec has both Btf (a loaded BTF object) and BtfTypes (a BTF blob); set one");
         }
 
         if (spec.Type.IsMapInMap() && spec.InnerMap is null)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using BpfMaps.Btf;
 
 namespace BpfMaps;
 
@@ -14,9 +15,16 @@ public sealed class BpfMap<TKey, TValue>
     where TKey : unmanaged
     where TValue : unmanaged
 {
-    /// <summary>Creates the view.</summary>
+    /// <summary>
+    /// Creates the view. When the map has BTF, the fields of <typeparamref name="TKey"/> and <typeparamref name="TValue"/>
+    /// are also checked against it: each field that has a BTF member of the same name (exactly, or ignoring case and
+    /// '_') must have that member's offset and size, in nested structs too. Reading a kernel map's BTF back
+    /// (BPF_BTF_GET_FD_BY_ID, Linux 5.0) needs CAP_SYS_ADMIN; without it only the sizes are checked.
+    /// </summary>
     /// <param name="map">The untyped map (not owned: disposing the view is not needed).</param>
-    /// <exception cref="ArgumentException">Key or value size differs from the map's; the message names both.</exception>
+    /// <exception cref="ArgumentException">Key or value size differs from the map's (the message names both), or a
+    /// field does not match the map's BTF (the message names the field and the member).</exception>
+    /// <exception cref="BtfException">The map's BTF is malformed.</exception>
     public BpfMap(BpfMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
@@ -26,6 +34,7 @@ public sealed class BpfMap<TKey, TValue>
         }
 
         CheckSizes(map, Unsafe.SizeOf<TKey>(), map.Type.IsMapInMap() ? sizeof(uint) : Unsafe.SizeOf<TValue>(), typeof(TKey), typeof(TValue), map.ValueBufferSize);
+        CheckBtf(map, typeof(TKey), typeof(TValue), checkValue: !map.Type.IsMapInMap());
         Map = map;
     }
 
@@ -124,6 +133,38 @@ public sealed class BpfMap<TKey, TValue>
                 $"with key_size {map.KeySize} and value_size {map.ValueSize}", nameof(map));
         }
     }
+
+    internal static void CheckBtf(BpfMap map, Type keyType, Type valueType, bool checkValue)
+    {
+        MapInfo info = map.Info;
+        if (info.BtfKeyTypeId == 0 && (!checkValue || (info.BtfValueTypeId == 0 && info.BtfVmlinuxValueTypeId == 0)))
+        {
+            return;
+        }
+
+        BtfType? key;
+        BtfType? value;
+        try
+        {
+            key = map.GetBtfKeyType();
+            value = checkValue ? map.GetBtfValueType() : null;
+        }
+        catch (BpfException e) when (e.Errno is Errno.EPERM or Errno.EACCES)
+        {
+            return; // the map can be used without the privilege to read its BTF back; the sizes were checked
+        }
+
+        (string role, Type type, string? problem) = ("key", keyType, key is { } k ? BtfLayoutCheck.FindMismatch(keyType, k) : null);
+        if (problem is null && value is { } v)
+        {
+            (role, type, problem) = ("value", valueType, BtfLayoutCheck.FindMismatch(valueType, v));
+        }
+
+        if (problem is not null)
+        {
+            throw new ArgumentException($"{role} type {type.Name} does not match the BTF of map '{map.Name}': {problem}", nameof(map));
+        }
+    }
 }
 
 /// <summary>
@@ -135,9 +176,14 @@ public sealed class PerCpuBpfMap<TKey, TValue>
     where TKey : unmanaged
     where TValue : unmanaged
 {
-    /// <summary>Creates the view.</summary>
+    /// <summary>
+    /// Creates the view. When the map has BTF, the fields of <typeparamref name="TKey"/> and of one CPU's
+    /// <typeparamref name="TValue"/> are checked against it as <see cref="BpfMap{TKey, TValue}(BpfMap)"/> checks them.
+    /// </summary>
     /// <param name="map">A per-CPU map.</param>
-    /// <exception cref="ArgumentException">Not per-CPU, or sizes differ (the message names both).</exception>
+    /// <exception cref="ArgumentException">Not per-CPU, sizes differ (the message names both), or a field does not
+    /// match the map's BTF (the message names the field and the member).</exception>
+    /// <exception cref="BtfException">The map's BTF is malformed.</exception>
     public PerCpuBpfMap(BpfMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
@@ -147,6 +193,7 @@ public sealed class PerCpuBpfMap<TKey, TValue>
         }
 
         BpfMap<TKey, TValue>.CheckSizes(map, Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>(), typeof(TKey), typeof(TValue), map.ValueBufferSize);
+        BpfMap<TKey, TValue>.CheckBtf(map, typeof(TKey), typeof(TValue), checkValue: true);
         Map = map;
     }
 

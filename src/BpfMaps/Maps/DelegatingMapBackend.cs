@@ -37,6 +37,9 @@ public abstract class DelegatingMapBackend(IMapBackend inner, bool ownsInner = t
     public virtual SafeHandle? Handle => Inner.Handle;
 
     /// <inheritdoc />
+    public virtual Btf.BtfSpec? LoadBtf() => Inner.LoadBtf();
+
+    /// <inheritdoc />
     public virtual int Lookup(ReadOnlySpan<byte> key, Span<byte> value, ulong flags) => Inner.Lookup(key, value, flags);
 
     /// <inheritdoc />

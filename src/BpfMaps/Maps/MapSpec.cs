@@ -1,8 +1,14 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using BpfMaps.Btf;
+
 namespace BpfMaps;
 
 /// <summary>What to create with BPF_MAP_CREATE.</summary>
 public sealed record MapSpec
 {
+    private const DynamicallyAccessedMemberTypes Fields = DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields;
+
     /// <summary>The map type.</summary>
     public required MapType Type { get; init; }
 
@@ -27,17 +33,86 @@ public sealed record MapSpec
     /// <summary>NUMA node, with <see cref="MapFlags.NumaNode"/>.</summary>
     public uint NumaNode { get; init; }
 
-    /// <summary>BTF object describing key and value, or null.</summary>
+    /// <summary>BTF object describing key and value, already loaded into the kernel, or null. Kernel maps only.</summary>
     public Btf.BtfObject? Btf { get; init; }
 
-    /// <summary>BTF type id of the key (with <see cref="Btf"/>).</summary>
+    /// <summary>
+    /// BTF describing key and value as a parsed blob, or null: the alternative to <see cref="Btf"/>.
+    /// <see cref="BpfMap.Create(MapSpec)"/> loads it (BPF_BTF_LOAD) for the create and closes it afterwards (the
+    /// map keeps its own reference); the in-process engine keeps it and hands it back from
+    /// <see cref="BpfMap.GetBtf"/>. <see cref="For{TKey, TValue}"/> fills it from C# types.
+    /// </summary>
+    public BtfSpec? BtfTypes { get; init; }
+
+    /// <summary>BTF type id of the key (with <see cref="Btf"/> or <see cref="BtfTypes"/>).</summary>
     public uint BtfKeyTypeId { get; init; }
 
-    /// <summary>BTF type id of the value (with <see cref="Btf"/>).</summary>
+    /// <summary>BTF type id of the value (with <see cref="Btf"/> or <see cref="BtfTypes"/>).</summary>
     public uint BtfValueTypeId { get; init; }
 
     /// <summary>Type-specific extra (<c>map_extra</c>), e.g. hash count for bloom filters.</summary>
     public ulong MapExtra { get; init; }
+
+    /// <summary>
+    /// A spec for a map whose keys are <typeparamref name="TKey"/> and values <typeparamref name="TValue"/>: the
+    /// sizes are theirs, and <see cref="BtfTypes"/> describes both (<see cref="BtfTypeGenerator"/>), so bpftool
+    /// and <see cref="BpfMap.GetBtfFormatter"/> print entries with the C# field names, and typed views check
+    /// their fields against it. Per-CPU maps: <typeparamref name="TValue"/> is one CPU's value. Map-in-map
+    /// types get no BTF (the kernel refuses it for them) and need a 4-byte <typeparamref name="TValue"/> (the
+    /// inner map's fd or id) and an <see cref="InnerMap"/>, set with <c>with { InnerMap = … }</c>.
+    /// </summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="type">The map type; not a keyless one (queue, stack, bloom filter).</param>
+    /// <param name="maxEntries">Maximum number of entries.</param>
+    /// <param name="name">The map name, or null.</param>
+    /// <returns>The spec; change flags and the rest with <c>with { … }</c>.</returns>
+    /// <exception cref="ArgumentException">A name with a NUL; a keyless map type; an array type with a key that is not a 4-byte integer
+    /// (the kernel wants BTF INT u32 there); a map-in-map value that is not 4 bytes; or a type BTF cannot
+    /// describe (see <see cref="BtfTypeGenerator.Add(Type)"/>).</exception>
+    public static MapSpec For<[DynamicallyAccessedMembers(Fields)] TKey, [DynamicallyAccessedMembers(Fields)] TValue>(MapType type, int maxEntries, string? name = null)
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        if (name is not null)
+        {
+            BpfErrors.ThrowIfContainsNul(name, nameof(name));
+        }
+
+        if (type is MapType.Queue or MapType.Stack or MapType.BloomFilter)
+        {
+            BpfErrors.ThrowArgument(nameof(type), $"{type.KernelName()} maps have no key; create them with KeySize = 0");
+        }
+
+        if (type.IsArray() && typeof(TKey) != typeof(uint) && typeof(TKey) != typeof(int))
+        {
+            BpfErrors.ThrowArgument(nameof(type), $"{type.KernelName()} maps take a u32 index as key, not {typeof(TKey).Name}");
+        }
+
+        var spec = new MapSpec
+        {
+            Type = type,
+            KeySize = Unsafe.SizeOf<TKey>(),
+            ValueSize = Unsafe.SizeOf<TValue>(),
+            MaxEntries = maxEntries,
+            Name = name,
+        };
+        if (type.IsMapInMap())
+        {
+            if (spec.ValueSize != sizeof(uint))
+            {
+                BpfErrors.ThrowArgument(nameof(type), $"{type.KernelName()} values are 4-byte inner map fds or ids, not {typeof(TValue).Name} ({spec.ValueSize} bytes)");
+            }
+
+            // The kernel refuses BTF on map-in-map types (ENOTSUPP), and a key type without a value type (EINVAL).
+            return spec;
+        }
+
+        var generator = new BtfTypeGenerator();
+        uint key = generator.Add<TKey>();
+        uint value = generator.Add<TValue>();
+        return spec with { BtfTypes = BtfSpec.Parse(generator.Build()), BtfKeyTypeId = key, BtfValueTypeId = value };
+    }
 }
 
 /// <summary>What BPF_OBJ_GET_INFO_BY_FD reports about a map (<c>struct bpf_map_info</c>).</summary>
