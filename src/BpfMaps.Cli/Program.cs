@@ -23,12 +23,22 @@ namespace BpfMaps.Cli
         /// <returns>The exit code.</returns>
         public static int Run(string[] args, CliConsole console)
         {
+            if (args.Length > ArgumentArity.ZeroOrMore.MaximumNumberOfValues)
+            {
+                // System.CommandLine stops taking words there and calls the next one unrecognized.
+                return CommandRunner.Execute(console, () => new GlobalOptions(), _ =>
+                    throw new CliException(ExitCode.Usage, $"{args.Length:N0} words on one command line: bpfmap takes at most {ArgumentArity.ZeroOrMore.MaximumNumberOfValues:N0} (one per DATA byte)"));
+            }
+
             RootCommand root = Build(console);
             ParseResult parse = root.Parse(args);
             if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
             {
-                // One line: the most specific error (an unknown token says more than "command missing").
-                var error = parse.Errors.FirstOrDefault(e => e.Message.Contains("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+                // One line: the most specific error (an unknown token or an option's own problem says
+                // more than "command missing", which a bare option also triggers).
+                var error = parse.Errors.FirstOrDefault(e => e.Message.Contains("Unrecognized", StringComparison.Ordinal))
+                    ?? parse.Errors.FirstOrDefault(e => e.Message.Contains("--", StringComparison.Ordinal))
+                    ?? parse.Errors[0];
 
                 // Some parser messages list the choices on lines of their own; the contract is one line.
                 string message = string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -269,7 +279,22 @@ namespace BpfMaps.Cli
 
             public readonly Option<bool> RawOption = new("--raw") { Description = "Show bytes even for maps with BTF", Recursive = true };
 
-            public readonly Option<int> TopOption = new("--top") { Description = "Only the first N entries after sorting (by value unless --sort key); holds at most 2N entries", Recursive = true };
+            public readonly Option<int> TopOption = new("--top")
+            {
+                Description = "Only the first N entries after sorting (by value unless --sort key); holds at most 2N entries",
+                Recursive = true,
+                CustomParser = r =>
+                {
+                    string text = r.Tokens.Count == 1 ? r.Tokens[0].Value : string.Join(' ', r.Tokens.Select(t => t.Value));
+                    if (int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n))
+                    {
+                        return n;
+                    }
+
+                    r.AddError($"--top '{text}' is not a whole number; give N, as in --top 10");
+                    return 0;
+                },
+            };
             public readonly Option<string> KeyPrefixOption = new("--key-prefix") { Description = "Only keys starting with these bytes (hex, e.g. 0a00)", Recursive = true };
 
             public Option[] All => [JsonOption, PrettyOption, BpffsOption, FormatOption, PerCpuOption, SortOption, TopOption, KeyPrefixOption, RawOption];

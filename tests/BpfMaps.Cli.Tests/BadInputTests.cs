@@ -16,6 +16,37 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Path_errors_of_a_pinned_selector_are_not_found_with_their_reason()
+    {
+        Kernel.Require();
+        Fails(ExitCode.MapNotFound, "a component of the path is not a directory", "show", "pinned", "/etc/hostname/");
+        RunResult r = Fails(ExitCode.MapNotFound, "too long", "show", "pinned", "/sys/fs/bpf/" + new string('a', 300));
+        Assert.DoesNotContain("errno 36", r.Stderr);
+    }
+
+    [Fact]
+    public void Messages_say_what_the_cli_can_do()
+    {
+        Kernel.Require();
+        using BpfMap array = BpfMap.Create(new MapSpec { Type = MapType.PerCpuArray, KeySize = 4, ValueSize = 8, MaxEntries = 2, Name = "bad_arr" });
+        RunResult drain = Fails(ExitCode.NotSupported, "array elements cannot be deleted; read it with dump", "-j", "drain", "id", array.Id.ToString());
+        Assert.DoesNotContain("ArrayDrain", drain.Stderr);
+        Assert.DoesNotContain("[]", drain.Stdout);
+
+        RunResult top = Fails(ExitCode.Usage, "--top 'abc' is not a whole number", "--top", "abc", "show");
+        Assert.DoesNotContain("System.Int32", top.Stderr);
+        RunResult format = Fails(ExitCode.Usage, "'--format'", "--format");
+        Assert.DoesNotContain("Required command", format.Stderr);
+
+        string[] many = ["update", "id", "1", "key", .. Enumerable.Repeat("0", 100_001)];
+        Fails(ExitCode.Usage, "words on one command line: bpfmap takes at most 100,000", many);
+
+        using var dir = new PinDir();
+        Assert.Equal(0, Cli.Run("create", dir["q"], "type", "queue", "key", "0", "value", "4", "entries", "4", "name", "bad_q").Exit);
+        Fails(ExitCode.Usage, "has no keys, so noexist means nothing", "update", "pinned", dir["q"], "value", "1", "0", "0", "0", "noexist");
+    }
+
+    [Fact]
     public void Pinning_outside_bpffs_says_so()
     {
         using var dir = new PinDir();

@@ -90,6 +90,10 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             {
                 RequireKeys(m, words.Command);
                 DumpPipeline.CheckKeyPrefix(options.KeyPrefix, m);
+                if (drain && m.Type.IsArray())
+                {
+                    throw new CliException(ExitCode.NotSupported, $"drain: {m.Type.KernelName()} map {m.Id}: array elements cannot be deleted; read it with dump, or keep counters in a double-buffered map and use watch --drain");
+                }
             }
 
             if (maps.Count == 1)
@@ -269,6 +273,12 @@ internal sealed class MapCommands(CliConsole console, GlobalOptions options)
             }
             else if (words.TryKeyword("noexist"))
             {
+                if (map.KeySize == 0)
+                {
+                    // Queues, stacks and bloom filters take BPF_ANY and (queue, stack) BPF_EXIST; the kernel says only EINVAL.
+                    throw new CliException(ExitCode.Usage, $"update: {map.Type.KernelName()} map {map.Id} has no keys, so noexist means nothing; use any, or exist to drop the oldest element when full");
+                }
+
                 flags = UpdateFlags.NoExist;
             }
             else

@@ -29,6 +29,10 @@ internal static class BpfErrors
         Errno.EFAULT => "bad address passed to the kernel",
         Errno.ENOSYS => "the bpf() syscall is not available on this system",
         Errno.EBUSY => "the map is busy (frozen or in use)",
+        Errno.ENOTDIR => "a component of the path is not a directory",
+        Errno.ENAMETOOLONG => "the path, or a name in it, is too long",
+        Errno.ELOOP => "too many symbolic links in the path",
+        Errno.EMFILE => "too many open files in this process (raise ulimit -n)",
         Errno.ENOTSUPP or Errno.EOPNOTSUPP => "this map type does not support the operation",
         _ => null,
     };

@@ -73,7 +73,12 @@ public sealed class BpfBatchException : BpfException
     /// <param name="command">The batch command.</param>
     /// <param name="processed">Entries done before the error, or null if untrusted.</param>
     public BpfBatchException(int errno, string command, int? processed)
-        : base(errno, command, BpfErrors.DefaultHint(errno, command) + (processed is { } p ? $" ({p} entries processed)" : " (count untrusted after EFAULT)"))
+        : base(errno, command, BpfErrors.DefaultHint(errno, command) + (processed switch
+        {
+            null => " (count untrusted after EFAULT)",
+            0 => " (nothing processed)",
+            { } p => $" ({p} entries processed)",
+        }))
     {
         Processed = processed;
     }

@@ -15,9 +15,12 @@ public static class Errno
     public const int EFAULT = 14;
     public const int EBUSY = 16;
     public const int EEXIST = 17;
+    public const int ENODEV = 19;
     public const int ENOTDIR = 20;
     public const int EINVAL = 22;
+    public const int EMFILE = 24;
     public const int ENOSPC = 28;
+    public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
     public const int ELOOP = 40;
     public const int EOPNOTSUPP = 95;
@@ -41,7 +44,10 @@ public static class Errno
         EFAULT => "EFAULT",
         EBUSY => "EBUSY",
         EEXIST => "EEXIST",
+        ENODEV => "ENODEV",
         ENOTDIR => "ENOTDIR",
+        EMFILE => "EMFILE",
+        ENAMETOOLONG => "ENAMETOOLONG",
         EINVAL => "EINVAL",
         ENOSPC => "ENOSPC",
         ENOSYS => "ENOSYS",

@@ -138,7 +138,7 @@ public sealed partial class BpfMap
                     $"batch size {capacity} too small: a hash bucket holds more entries; retry with a larger batch");
             default:
                 BpfErrors.ThrowBatch(err, delete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH",
-                    err == Errno.EFAULT ? null : count, Type.ToString());
+                    Processed(err, c, capacity), Type.ToString());
                 return default;
         }
     }
@@ -148,7 +148,7 @@ public sealed partial class BpfMap
     /// count still equal to the request means the kernel refused before its loop (flag checks leave
     /// <c>count</c> untouched): nothing was processed. After EFAULT the count cannot be trusted.
     /// </summary>
-    private static int? Processed(int err, uint count, int requested)
+    internal static int? Processed(int err, uint count, int requested)
         => err == Errno.EFAULT ? null : count >= (uint)requested ? 0 : (int)count;
 
     /// <summary>

@@ -200,7 +200,7 @@ public sealed partial class BpfMap : IDisposable
         {
             fd.Dispose();
             string? notAPin = err is Errno.EACCES or Errno.EPERM ? BpfFs.WhyNotAPin(path) : null;
-            throw new BpfException(err, "BPF_OBJ_GET", notAPin ?? $"{path}: {BpfErrors.DefaultHint(err, "BPF_OBJ_GET")}");
+            throw new BpfException(err, "BPF_OBJ_GET", notAPin ?? (BpfErrors.DefaultHint(err, "BPF_OBJ_GET") is { } hint ? $"{path}: {hint}" : path));
         }
 
         return FromOwnedFd(fd);

@@ -62,9 +62,28 @@ public sealed class MapEnumerator : IDisposable
     }
 
     /// <summary>The current entry.</summary>
-    public MapEntry Current => new(
-        _keys.AsSpan(_index * _keySize, _keySize),
-        _values.AsSpan(_index * _valueSize, _valueSize));
+    /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/>, after it returned false, or after a <see cref="MoveNextBatch"/> (read the batch instead).</exception>
+    /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
+    public MapEntry Current
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if ((uint)_index >= (uint)_count)
+            {
+                throw new InvalidOperationException(_ended
+                    ? "Current has no entry: MoveNext() returned false, the dump is over"
+                    : _index < 0
+                    ? "Current has no entry before MoveNext() returns true (after MoveNextBatch(), read BatchKeys and BatchValues)"
+                    : "Current has no entry at this position");
+            }
+
+            return new(_keys.AsSpan(_index * _keySize, _keySize), _values.AsSpan(_index * _valueSize, _valueSize));
+        }
+    }
+
+    private bool _disposed;
+    private bool _ended;
 
     /// <summary>Number of batch (or walk) calls made so far.</summary>
     public int Calls { get; private set; }
@@ -89,8 +108,10 @@ public sealed class MapEnumerator : IDisposable
 
     /// <summary>Advances to the next entry.</summary>
     /// <returns>False at the end of the map.</returns>
+    /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public bool MoveNext()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (++_index < _count)
         {
             return true;
@@ -105,6 +126,7 @@ public sealed class MapEnumerator : IDisposable
             }
         }
 
+        _ended = true;
         return false;
     }
 
@@ -113,8 +135,10 @@ public sealed class MapEnumerator : IDisposable
     /// A batch may be empty without being the last.
     /// </summary>
     /// <returns>False at the end of the map.</returns>
+    /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public bool MoveNextBatch()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         _index = -1;
         _count = 0;
         if (_exhausted)
@@ -141,6 +165,7 @@ public sealed class MapEnumerator : IDisposable
     /// <summary>Returns the pooled buffers.</summary>
     public void Dispose()
     {
+        _disposed = true;
         if (_keys.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_keys);
@@ -208,7 +233,7 @@ public sealed class MapEnumerator : IDisposable
                     return;
                 default:
                     string cmd = _mode == Mode.BatchDelete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH";
-                    BpfErrors.ThrowBatch(err, cmd, err == Errno.EFAULT ? null : count, _map.Type.ToString());
+                    BpfErrors.ThrowBatch(err, cmd, BpfMap.Processed(err, (uint)count, _capacity), _map.Type.ToString());
                     return;
             }
 
