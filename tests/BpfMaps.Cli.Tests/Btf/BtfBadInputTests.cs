@@ -157,6 +157,22 @@ public sealed class BtfBadInputTests(BtfCorpus corpus) : IDisposable
     public void Usage_errors(int code, string message, params string[] args) => Fails((ExitCode)code, message, args);
 
     [Fact]
+    public void Without_privileges_files_dump_and_kernel_objects_are_permission_denied()
+    {
+        Kernel.Require();
+        RunResult file = RunUnprivileged("btf", "dump", "file", "/sys/kernel/btf/vmlinux");
+        Assert.True(file.Exit == 0, file.Stderr);
+        Assert.StartsWith("[1] ", file.Stdout);
+        foreach (string[] args in (string[][])[["btf", "show"], ["btf", "dump", "id", "1"]])
+        {
+            RunResult r = RunUnprivileged(args);
+            Assert.True(r.Exit == (int)ExitCode.PermissionDenied, $"{string.Join(' ', args)}: exit {r.Exit}, {r.Stderr}");
+            Assert.Single(r.StderrLines);
+            Assert.Matches("^bpfmap: permission denied \\(BPF_[A-Z_]+\\): run as root", r.Stderr);
+        }
+    }
+
+    [Fact]
     public void A_child_process_prints_one_line_too()
     {
         string path = Write("junk", "junk"u8.ToArray());

@@ -141,6 +141,41 @@ public class BtfDumpParityTests(BtfCorpus corpus)
         Assert.Equal("[0] UNKNOWN '(anon)'\n", text);
     }
 
+    [Fact]
+    public void A_struct_ops_maps_value_type_comes_from_vmlinux()
+    {
+        RequireVmlinux();
+        if (!BtfSpec.LoadVmlinux().TryFindType("bpf_struct_ops_tcp_congestion_ops", BtfKind.Struct, out BtfType value))
+        {
+            Assert.Skip("this kernel has no tcp_congestion_ops struct_ops type");
+        }
+
+        var b = new BtfBuilder();
+        b.AddInt("int", 4, isSigned: true);
+        using BtfObject btf = BtfObject.Load(b.Build());
+        using BpfMap map = BpfMap.Create(new MapSpec
+        {
+            Type = MapType.StructOps, KeySize = 4, ValueSize = (int)value.Size, MaxEntries = 1, Name = "btf_sops",
+            Btf = btf, BtfVmlinuxValueTypeId = value.Id,
+        });
+        string id = $"{map.Id}";
+
+        // The key (id 0) and the map's own BTF (all) print as bpftool prints them.
+        AssertSameBytes(Tool("btf", "dump", "map", "id", id, "key"), Ours("btf", "dump", "map", "id", id, "key"));
+        AssertSameBytes(Tool("btf", "dump", "map", "id", id, "all"), Ours("btf", "dump", "map", "id", id, "all"));
+
+        // The value is vmlinux's type, under its vmlinux id, as the vmlinux dump prints it; 7.1 prints the
+        // map's btf_value_type_id, 0, as [0] UNKNOWN.
+        string ours = System.Text.Encoding.UTF8.GetString(Ours("btf", "dump", "map", "id", id, "value").AssertSuccess().Stdout);
+        string vmlinux = System.Text.Encoding.UTF8.GetString(Ours("btf", "dump", "file", Vmlinux).AssertSuccess().Stdout);
+        Assert.StartsWith($"[{value.Id}] STRUCT 'bpf_struct_ops_tcp_congestion_ops' size={value.Size} ", ours);
+        Assert.Contains("\n" + ours, vmlinux);
+        if (Bpftool71())
+        {
+            Assert.Equal("[0] UNKNOWN '(anon)'\n", System.Text.Encoding.UTF8.GetString(Tool("btf", "dump", "map", "id", id, "value").AssertSuccess().Stdout));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(MapsWithoutBtf))]
     public void A_corpus_map_without_btf_fails_in_both(string name)
