@@ -1,3 +1,5 @@
+using BpfMaps.Btf;
+
 namespace BpfMaps.Cli;
 
 /// <summary>Turns whatever a command threw into one stderr line and an exit code. The only such switch in the CLI.</summary>
@@ -14,6 +16,7 @@ internal static class ErrorReport
         BpfException { Errno: Errno.EPERM or Errno.EACCES } b => (ExitCode.PermissionDenied, $"permission denied ({b.Command}): run as root or with CAP_BPF and CAP_SYS_ADMIN"),
         BpfException { Errno: Errno.ENOENT, Command: "BPF_OBJ_GET" or "BPF_MAP_GET_FD_BY_ID" } b => (ExitCode.MapNotFound, OneLine(b.Hint ?? b.Message)),
         BpfException { Errno: Errno.ENOTDIR or Errno.ENAMETOOLONG or Errno.ELOOP, Command: "BPF_OBJ_GET" } b => (ExitCode.MapNotFound, $"no pinned map there: {OneLine(b.Hint ?? b.Message)}"),
+        BpfException { Errno: Errno.ENOENT, Command: "BPF_BTF_GET_FD_BY_ID" } b => (ExitCode.NoBtf, OneLine(b.Hint ?? b.Message)),
         BpfException b => (ExitCode.KernelError, OneLine(b.Message)),
         BpfMaps.Btf.BtfException t => (ExitCode.BadBtf, OneLine(t.Message)),
         ArgumentException a => (ExitCode.SizeMismatch, OneLine(StripParam(a.Message))),

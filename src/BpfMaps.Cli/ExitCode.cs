@@ -15,7 +15,7 @@ internal enum ExitCode
     /// <summary>Command-line syntax: unknown command or option, a missing or extra word, a bad option value, a pin path outside bpffs.</summary>
     Usage = 2,
 
-    /// <summary>A MAP selector that is not <c>id N</c>, <c>pinned PATH</c> or <c>name NAME</c>.</summary>
+    /// <summary>A MAP selector that is not <c>id N</c>, <c>pinned PATH</c> or <c>name NAME</c>; a BTF source that is not <c>id N</c>, <c>map MAP</c> or <c>file PATH</c>.</summary>
     BadSelector = 3,
 
     /// <summary>No map with that id, name or pin path; a pinned path that is a plain file, a directory or not on bpffs.</summary>
@@ -48,11 +48,14 @@ internal enum ExitCode
     /// <summary><c>export</c>: the exporter could not start (e.g. its listen port is taken).</summary>
     ExporterFailed = 13,
 
-    /// <summary>BTF that cannot be read or does not fit: a corrupt BTF file or object, fields asked of a map without BTF, an unknown field.</summary>
+    /// <summary>BTF that cannot be read or does not fit: malformed BTF (the message names the offset or type id), a file that is neither raw BTF nor an ELF object with a <c>.BTF</c> section, fields asked of a map without BTF, an unknown field.</summary>
     BadBtf = 14,
 
     /// <summary>The output could not be written: standard output closed, a full disk, a reader that went away.</summary>
     OutputFailed = 15,
+
+    /// <summary><c>btf</c>: no BTF object with that id, a map without BTF, or no such file.</summary>
+    NoBtf = 16,
 
     /// <summary>Stopped by Ctrl+C.</summary>
     Interrupted = 130,

@@ -77,6 +77,7 @@ namespace BpfMaps.Cli
             AddQueueCommand(root, shared, console, "pop", "Remove and print the head of a queue or the top of a stack", (q, w) => q.Pop(w, "pop"));
             AddQueueCommand(root, shared, console, "enqueue", "Push VALUE onto a queue (push for queues)", (q, w) => q.Push(w, "enqueue"));
             AddQueueCommand(root, shared, console, "dequeue", "Remove and print the head of a queue (pop for queues)", (q, w) => q.Pop(w, "dequeue"));
+            AddBtf(root, shared, console);
             AddBench(root, shared, console);
             AddWatch(root, shared, console);
             AddDemo(root, shared, console);
@@ -84,6 +85,29 @@ namespace BpfMaps.Cli
             AddDrainRace(root, shared, console);
             AddExport(root, console);
             return root;
+        }
+
+        private static void AddBtf(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var btf = new Command("btf", "Show BTF objects and dump their types in bpftool's raw format (bpftool btf grammar)");
+            btf.Subcommands.Add(BtfSubcommand(shared, console, "show", "Show BTF objects: all, or id N; with the programs and maps that use each", "[id N]", (b, w) => b.Show(w), "list"));
+            btf.Subcommands.Add(BtfSubcommand(shared, console, "dump", "Print every type of a BTF object, or a map's key and value types, in bpftool's raw format",
+                "id N | map MAP [key|value|kv|all] | file PATH [format raw]", (b, w) => b.Dump(w), alias: null));
+            root.Subcommands.Add(btf);
+        }
+
+        private static Command BtfSubcommand(SharedOptions shared, CliConsole console, string name, string description, string help, Func<BtfCommands, IReadOnlyList<string>, ExitCode> run, string? alias)
+        {
+            var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, HelpName = help, Description = "MAP := id N | pinned PATH | name NAME" };
+            words.CompletionSources.Add(ctx => Completions.ForBtfWords(name, ctx.ParseResult.GetValue(words) ?? [], ctx.WordToComplete));
+            var cmd = new Command(name, description) { words };
+            if (alias is not null)
+            {
+                cmd.Aliases.Add(alias);
+            }
+
+            cmd.SetAction(parse => CommandRunner.Execute(console, () => ReadOptions(parse, shared), o => run(new BtfCommands(console, o), parse.GetValue(words) ?? [])));
+            return cmd;
         }
 
         private static void AddWatch(RootCommand root, SharedOptions shared, CliConsole console)

@@ -189,7 +189,7 @@ public class RendererTests
         }
     }
 
-    private static MapDetails Details(string name = "counts", bool frozen = false, string[]? pinned = null, MapHolder[]? holders = null)
+    private static MapDetails Details(string name = "counts", bool frozen = false, string[]? pinned = null, ObjectHolder[]? holders = null)
         => new(new MapInfo(MapType.PerCpuHash, 42, 4, 8, 1024, MapFlags.NoPrealloc, name, BtfId: 0), 2320, frozen, pinned ?? [], holders ?? []);
 
     private static string RenderInfo(Func<Stream, IMapInfoRenderer> make, bool single, params MapDetails[] maps)
@@ -202,7 +202,7 @@ public class RendererTests
     [Fact]
     public void Show_json_uses_bpftools_fields()
     {
-        string s = RenderInfo(o => new JsonMapInfoRenderer(o, false), single: true, Details(frozen: true, pinned: ["/sys/fs/bpf/x"], holders: [new MapHolder(7, "agent")]));
+        string s = RenderInfo(o => new JsonMapInfoRenderer(o, false), single: true, Details(frozen: true, pinned: ["/sys/fs/bpf/x"], holders: [new ObjectHolder(7, "agent")]));
         Assert.Equal("""{"id":42,"type":"percpu_hash","name":"counts","flags":1,"bytes_key":4,"bytes_value":8,"max_entries":1024,"bytes_memlock":2320,"frozen":1,"pinned":["/sys/fs/bpf/x"],"pids":[{"pid":7,"comm":"agent"}]}""" + "\n", s);
         Assert.StartsWith("[{", RenderInfo(o => new JsonMapInfoRenderer(o, false), single: false, Details()));
     }

@@ -28,6 +28,15 @@ public static class Cli
         return r;
     }
 
+    /// <summary>Runs bpfmap in this process and returns stdout's bytes as written (for byte-for-byte comparisons).</summary>
+    public static (int Exit, byte[] Stdout, string Stderr) RunBytes(params string[] args)
+    {
+        var stdout = new MemoryStream();
+        var stderr = new StringWriter();
+        int exit = BpfmapCli.Run(args, new CliConsole(stdout, stderr, false, false, width: 140));
+        return (exit, stdout.ToArray(), stderr.ToString());
+    }
+
     public static RunResult Run(bool terminal, params string[] args)
     {
         var stdout = new MemoryStream();

@@ -35,6 +35,67 @@ internal static class Completions
         return all.Where(c => c.StartsWith(partial, StringComparison.Ordinal)).ToList();
     }
 
+    /// <summary>Suggestions for the words of <c>btf show</c> and <c>btf dump</c>.</summary>
+    /// <param name="command"><c>show</c> or <c>dump</c>.</param>
+    /// <param name="words">Words typed so far (may include the partial word).</param>
+    /// <param name="partial">The partial word.</param>
+    /// <returns>Candidates starting with <paramref name="partial"/>.</returns>
+    public static IEnumerable<string> ForBtfWords(string command, IReadOnlyList<string> words, string partial)
+    {
+        var done = words.ToList();
+        if (done.Count > 0 && partial.Length > 0 && done[^1] == partial)
+        {
+            done.RemoveAt(done.Count - 1);
+        }
+
+        IEnumerable<string> all;
+        try
+        {
+            all = BtfCandidates(command, done).ToList();
+        }
+        catch (Exception e) when (e is BpfException or IOException or UnauthorizedAccessException)
+        {
+            all = [];
+        }
+
+        return all.Where(c => c.StartsWith(partial, StringComparison.Ordinal)).ToList();
+    }
+
+    private static IEnumerable<string> BtfCandidates(string command, List<string> done)
+    {
+        if (command == "show")
+        {
+            return done.Count == 0 ? ["id"]
+                : done is ["id"] ? Btf.BtfSpec.GetSystemBtfIds().Select(i => i.ToString(CultureInfo.InvariantCulture))
+                : [];
+        }
+
+        if (done.Count == 0)
+        {
+            return BtfSource.Keywords;
+        }
+
+        if (done is ["id"])
+        {
+            return Btf.BtfSpec.GetSystemBtfIds().Select(i => i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (done[0] == "map" && done.Count <= 2)
+        {
+            // The map selector: the same candidates as any map command's.
+            return Candidates("dump", done[1..]);
+        }
+
+        if (done[^1] == "format")
+        {
+            return ["raw"];
+        }
+
+        return done[0] == "map" && done.Count == 3 ? [.. BtfSource.MapParts, "format"]
+            : done.Count == 2 || (done[0] == "map" && done.Count == 4) ? ["format"]
+            : [];
+    }
+
     private static IEnumerable<string> Candidates(string command, List<string> done)
     {
         int start = command == "create" ? 1 : 0;

@@ -2,11 +2,6 @@ using System.Globalization;
 
 namespace BpfMaps.Cli.Inspection;
 
-/// <summary>A process that holds a descriptor of the map (bpftool's <c>pids</c>).</summary>
-/// <param name="Pid">The process id.</param>
-/// <param name="Comm">The process name from <c>/proc/PID/comm</c>.</param>
-internal sealed record MapHolder(int Pid, string Comm);
-
 /// <summary>
 /// Everything <c>show</c> prints about a map: the kernel's info plus what only the map's fdinfo
 /// knows (memlock, frozen), its pin paths (with <c>-f</c>), and the processes holding it.
@@ -16,14 +11,14 @@ internal sealed record MapHolder(int Pid, string Comm);
 /// <param name="Frozen">The <c>frozen:</c> line of the fdinfo.</param>
 /// <param name="Pinned">Pin paths on bpffs mounts (only looked up with <c>-f</c>), else empty.</param>
 /// <param name="Holders">Other processes holding the map.</param>
-internal sealed record MapDetails(MapInfo Info, long? BytesMemlock, bool Frozen, IReadOnlyList<string> Pinned, IReadOnlyList<MapHolder> Holders)
+internal sealed record MapDetails(MapInfo Info, long? BytesMemlock, bool Frozen, IReadOnlyList<string> Pinned, IReadOnlyList<ObjectHolder> Holders)
 {
     /// <summary>Reads the details of an open map.</summary>
     /// <param name="map">The map (a kernel map).</param>
     /// <param name="pins">Pin paths by map id, or null when not asked for.</param>
     /// <param name="holders">Holders by map id, or null to skip.</param>
     /// <returns>The details.</returns>
-    public static MapDetails Read(BpfMap map, IReadOnlyDictionary<uint, List<string>>? pins, IReadOnlyDictionary<uint, List<MapHolder>>? holders)
+    public static MapDetails Read(BpfMap map, IReadOnlyDictionary<uint, List<string>>? pins, IReadOnlyDictionary<uint, List<ObjectHolder>>? holders)
     {
         MapInfo info = map.GetInfo();
         long? memlock = null;
@@ -61,7 +56,7 @@ internal sealed record MapDetails(MapInfo Info, long? BytesMemlock, bool Frozen,
         }
 
         IReadOnlyList<string> pinned = pins is not null && pins.TryGetValue(info.Id, out var p) ? p : [];
-        IReadOnlyList<MapHolder> held = holders is not null && holders.TryGetValue(info.Id, out var hs) ? hs : [];
+        IReadOnlyList<ObjectHolder> held = holders is not null && holders.TryGetValue(info.Id, out var hs) ? hs : [];
         return new MapDetails(info, memlock, frozen, pinned, held);
     }
 

@@ -2,18 +2,30 @@ using System.Globalization;
 
 namespace BpfMaps.Cli.Inspection;
 
+/// <summary>A process that holds a descriptor of a BPF object (bpftool's <c>pids</c>).</summary>
+/// <param name="Pid">The process id.</param>
+/// <param name="Comm">The process name from <c>/proc/PID/comm</c>.</param>
+internal sealed record ObjectHolder(int Pid, string Comm);
+
 /// <summary>
-/// Finds the processes that hold map descriptors, by reading <c>/proc/PID/fd</c> links
-/// (<c>anon_inode:bpf-map</c>) and their fdinfo <c>map_id:</c> lines. Our own process is left out,
-/// as bpftool leaves itself out: the tool's own descriptor says nothing about who uses the map.
+/// Finds the processes that hold map or BTF descriptors, by reading <c>/proc/PID/fd</c> links
+/// (<c>anon_inode:bpf-map</c>, <c>anon_inode:btf</c>) and their fdinfo <c>map_id:</c>/<c>btf_id:</c> lines.
+/// Our own process is left out, as bpftool leaves itself out: the tool's own descriptor says nothing
+/// about who uses the object.
 /// </summary>
 internal static class ProcessScan
 {
     /// <summary>Map id to the processes holding it (each process once, by ascending pid).</summary>
     /// <returns>The holders.</returns>
-    public static Dictionary<uint, List<MapHolder>> MapHolders()
+    public static Dictionary<uint, List<ObjectHolder>> MapHolders() => Holders("anon_inode:bpf-map", "map_id:");
+
+    /// <summary>BTF id to the processes holding a descriptor of that BTF object (each process once, by ascending pid).</summary>
+    /// <returns>The holders.</returns>
+    public static Dictionary<uint, List<ObjectHolder>> BtfHolders() => Holders("anon_inode:btf", "btf_id:");
+
+    private static Dictionary<uint, List<ObjectHolder>> Holders(string linkTarget, string idField)
     {
-        var result = new Dictionary<uint, List<MapHolder>>();
+        var result = new Dictionary<uint, List<ObjectHolder>>();
         int self = Environment.ProcessId;
         string[] procs;
         try
@@ -37,13 +49,13 @@ internal static class ProcessScan
         pids.Sort();
         foreach (int pid in pids)
         {
-            ScanProcess(pid, result);
+            ScanProcess(pid, linkTarget, idField, result);
         }
 
         return result;
     }
 
-    private static void ScanProcess(int pid, Dictionary<uint, List<MapHolder>> result)
+    private static void ScanProcess(int pid, string linkTarget, string idField, Dictionary<uint, List<ObjectHolder>> result)
     {
         string fdDir = $"/proc/{pid}/fd";
         string? comm = null;
@@ -61,12 +73,12 @@ internal static class ProcessScan
                     continue;
                 }
 
-                if (target != "anon_inode:bpf-map")
+                if (target != linkTarget)
                 {
                     continue;
                 }
 
-                uint id = ReadMapId($"/proc/{pid}/fdinfo/{Path.GetFileName(fd)}");
+                uint id = ReadId($"/proc/{pid}/fdinfo/{Path.GetFileName(fd)}", idField);
                 if (id == 0)
                 {
                     continue;
@@ -80,7 +92,7 @@ internal static class ProcessScan
 
                 if (list.Count == 0 || list[^1].Pid != pid)
                 {
-                    list.Add(new MapHolder(pid, comm));
+                    list.Add(new ObjectHolder(pid, comm));
                 }
             }
         }
@@ -90,13 +102,13 @@ internal static class ProcessScan
         }
     }
 
-    private static uint ReadMapId(string fdinfo)
+    private static uint ReadId(string fdinfo, string idField)
     {
         try
         {
             foreach (string line in File.ReadLines(fdinfo))
             {
-                if (MapDetails.TryField(line, "map_id:", out long id))
+                if (MapDetails.TryField(line, idField, out long id))
                 {
                     return (uint)id;
                 }

@@ -88,7 +88,7 @@ internal sealed class JsonMapInfoRenderer(Stream output, bool pretty) : IMapInfo
         if (m.Holders.Count > 0)
         {
             w.WriteStartArray("pids");
-            foreach (MapHolder h in m.Holders)
+            foreach (ObjectHolder h in m.Holders)
             {
                 w.WriteStartObject();
                 w.WriteNumber("pid", h.Pid);

@@ -39,4 +39,20 @@ internal static class Renderers
         OutputFormat.Table => new TableMapInfoRenderer(console.Out),
         _ => new PlainMapInfoRenderer(console.Stdout),
     };
+
+    /// <summary>The renderer of <c>btf dump</c>'s types.</summary>
+    /// <param name="json">bpftool's JSON rather than its plain text.</param>
+    /// <param name="console">The console.</param>
+    /// <param name="pretty">Indented JSON.</param>
+    /// <returns>The renderer.</returns>
+    public static IBtfTypeRenderer ForBtfTypes(bool json, CliConsole console, bool pretty)
+        => json ? new JsonBtfTypeRenderer(console.Stdout, pretty) : new PlainBtfTypeRenderer(console.Stdout);
+
+    /// <summary>The renderer of <c>btf show</c>.</summary>
+    /// <param name="json">bpftool's JSON rather than its plain text.</param>
+    /// <param name="console">The console.</param>
+    /// <param name="pretty">Indented JSON.</param>
+    /// <returns>The renderer.</returns>
+    public static IBtfInfoRenderer ForBtfInfo(bool json, CliConsole console, bool pretty)
+        => json ? new JsonBtfInfoRenderer(console.Stdout, pretty) : new PlainBtfInfoRenderer(console.Stdout);
 }

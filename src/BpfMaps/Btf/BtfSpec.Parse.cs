@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace BpfMaps.Btf;
 
@@ -87,6 +89,9 @@ public sealed partial class BtfSpec
     }
 
     /// <summary>First pass: the offset of every type record, checking that each record fits.</summary>
+    // Fully optimized from the first call: a CLI parses vmlinux (126k types) once, in less time than tiered
+    // compilation takes to promote a loop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] IndexTypes(ReadOnlySpan<byte> types, int sectionStart)
     {
         int[] offsets = new int[types.Length / TypeHeaderSize];
@@ -136,6 +141,7 @@ public sealed partial class BtfSpec
     }
 
     /// <summary>Second pass: every type id and string offset a record holds is in range, and per-kind fields are sane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckReferences()
     {
         uint typeCount = (uint)TypeCount;
@@ -181,8 +187,8 @@ public sealed partial class BtfSpec
                     CheckRef(id, sizeOrType, typeCount, "its return type");
                     for (int p = 0; p < vlen; p++)
                     {
-                        CheckName(id, ReadU32(data + (8 * p)), stringEnd, $"parameter {p}'s name");
-                        CheckRef(id, ReadU32(data + (8 * p) + 4), typeCount, $"parameter {p}'s type");
+                        CheckName(id, ReadU32(data + (8 * p)), stringEnd, "parameter {0}'s name", p);
+                        CheckRef(id, ReadU32(data + (8 * p) + 4), typeCount, "parameter {0}'s type", p);
                     }
 
                     break;
@@ -200,8 +206,8 @@ public sealed partial class BtfSpec
                     for (int m = 0; m < vlen; m++)
                     {
                         int mo = data + (12 * m);
-                        CheckName(id, ReadU32(mo), stringEnd, $"member {m}'s name");
-                        CheckRef(id, ReadU32(mo + 4), typeCount, $"member {m}'s type");
+                        CheckName(id, ReadU32(mo), stringEnd, "member {0}'s name", m);
+                        CheckRef(id, ReadU32(mo + 4), typeCount, "member {0}'s type", m);
                         uint offset = ReadU32(mo + 8);
                         ulong bitOffset = (info & 0x80000000) != 0 ? offset & 0xffffff : offset;
                         if (bitOffset > (ulong)sizeOrType * 8)
@@ -216,7 +222,7 @@ public sealed partial class BtfSpec
                     int stride = kind == BtfKind.Enum ? 8 : 12;
                     for (int e = 0; e < vlen; e++)
                     {
-                        CheckName(id, ReadU32(data + (stride * e)), stringEnd, $"enumerator {e}'s name");
+                        CheckName(id, ReadU32(data + (stride * e)), stringEnd, "enumerator {0}'s name", e);
                     }
 
                     if (sizeOrType is not (1 or 2 or 4 or 8))
@@ -229,7 +235,7 @@ public sealed partial class BtfSpec
                     for (int v = 0; v < vlen; v++)
                     {
                         int vo = data + (12 * v);
-                        CheckRef(id, ReadU32(vo), typeCount, $"variable {v}");
+                        CheckRef(id, ReadU32(vo), typeCount, "variable {0}", v);
                         ulong end = (ulong)ReadU32(vo + 4) + ReadU32(vo + 8);
                         if (end > sizeOrType && sizeOrType != 0)
                         {
@@ -251,24 +257,28 @@ public sealed partial class BtfSpec
         }
     }
 
-    private static void CheckRef(uint id, uint target, uint typeCount, string what)
+    // The description is a composite format with the member/parameter index as {0}, formatted only on
+    // failure: formatting it for every member of vmlinux cost more than the whole parse.
+    private static void CheckRef(uint id, uint target, uint typeCount, string what, int index = -1)
     {
         if (target >= typeCount)
         {
-            throw BtfException.AtType(id, $"{what} is type id {target}, but the BTF has ids up to {typeCount - 1}");
+            throw BtfException.AtType(id, $"{Describe(what, index)} is type id {target}, but the BTF has ids up to {typeCount - 1}");
         }
     }
 
-    private void CheckName(uint id, uint nameOff, uint stringEnd, string what)
+    private void CheckName(uint id, uint nameOff, uint stringEnd, string what, int index = -1)
     {
         if (nameOff >= stringEnd && nameOff != 0)
         {
-            throw BtfException.AtType(id, $"{what} is at string offset {nameOff}, outside the string section (which ends at {stringEnd})");
+            throw BtfException.AtType(id, $"{Describe(what, index)} is at string offset {nameOff}, outside the string section (which ends at {stringEnd})");
         }
 
         if (nameOff < _stringBase && Base is null)
         {
-            throw BtfException.AtType(id, $"{what} is at string offset {nameOff}, below the string section");
+            throw BtfException.AtType(id, $"{Describe(what, index)} is at string offset {nameOff}, below the string section");
         }
     }
+
+    private static string Describe(string what, int index) => index < 0 ? what : string.Format(CultureInfo.InvariantCulture, what, index);
 }

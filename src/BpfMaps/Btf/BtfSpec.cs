@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace BpfMaps.Btf;
 
@@ -84,16 +86,46 @@ public sealed partial class BtfSpec
     /// <exception cref="BtfException">The blob is malformed.</exception>
     public static BtfSpec Parse(ReadOnlySpan<byte> blob, BtfSpec? baseSpec = null) => ParseCore(blob.ToArray(), baseSpec);
 
-    /// <summary>Reads and parses a BTF file, such as <c>/sys/kernel/btf/vmlinux</c>.</summary>
+    /// <summary>
+    /// Reads and parses a BTF file: raw BTF (such as <c>/sys/kernel/btf/vmlinux</c>), or the <c>.BTF</c> section
+    /// of a 64-bit little-endian ELF object (a compiled <c>.bpf.o</c>, a vmlinux image), told apart by the
+    /// file's magic as libbpf's <c>btf__parse</c> does. Only the ELF headers and the one section are read.
+    /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="baseSpec">For split BTF (a module's file beside vmlinux), the base; otherwise null.</param>
     /// <returns>The parsed BTF.</returns>
-    /// <exception cref="BtfException">The file is not valid BTF.</exception>
+    /// <exception cref="BtfException">
+    /// The file is neither raw BTF nor an ELF object, the ELF object is malformed or has no <c>.BTF</c>
+    /// section, or the BTF is malformed; the message names the byte offset (in the file, or in the BTF
+    /// with the section's file offset) or the type id.
+    /// </exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static BtfSpec LoadFile(string path, BtfSpec? baseSpec = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return ParseCore(File.ReadAllBytes(path), baseSpec);
+        using SafeFileHandle file = File.OpenHandle(path);
+        Span<byte> magic = stackalloc byte[4];
+        int got = RandomAccess.Read(file, magic, 0);
+        if (!ElfSections.HasMagic(magic[..got]))
+        {
+            if (got >= 2 && BinaryPrimitives.ReadUInt16LittleEndian(magic) is not Magic and not 0x9feb)
+            {
+                throw BtfException.AtOffset(0, $"the file is neither raw BTF (magic 0xeb9f) nor an ELF object (magic 7f 45 4c 46): it starts with {string.Join(' ', magic[..got].ToArray().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)))}");
+            }
+
+            return ParseCore(File.ReadAllBytes(path), baseSpec);
+        }
+
+        byte[] section = ElfSections.ReadSection(file, ".BTF", out long sectionOffset)
+            ?? throw new BtfException("ELF: the object has no .BTF section (clang writes one with -g)");
+        try
+        {
+            return ParseCore(section, baseSpec);
+        }
+        catch (BtfException e)
+        {
+            throw new BtfException($"{e.Message} in the .BTF section, which starts at file offset {sectionOffset}", e) { Offset = e.Offset, TypeId = e.TypeId };
+        }
     }
 
     /// <summary>The type with id <paramref name="id"/>; id 0 is <c>void</c>.</summary>

@@ -80,7 +80,11 @@ public readonly struct BtfType : IEquatable<BtfType>
 
     private uint IntData => Spec.ReadU32(_offset + 12);
 
-    private uint IntEncoding => (IntData >> 24) & 0x0f;
+    /// <summary>
+    /// For <see cref="BtfKind.Int"/>: the raw encoding bits (<c>BTF_INT_ENCODING</c>): 0, or one of 1 (signed),
+    /// 2 (char), 4 (bool); <see cref="IsSigned"/>, <see cref="IsChar"/> and <see cref="IsBool"/> read them one by one.
+    /// </summary>
+    public int IntEncoding => Kind == BtfKind.Int ? (int)((IntData >> 24) & 0x0f) : 0;
 
     /// <summary>Member <paramref name="index"/> of a struct or union.</summary>
     /// <param name="index">0 to <see cref="Vlen"/> - 1.</param>

@@ -102,6 +102,52 @@ internal unsafe struct BpfMapInfoNative
     public ulong map_extra;
 }
 
+/// <summary><c>struct bpf_prog_info</c> (BPF_OBJ_GET_INFO_BY_FD on a program); every pointer left 0 asks for counts only.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct BpfProgInfoNative
+{
+    public uint type;
+    public uint id;
+    public fixed byte tag[8];
+    public uint jited_prog_len;
+    public uint xlated_prog_len;
+    public ulong jited_prog_insns;
+    public ulong xlated_prog_insns;
+    public ulong load_time;
+    public uint created_by_uid;
+    public uint nr_map_ids;
+    public ulong map_ids;
+    public fixed byte name[16];
+    public uint ifindex;
+    /// <summary>Bit 0: <c>gpl_compatible</c>; the other 31 bits pad.</summary>
+    public uint gpl_compatible;
+    public ulong netns_dev;
+    public ulong netns_ino;
+    public uint nr_jited_ksyms;
+    public uint nr_jited_func_lens;
+    public ulong jited_ksyms;
+    public ulong jited_func_lens;
+    public uint btf_id;
+    public uint func_info_rec_size;
+    public ulong func_info;
+    public uint nr_func_info;
+    public uint nr_line_info;
+    public ulong line_info;
+    public ulong jited_line_info;
+    public uint nr_jited_line_info;
+    public uint line_info_rec_size;
+    public uint jited_line_info_rec_size;
+    public uint nr_prog_tags;
+    public ulong prog_tags;
+    public ulong run_time_ns;
+    public ulong run_cnt;
+    public ulong recursion_misses;
+    public uint verified_insns;
+    public uint attach_btf_obj_id;
+    public uint attach_btf_id;
+    private readonly uint _pad;
+}
+
 /// <summary>BPF_PROG_LOAD (up to and including <c>core_relo_rec_size</c>).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ProgLoadAttr

@@ -433,6 +433,17 @@ internal static unsafe class BpfSyscall
         return ObjGetInfoByFd(map, buf, out _);
     }
 
+    /// <summary>BPF_OBJ_GET_INFO_BY_FD on a program (4.13): counts and scalars only, no arrays.</summary>
+    /// <param name="prog">The program.</param>
+    /// <param name="info">The info the kernel wrote.</param>
+    /// <returns>0 or errno (EINVAL for a descriptor that is not a program).</returns>
+    internal static int ProgGetInfo(SafeHandle prog, out BpfProgInfoNative info)
+    {
+        info = default;
+        Span<byte> buf = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref info, 1));
+        return ObjGetInfoByFd(prog, buf, out _);
+    }
+
     internal static int ProgLoad(ref ProgLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_PROG_LOAD, ref attr, out fd);
 
     internal static int ProgTestRun(SafeHandle prog, ref TestRunAttr attr)

@@ -91,6 +91,7 @@ public sealed partial class BpfMap : IDisposable
             numa_node = spec.NumaNode,
             btf_key_type_id = spec.BtfKeyTypeId,
             btf_value_type_id = spec.BtfValueTypeId,
+            btf_vmlinux_value_type_id = spec.BtfVmlinuxValueTypeId,
             map_extra = spec.MapExtra,
         };
         if (spec.Name is { Length: > 0 } name)

@@ -50,6 +50,12 @@ public sealed record MapSpec
     /// <summary>BTF type id of the value (with <see cref="Btf"/> or <see cref="BtfTypes"/>).</summary>
     public uint BtfValueTypeId { get; init; }
 
+    /// <summary>
+    /// For <see cref="MapType.StructOps"/> maps: the value's type id in the kernel's BTF (vmlinux), such as
+    /// <c>bpf_struct_ops_tcp_congestion_ops</c> (<c>btf_vmlinux_value_type_id</c>, Linux 5.6). The map also needs <see cref="Btf"/>.
+    /// </summary>
+    public uint BtfVmlinuxValueTypeId { get; init; }
+
     /// <summary>Type-specific extra (<c>map_extra</c>), e.g. hash count for bloom filters.</summary>
     public ulong MapExtra { get; init; }
 

@@ -11,7 +11,7 @@ namespace BpfMaps.Programs;
 /// A loaded BPF program (BPF_PROG_LOAD). Owns its descriptor; disposing closes it, and the kernel frees
 /// the program once nothing else (an attachment, a pin) holds it.
 /// </summary>
-public sealed class BpfProgram : IDisposable
+public sealed partial class BpfProgram : IDisposable
 {
     private BpfProgram(BpfFd fd, ProgramType type, int instructionCount, string? name, string? verifierLog)
     {

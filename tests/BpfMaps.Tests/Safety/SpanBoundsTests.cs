@@ -50,6 +50,7 @@ public partial class SpanBoundsTests
         ["DrainRaceMethodResult.new(DrainMethod, string, long, long, long, long, long, long, long, TimeSpan)"] = "a result record; the method name is a label",
         ["MapInfo.new(MapType, uint, int, int, int, MapFlags, string, uint, uint, uint, uint, ulong, uint)"] = "a record of what the kernel reported; it hands the name to nothing",
         ["BtfObjectInfo.new(uint, string, int, bool)"] = "a record of what the kernel reported about a BTF object",
+        ["ProgramInfo.new(uint, ProgramType, string, uint)"] = "a record of what the kernel reported about a program; it hands the name to nothing",
         ["BtfBuilderMember.new(string, uint, uint, int)"] = "a plain record; AddComposite refuses a NUL in the name when it writes it",
         ["BtfSpec.FindType(string, BtfKind)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",
         ["BtfSpec.FindTypes(string)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",

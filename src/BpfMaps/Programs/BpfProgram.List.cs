@@ -1,0 +1,83 @@
+using System.Text;
+using BpfMaps.Interop;
+using BpfMaps.Kernel;
+
+namespace BpfMaps.Programs;
+
+public sealed partial class BpfProgram
+{
+    /// <summary>The ids of every program in the system, ascending (BPF_PROG_GET_NEXT_ID, Linux 4.13).</summary>
+    /// <returns>The ids.</returns>
+    /// <exception cref="BpfException">EPERM without privileges.</exception>
+    public static List<uint> GetSystemProgramIds()
+    {
+        var ids = new List<uint>();
+        uint id = 0;
+        while (true)
+        {
+            int err = BpfSyscall.ProgGetNextId(id, out uint next);
+            if (err == Errno.ENOENT)
+            {
+                return ids;
+            }
+
+            if (err != 0)
+            {
+                BpfErrors.Throw(err, "BPF_PROG_GET_NEXT_ID");
+            }
+
+            ids.Add(next);
+            id = next;
+        }
+    }
+
+    /// <summary>
+    /// Info of every program in the system (BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID and BPF_OBJ_GET_INFO_BY_FD,
+    /// Linux 4.13), as <c>bpftool prog show</c> walks them. Programs freed while the list is built are skipped.
+    /// </summary>
+    /// <returns>The programs' info, by ascending id.</returns>
+    /// <exception cref="BpfException">EPERM without privileges.</exception>
+    public static List<ProgramInfo> ListSystemPrograms()
+    {
+        var result = new List<ProgramInfo>();
+        foreach (uint id in GetSystemProgramIds())
+        {
+            int err = BpfSyscall.ProgGetFdById(id, out BpfFd fd);
+            using (fd)
+            {
+                if (err == Errno.ENOENT)
+                {
+                    continue;
+                }
+
+                if (err != 0)
+                {
+                    BpfErrors.Throw(err, "BPF_PROG_GET_FD_BY_ID");
+                }
+
+                err = BpfSyscall.ProgGetInfo(fd, out BpfProgInfoNative native);
+                if (err != 0)
+                {
+                    BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+                }
+
+                result.Add(ToInfo(native));
+            }
+        }
+
+        return result;
+    }
+
+    private static unsafe ProgramInfo ToInfo(in BpfProgInfoNative n)
+    {
+        string name;
+        fixed (byte* p = n.name)
+        {
+            var span = new ReadOnlySpan<byte>(p, 16);
+            int len = span.IndexOf((byte)0);
+            name = Encoding.UTF8.GetString(len < 0 ? span : span[..len]);
+        }
+
+        return new ProgramInfo(n.id, (ProgramType)n.type, name, n.btf_id);
+    }
+}
