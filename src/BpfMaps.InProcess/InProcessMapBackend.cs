@@ -119,6 +119,9 @@ public sealed class InProcessMapBackend : IMapBackend
     public int Freeze() => Core?.Freeze() ?? Errno.EBADF;
 
     /// <inheritdoc />
+    public bool IsFrozen => Core?.IsFrozen ?? false;
+
+    /// <inheritdoc />
     public int LookupBatch(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
     {
         _layout.CheckCursor(inBatch.Length, outBatch.Length);

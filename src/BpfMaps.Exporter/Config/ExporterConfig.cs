@@ -62,6 +62,7 @@ public static partial class ExporterConfig
                 throw new ExporterConfigException("", $"config file '{path}' not found");
             }
 
+            CheckJson(path, full);
             builder.AddJsonFile(full, optional: false, reloadOnChange: false);
         }
 
@@ -79,6 +80,31 @@ public static partial class ExporterConfig
         }
 
         return Bind(root);
+    }
+
+    /// <summary>Parses the file as the JSON provider will, to name the line and column of a syntax error, which the provider's message leaves out.</summary>
+    private static void CheckJson(string path, string full)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(full), new System.Text.Json.JsonDocumentOptions
+            {
+                CommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+                AllowTrailingCommas = true,
+            });
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            // JsonException counts lines and bytes from 0.
+            string where = e.LineNumber is { } line ? $" at line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1}" : "";
+            string what = OneLine(e.Message);
+            int cut = what.IndexOf(" LineNumber:", StringComparison.Ordinal);
+            throw new ExporterConfigException("", $"{path}: invalid JSON{where}: {(cut > 0 ? what[..cut] : what)}");
+        }
+        catch (IOException e)
+        {
+            throw new ExporterConfigException("", $"{path}: {OneLine(e.Message)}");
+        }
     }
 
     // The command-line provider skips what it cannot read: a stray word, a single-dash switch, an
@@ -131,6 +157,7 @@ public static partial class ExporterConfig
 
     private static ExporterOptions Bind(IConfiguration root)
     {
+        CheckMapIndices(root);
         ExpandFieldShorthands(root);
         CheckKeys(root);
         var options = new ExporterOptions();
@@ -152,6 +179,25 @@ public static partial class ExporterConfig
 
         Compile(options);
         return options;
+    }
+
+    /// <summary>
+    /// Maps are numbered from 0 without gaps. A command-line override such as <c>--maps:5:map</c> past the
+    /// file's maps would otherwise become the only map of a shorter list and be reported as <c>maps[0]</c>.
+    /// </summary>
+    private static void CheckMapIndices(IConfiguration root)
+    {
+        var indices = root.GetSection("maps").GetChildren().Select(c => c.Key).Where(k => k.All(char.IsAsciiDigit))
+            .Select(k => int.TryParse(k, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i) ? i : int.MaxValue)
+            .Order().ToList();
+        for (int expected = 0; expected < indices.Count; expected++)
+        {
+            if (indices[expected] != expected)
+            {
+                throw new ExporterConfigException($"maps[{indices[expected]}]",
+                    $"maps are numbered from 0 without gaps, and there is no maps[{expected}]; a --maps:N:... option sets a field of map N, which the file (or another option) must have up to N");
+            }
+        }
     }
 
     /// <summary>

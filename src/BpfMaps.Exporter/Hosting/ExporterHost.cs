@@ -90,18 +90,19 @@ public static class ExporterHost
         var maps = new List<MapExport>();
         try
         {
+            // The port first: when it is taken, the one error line is all that is printed.
+            if (plan.ListenHost is not null && ProbeListen(plan) is { } busy)
+            {
+                await errors.WriteLineAsync($"bpfmap export: listen: cannot listen on {plan.ListenHost}:{plan.ListenPort}: {busy}").ConfigureAwait(false);
+                return (int)ExporterExitCode.Failed;
+            }
+
             foreach (MapPlan map in plan.Maps)
             {
                 var export = new MapExport(map, plan.MaxSeries, self, log);
                 maps.Add(export);
                 self.Track(export);
                 export.OpenAtStartup();
-            }
-
-            if (plan.ListenHost is not null && ProbeListen(plan) is { } busy)
-            {
-                await errors.WriteLineAsync($"bpfmap export: listen: cannot listen on {plan.ListenHost}:{plan.ListenPort}: {busy}").ConfigureAwait(false);
-                return (int)ExporterExitCode.Failed;
             }
 
             var loop = new ReadLoop(plan.Interval, () =>

@@ -168,6 +168,10 @@ internal sealed partial class MapExport : IDisposable
         {
             problem = e;
         }
+        catch (BpfException e) when (e.Errno == Errno.EPERM && _plan.Drain && _map?.IsFrozen() == true)
+        {
+            problem = new MapReadException("layout", "mode", $"map '{_map.Name}' (id {_map.Id}) was frozen: userspace can no longer drain it; use mode 'dump'", e);
+        }
         catch (BpfException e)
         {
             problem = new MapReadException("kernel", "map", e.Message, e);
@@ -294,6 +298,12 @@ internal sealed partial class MapExport : IDisposable
                 throw new MapReadException("layout", bad.Field, bad.Problem);
             }
 
+            if (resolved.Drain && map.IsFrozen())
+            {
+                // Frozen maps refuse every write from userspace, root or not; a drain could never succeed.
+                throw new MapReadException("layout", "mode", $"map '{map.Name}' (id {map.Id}) is frozen: BPF programs can still write it, but userspace cannot delete from it; use mode 'dump'");
+            }
+
             if (!_published)
             {
                 CreateInstruments(resolved);
@@ -316,7 +326,9 @@ internal sealed partial class MapExport : IDisposable
         _map = map;
         string description = map.ToString();
         LogOpened(_log, _plan.Label, description, replaced ? "replaced the previous map with" : "opened");
-        if (_plan.UncoveredKeyBytes(map.KeySize) is { } uncovered)
+        // Key bytes that BTF fields do not cover are padding, which the BTF names nowhere; only offset
+        // labels can leave out bytes that matter.
+        if (!_plan.Labels.All(l => l.Btf is not null) && _plan.UncoveredKeyBytes(map.KeySize) is { } uncovered)
         {
             LogUncovered(_log, _plan.Label, uncovered);
         }

@@ -41,6 +41,8 @@ internal abstract class MapCore
 
     public bool CanRead => (Access & MapFlags.WriteOnly) == 0;
 
+    public bool IsFrozen => _frozen;
+
     // Freezing takes write permission away from the syscall side only, as map_get_sys_perms does.
     private bool CanWrite => !_frozen && (Access & MapFlags.ReadOnly) == 0;
 

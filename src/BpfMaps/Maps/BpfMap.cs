@@ -313,6 +313,36 @@ public sealed partial class BpfMap : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the map is frozen (BPF_MAP_FREEZE, 5.2): read-only for syscalls, so updates, deletes and
+    /// drains from userspace fail with EPERM while BPF programs can still write it. Read from the
+    /// descriptor's fdinfo for kernel maps, from the engine for in-process maps.
+    /// </summary>
+    /// <returns>True when frozen.</returns>
+    public bool IsFrozen()
+    {
+        if (Handle is not BpfFd fd)
+        {
+            return _backend.IsFrozen;
+        }
+
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/self/fdinfo/{fd.Value}"))
+            {
+                if (line.StartsWith("frozen:", StringComparison.Ordinal))
+                {
+                    return line.AsSpan(7).Trim().SequenceEqual("1");
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return false;
+    }
+
     /// <summary>Reads the map's current info from the backend (BPF_OBJ_GET_INFO_BY_FD, Linux 4.13).</summary>
     /// <returns>The info.</returns>
     public MapInfo GetInfo()

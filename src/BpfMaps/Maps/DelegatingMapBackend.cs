@@ -61,6 +61,9 @@ public abstract class DelegatingMapBackend(IMapBackend inner, bool ownsInner = t
     public virtual int Freeze() => Inner.Freeze();
 
     /// <inheritdoc />
+    public virtual bool IsFrozen => Inner.IsFrozen;
+
+    /// <inheritdoc />
     public virtual int LookupBatch(bool andDelete, ReadOnlySpan<byte> inBatch, Span<byte> outBatch, Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags, ulong flags)
         => Inner.LookupBatch(andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
 

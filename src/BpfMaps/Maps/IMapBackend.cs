@@ -33,6 +33,9 @@ public interface IMapBackend : IDisposable
     /// <exception cref="Btf.BtfException">The BTF is malformed.</exception>
     Btf.BtfSpec? LoadBtf() => null;
 
+    /// <summary>Whether the map is frozen (BPF_MAP_FREEZE). The default, for backends that cannot tell, is false.</summary>
+    bool IsFrozen => false;
+
     /// <summary>BPF_MAP_LOOKUP_ELEM.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">Receives the value.</param>
