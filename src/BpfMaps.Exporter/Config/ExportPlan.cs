@@ -56,6 +56,9 @@ internal sealed record MetricPlan(string Name, string? Help, ValueType Type, int
 /// <summary>One map to export.</summary>
 internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bool Drain, IReadOnlyList<LabelField> Labels, IReadOnlyList<MetricPlan> Metrics)
 {
+    /// <summary>How long a series whose key is no longer read stays published; zero: dump mode removes it at once, drain mode never.</summary>
+    public TimeSpan ExpireAfter { get; init; }
+
     /// <summary>No key, labels or metrics were given: with BTF, every key field is a label and every numeric value field a metric.</summary>
     public bool ZeroConfig { get; init; }
 

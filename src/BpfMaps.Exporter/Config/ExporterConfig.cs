@@ -31,7 +31,7 @@ public static partial class ExporterConfig
     };
 
     private static readonly string[] s_top = ["listen", "interval", "otlpEndpoint", "otlpProtocol", "otlpTemporality", "hostLabel", "hostname", "labels", "maxSeries", "maps"];
-    private static readonly string[] s_map = ["map", "name", "mode", "key", "keyLabel", "labels", "metrics"];
+    private static readonly string[] s_map = ["map", "name", "mode", "key", "keyLabel", "labels", "metrics", "expireAfter"];
     private static readonly string[] s_label = ["field", "name", "type", "offset", "size"];
     private static readonly string[] s_metric = ["field", "name", "help", "type", "offset", "kind", "perCpu"];
 
@@ -491,6 +491,22 @@ public static partial class ExporterConfig
             _ => throw new ExporterConfigException($"{path}.mode", $"'{o.Mode}' is not 'dump' or 'drain'"),
         };
 
+        TimeSpan expire = drain ? TimeSpan.FromMinutes(10) : TimeSpan.Zero;
+        if (o.ExpireAfter is { } e)
+        {
+            string t = e.Trim();
+            TimeSpan? parsed = ParseExpiry(t);
+            expire = (t, drain) switch
+            {
+                ("never", true) => TimeSpan.Zero,
+                ("0", false) => TimeSpan.Zero,
+                _ when parsed is { } p => p,
+                _ => throw new ExporterConfigException($"{path}.expireAfter", drain
+                    ? $"'{e}' is not a duration such as 30s, 10m or 2h, or never (drained counters never expire)"
+                    : $"'{e}' is not a duration such as 30s, 10m or 2h, or 0 (a key that left the map is removed at once)"),
+            };
+        }
+
         var labels = new List<LabelField>();
         if (o.Key is not null)
         {
@@ -571,7 +587,7 @@ public static partial class ExporterConfig
 
             // Zero-config: with BTF, every key field a label and every numeric value field a metric,
             // resolved when the map is opened.
-            return new MapPlan(index, selector, label, drain, labels, []) { ZeroConfig = true };
+            return new MapPlan(index, selector, label, drain, labels, []) { ZeroConfig = true, ExpireAfter = expire };
         }
 
         var metrics = new List<MetricPlan>();
@@ -656,7 +672,7 @@ public static partial class ExporterConfig
             metrics.Add(new MetricPlan(m.Name ?? string.Empty, m.Help, vt, m.Offset, counter, pc, m.PerCpu is not null) { BtfPath = m.Field });
         }
 
-        return new MapPlan(index, selector, label, drain, labels, metrics);
+        return new MapPlan(index, selector, label, drain, labels, metrics) { ExpireAfter = expire };
     }
 
     [GeneratedRegex("^[a-zA-Z][a-zA-Z0-9_]*$")]
@@ -759,4 +775,27 @@ public static partial class ExporterConfig
 
     [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$")]
     private static partial Regex Duration();
+
+    /// <summary>An expiry: 10ms to 7 days, in ms, s, m or h.</summary>
+    internal static TimeSpan? ParseExpiry(string text)
+    {
+        Match m = ExpiryDuration().Match(text);
+        if (!m.Success)
+        {
+            return null;
+        }
+
+        double n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        TimeSpan span = m.Groups[2].Value switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(n),
+            "s" => TimeSpan.FromSeconds(n),
+            "m" => TimeSpan.FromMinutes(n),
+            _ => TimeSpan.FromHours(n),
+        };
+        return span >= TimeSpan.FromMilliseconds(10) && span <= TimeSpan.FromDays(7) ? span : null;
+    }
+
+    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")]
+    private static partial Regex ExpiryDuration();
 }

@@ -71,6 +71,14 @@ public sealed class MapOptions
     /// <summary>The label name used with <see cref="Key"/>. Default <c>key</c>.</summary>
     public string KeyLabel { get; set; } = "key";
 
+    /// <summary>
+    /// How long a series whose key is no longer read stays published (<c>10m</c>, <c>1h</c>; <c>0</c> never
+    /// expires). Drain mode: a key not drained for this long is removed (its counter restarts at 0 if it
+    /// comes back), so memory stays bounded under churning keys; default 10m. Dump mode: a key that left
+    /// the map keeps its last value this long before it is removed; default 0, removed at once.
+    /// </summary>
+    public string? ExpireAfter { get; set; }
+
     /// <summary>Labels decoded from byte ranges of the key.</summary>
     public List<LabelOptions> Labels { get; set; } = [];
 

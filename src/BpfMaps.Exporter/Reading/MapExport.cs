@@ -17,6 +17,7 @@ internal sealed partial class MapExport : IDisposable
     private static readonly string[] s_cpuNames = Enumerable.Range(0, PossibleCpus.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
 
     private readonly MapPlan _configured;
+    private readonly TimeProvider _clock;
     private readonly int _maxSeries;
     private readonly ExporterMetrics _self;
     private readonly ILogger _log;
@@ -34,8 +35,9 @@ internal sealed partial class MapExport : IDisposable
     private long _generation;
     private string? _lastProblem;
 
-    public MapExport(MapPlan plan, int maxSeries, ExporterMetrics self, ILogger log)
+    public MapExport(MapPlan plan, int maxSeries, ExporterMetrics self, ILogger log, TimeProvider? clock = null)
     {
+        _clock = clock ?? TimeProvider.System;
         _configured = plan;
         _plan = plan;
         _maxSeries = maxSeries;
@@ -352,6 +354,7 @@ internal sealed partial class MapExport : IDisposable
         long entries = 0;
         long dropped = 0;
         MapEntries source = _plan.Drain ? map.Drain(map.Type.IsArray() ? s_arrayDrain : null) : map.Dump();
+        long now = _clock.GetTimestamp();
         lock (_lock)
         {
             long gen = ++_generation;
@@ -392,24 +395,23 @@ internal sealed partial class MapExport : IDisposable
 
                     live++;
                     s.Generation = gen;
+                    s.LastSeenTicks = now;
                     Apply(map, s, values.Slice(i * vs, vs));
-                    if (s.Children is not null)
-                    {
-                        Publish(s);
-                    }
                 }
 
                 entries += e.BatchCount;
             }
 
-            if (!_plan.Drain)
+            // Published series change only here, after the read: first the ones that go, then the ones
+            // read, so the endpoint never shows more than the limit, not even in the middle of a read.
+            Expire(gen, now);
+            if (_self.Factory is not null)
             {
-                foreach ((byte[] key, Series s) in _series)
+                foreach (Series s in _series.Values)
                 {
-                    if (s.Generation != gen)
+                    if (s.Generation == gen)
                     {
-                        Unpublish(s);
-                        _series.Remove(key);
+                        Publish(s);
                     }
                 }
             }
@@ -420,6 +422,58 @@ internal sealed partial class MapExport : IDisposable
         if (dropped > 0)
         {
             _self.OnDropped(this, dropped);
+        }
+    }
+
+    /// <summary>
+    /// Removes the series that go: in dump mode the keys this read did not see (at once, or once they
+    /// have been gone for expireAfter), in drain mode the keys not drained for expireAfter. A dump's
+    /// table also never holds more than the limit: lingering keys make room for read ones, oldest first.
+    /// </summary>
+    private void Expire(long gen, long now)
+    {
+        long expire = _plan.ExpireAfter <= TimeSpan.Zero ? 0 : (long)(_plan.ExpireAfter.TotalSeconds * _clock.TimestampFrequency);
+        List<(byte[] Key, Series S)>? lingering = null;
+        int read = 0;
+        foreach ((byte[] key, Series s) in _series)
+        {
+            if (s.Generation == gen)
+            {
+                read++;
+                continue;
+            }
+
+            if (_plan.Drain ? expire > 0 && now - s.LastSeenTicks >= expire : expire == 0 || now - s.LastSeenTicks >= expire)
+            {
+                Unpublish(s);
+                _series.Remove(key);
+            }
+            else if (!_plan.Drain)
+            {
+                (lingering ??= []).Add((key, s));
+            }
+        }
+
+        if (lingering is not null && read + lingering.Count > _keyCapacity)
+        {
+            lingering.Sort((a, b) => a.S.LastSeenTicks.CompareTo(b.S.LastSeenTicks));
+            for (int i = 0; i < read + lingering.Count - _keyCapacity; i++)
+            {
+                Unpublish(lingering[i].S);
+                _series.Remove(lingering[i].Key);
+            }
+        }
+    }
+
+    /// <summary>How many series the map has now (tests watch it under churn).</summary>
+    internal int SeriesCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _series.Count;
+            }
         }
     }
 

@@ -19,4 +19,10 @@ internal sealed class Series(KeyValuePair<string, object?>[] tags, string[] labe
 
     /// <summary>The read cycle that last saw this key; older series are dropped after a dump.</summary>
     public long Generation { get; set; }
+
+    /// <summary>When the key was last read (drained, in drain mode), for expiry.</summary>
+    public long LastSeenTicks { get; set; }
+
+    /// <summary>Whether the series' values are on the Prometheus endpoint.</summary>
+    public bool Published { get; set; }
 }
