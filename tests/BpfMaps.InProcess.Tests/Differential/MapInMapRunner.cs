@@ -69,21 +69,23 @@ public sealed class MapInMapRunner
 
     public static byte[] KeyBytes(MimConfig c, int key)
     {
-        if (c.Outer == MapType.ArrayOfMaps || c.KeySize < 2)
+        if (c.Outer == MapType.ArrayOfMaps && c.KeySize == 4)
         {
-            var b = Bytes.Fill(Math.Max(c.KeySize, 1), key * 31 + 7);
-            b[0] = (byte)key;
-            if (c.KeySize >= 4)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(b, (uint)key);
-            }
-
-            return b.AsSpan(0, c.KeySize).ToArray();
+            return Bytes.U32((uint)key);
         }
 
+        // As DiffRunner.KeyBytes: a shared pattern, with the key number in front so short keys stay distinct.
         byte[] k = Bytes.Fill(c.KeySize, key * 7919 + 1);
-        k[0] = (byte)key;
-        k[1] = (byte)(key >> 8);
+        if (k.Length > 0)
+        {
+            k[0] = (byte)key;
+        }
+
+        if (k.Length > 1)
+        {
+            k[1] = (byte)(key >> 8);
+        }
+
         return k;
     }
 
@@ -105,9 +107,9 @@ public sealed class MapInMapRunner
 
         public BpfMap? Outer { get; private set; }
 
-        private sealed class PoolMap(BpfMap? map, uint id)
+        private sealed class PoolMap(BpfMap map, uint id)
         {
-            public BpfMap? Map { get; } = map;
+            public BpfMap Map { get; } = map;
 
             public uint Id { get; } = id;
 
@@ -195,7 +197,7 @@ public sealed class MapInMapRunner
             }
 
             // A closed kernel descriptor's number may already belong to another file; -1 is never open.
-            return p.Closed || p.Map?.Handle is null ? uint.MaxValue : (uint)p.Map.Handle.DangerousGetHandle();
+            return p.Closed || p.Map.Handle is null ? uint.MaxValue : (uint)p.Map.Handle.DangerousGetHandle();
         }
 
         public string Apply(MimConfig c, MimOp op)
@@ -215,7 +217,7 @@ public sealed class MapInMapRunner
                 case MimOpKind.SetInner:
                 {
                     PoolMap p = _pool[op.Inner % _pool.Count];
-                    return Err.Name(m.UpdateInner(KeyBytes(c, op.Key), p.Map!.Backend, op.Flags));
+                    return Err.Name(m.UpdateInner(KeyBytes(c, op.Key), p.Map.Backend, op.Flags));
                 }
 
                 case MimOpKind.SetSelf:
@@ -315,7 +317,7 @@ public sealed class MapInMapRunner
                 case MimOpKind.CloseInner:
                 {
                     PoolMap p = _pool[op.Inner % _pool.Count];
-                    p.Map?.Dispose();
+                    p.Map.Dispose();
                     p.Closed = true;
                     return "closed";
                 }
@@ -386,7 +388,7 @@ public sealed class MapInMapRunner
             Outer = null;
             foreach (PoolMap p in _pool)
             {
-                p.Map?.Dispose();
+                p.Map.Dispose();
             }
 
             _pool.Clear();
