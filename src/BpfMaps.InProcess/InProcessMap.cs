@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using BpfMaps.Btf;
@@ -14,7 +15,12 @@ namespace BpfMaps.InProcess;
 /// <para>Types: hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and
 /// array_of_maps. Inner maps of map-in-map types must be in-process maps; the u32 written as the
 /// value is the inner map's id (what <see cref="BpfMap.SetInnerMap"/> writes), and lookups return it.
-/// In-process ids come from a process-wide table starting at 0x40000000.</para>
+/// In-process ids come from a process-wide table starting at 0x40000000. An id plays the part of a
+/// descriptor: it names its map while a handle of the map is open, and a value that names no such map is
+/// answered as the kernel answers that descriptor number (EINVAL if this process has it open, else EBADF).</para>
+/// <para>Storage for max_entries elements is allocated when the map is created, also with
+/// <see cref="MapFlags.NoPrealloc"/>; a map that would need more than <see cref="InProcessOptions.MemoryLimit"/>
+/// is refused with ENOMEM.</para>
 /// <para>LRU maps evict the entry least recently updated (lookups do not count, as with the
 /// syscall). The kernel's per-CPU free lists may evict earlier and other entries; what both
 /// guarantee is that the map never holds more than max_entries and that a key just written is there.</para>
@@ -31,15 +37,25 @@ public static class InProcessMap
     private const MapFlags Access = MapFlags.ReadOnly | MapFlags.WriteOnly | MapFlags.ReadOnlyProg | MapFlags.WriteOnlyProg;
     private const MapFlags HashFlags = MapFlags.NoPrealloc | MapFlags.NoCommonLru | MapFlags.NumaNode | Access | MapFlags.ZeroSeed;
     private const MapFlags ArrayFlags = MapFlags.NumaNode | MapFlags.Mmapable | Access | MapFlags.InnerMap | MapFlags.PreserveElems;
+    private const MapFlags TokenFd = (MapFlags)(1u << 16);
     private const int PcpuMinUnitSize = 32768;
+
+    // KMALLOC_MAX_SIZE (x86-64, 4 KiB pages: order-10 pages) and sizeof(struct htab_elem) on 64-bit kernels.
+    private const long KmallocMaxSize = 4L << 20;
+    private const long HtabElemSize = 48;
+
+    // sizeof(struct bucket): an hlist_nulls_head and a lock.
+    private const uint BucketSize = 16;
 
     /// <summary>Creates an in-process map, checking <paramref name="spec"/> as BPF_MAP_CREATE would.</summary>
     /// <param name="spec">What to create. <see cref="MapSpec.InnerMap"/> must be an in-process map.</param>
-    /// <param name="options">Seed and CPU count; null for the defaults.</param>
+    /// <param name="options">Seed, CPU count and memory limit; null for the defaults.</param>
     /// <returns>A map over an <see cref="InProcessMapBackend"/>; dispose it when done.</returns>
     /// <exception cref="ArgumentException">The spec is inconsistent (name, negative sizes, a kernel inner map).</exception>
-    /// <exception cref="BpfException">The kernel would refuse the spec: EINVAL (bad sizes or flags), E2BIG (too large).</exception>
-    /// <exception cref="NotSupportedException">A map type or feature the engine does not implement (a kernel BTF object, special BTF fields).</exception>
+    /// <exception cref="BpfException">The kernel would refuse the spec: EINVAL (bad sizes or flags, a type number without
+    /// map ops), E2BIG (too large), ENOTSUPP (no-prealloc LRU), EBADF (a closed inner map template); or ENOMEM, when its
+    /// storage would exceed <see cref="InProcessOptions.MemoryLimit"/>.</exception>
+    /// <exception cref="NotSupportedException">A map type the kernel has and the engine does not implement, or a feature it lacks (a kernel BTF object, special BTF fields).</exception>
     public static BpfMap Create(MapSpec spec, InProcessOptions? options = null) => new(CreateBackend(spec, options));
 
     /// <summary>Like <see cref="Create"/>, but returns the backend itself (for raw-tier use).</summary>
@@ -47,7 +63,7 @@ public static class InProcessMap
     /// <param name="options">Options, or null.</param>
     /// <returns>The backend; dispose it, or hand it to <see cref="BpfMap(IMapBackend)"/>.</returns>
     /// <exception cref="ArgumentException">The spec is inconsistent.</exception>
-    /// <exception cref="BpfException">The kernel would refuse the spec.</exception>
+    /// <exception cref="BpfException">The kernel would refuse the spec, or ENOMEM past <see cref="InProcessOptions.MemoryLimit"/>.</exception>
     /// <exception cref="NotSupportedException">An unsupported map type, a kernel BTF object, or special BTF fields.</exception>
     public static InProcessMapBackend CreateBackend(MapSpec spec, InProcessOptions? options = null)
     {
@@ -65,14 +81,38 @@ public static class InProcessMap
             BpfErrors.ThrowArgument(nameof(options), $"possible CPU count {cpus} must be positive");
         }
 
+        // Types the engine lacks are refused before anything else, so they never read as specs the kernel refuses.
+        if (Enum.IsDefined(spec.Type) && spec.Type != MapType.Unspecified && !spec.Type.IsHashTable() && !spec.Type.IsArray())
+        {
+            throw Unsupported(spec.Type);
+        }
+
+        // The template is resolved first, as BpfMap.Create takes a lease on its descriptor before the syscall.
         MapInfo? inner = null;
         if (spec.InnerMap is { } innerMap)
         {
-            inner = Unwrap(innerMap.Backend)?.Core?.Info
-                ?? throw new ArgumentException($"the inner map of an in-process map must be a live in-process map, not {innerMap}", nameof(spec));
+            InProcessMapBackend template = Unwrap(innerMap.Backend)
+                ?? throw new ArgumentException($"the inner map of an in-process map must be an in-process map, not {innerMap}", nameof(spec));
+            inner = template.Core?.Info ?? throw BpfErrors.Create(Errno.EBADF, "BPF_MAP_CREATE", spec.Type.ToString());
         }
 
-        int err = Check(spec, inner);
+        long maxEntries = spec.MaxEntries;
+        if ((spec.Flags & MapFlags.NoCommonLru) != 0 && spec.Type is MapType.LruHash or MapType.LruPerCpuHash)
+        {
+            // Each CPU gets its own share of elements: the kernel rounds max_entries up to a multiple of the
+            // CPUs, or down when rounding up leaves u32.
+            long up = (maxEntries + cpus - 1) / cpus * cpus;
+            maxEntries = up <= uint.MaxValue ? up : maxEntries / cpus * cpus;
+        }
+
+        int valueBuffer = 0;
+        int err = Check(spec);
+        if (err == 0)
+        {
+            valueBuffer = spec.Type.IsPerCpu() ? PossibleCpus.Stride(spec.ValueSize) * cpus : spec.ValueSize;
+            err = CheckAlloc(spec, inner, maxEntries, valueBuffer, options.MemoryLimit);
+        }
+
         if (err == 0)
         {
             err = MapBtf.Check(spec);
@@ -83,23 +123,13 @@ public static class InProcessMap
             throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
         }
 
-        int maxEntries = spec.MaxEntries;
-        if ((spec.Flags & MapFlags.NoCommonLru) != 0)
-        {
-            // Each CPU gets its own share of elements: the kernel rounds max_entries to a multiple of the CPUs.
-            long up = (maxEntries + (long)cpus - 1) / cpus * cpus;
-            maxEntries = up <= int.MaxValue ? (int)up : maxEntries / cpus * cpus;
-        }
-
         // The BTF is kept when the spec names types in it, as the kernel keeps map->btf; its id comes from the
         // engine's own sequence, as a kernel BTF object's comes from the BTF IDR.
         BtfSpec? btf = (spec.BtfKeyTypeId | spec.BtfValueTypeId) != 0 ? spec.BtfTypes : null;
-        var info = new MapInfo(spec.Type, ObjectTable.NextId(), spec.KeySize, spec.ValueSize, maxEntries,
+        var info = new MapInfo(spec.Type, ObjectTable.NextId(), spec.KeySize, spec.ValueSize, (int)maxEntries,
             spec.Flags & ~(MapFlags.ReadOnly | MapFlags.WriteOnly), spec.Name ?? "",
             BtfId: btf is null ? 0 : ObjectTable.NextBtfId(), BtfKeyTypeId: btf is null ? 0 : spec.BtfKeyTypeId, BtfValueTypeId: btf is null ? 0 : spec.BtfValueTypeId);
         MapFlags access = spec.Flags & (MapFlags.ReadOnly | MapFlags.WriteOnly);
-        bool percpu = spec.Type.IsPerCpu();
-        int valueBuffer = percpu ? PossibleCpus.Stride(spec.ValueSize) * cpus : spec.ValueSize;
         MapCore core;
         try
         {
@@ -185,23 +215,22 @@ public static class InProcessMap
             ?? throw new ArgumentException($"{map} is a kernel map; atomic add is for in-process maps (kernel maps need a BPF program)", nameof(map));
     }
 
-    /// <summary>The create-time checks of syscall.c, hashtab.c and arraymap.c, in their order.</summary>
-    private static int Check(MapSpec spec, MapInfo? inner)
+    /// <summary>
+    /// map_create's checks in kernel/bpf/syscall.c and the types' map_alloc_check (hashtab.c, arraymap.c), in
+    /// their order, up to the allocation: BTF ids, map_extra, access flags, the NUMA node, the type, then the
+    /// type's own limits, then the token.
+    /// </summary>
+    private static int Check(MapSpec spec)
     {
-        // Before any errno check: a bloom filter's map_extra or a queue's zero key size is valid for the
-        // kernel, so an unsupported type must not read as a spec the kernel would refuse.
-        if (!spec.Type.IsHashTable() && !spec.Type.IsArray())
-        {
-            throw Unsupported(spec.Type);
-        }
-
-        // map_create refuses a BTF key type without a value type before anything else about the map.
+        // map_create refuses a BTF key type without a value type (or vmlinux value type ids off struct_ops)
+        // before anything else about the map.
         if (MapBtf.CheckIds(spec) is var btfIds and not 0)
         {
             return btfIds;
         }
 
-        MapFlags f = spec.Flags;
+        // The token flag is taken off before the type's checks see the flags, and used after them.
+        MapFlags f = spec.Flags & ~TokenFd;
         if ((f & MapFlags.ReadOnly) != 0 && (f & MapFlags.WriteOnly) != 0)
         {
             return Errno.EINVAL;
@@ -214,101 +243,124 @@ public static class InProcessMap
             return Errno.EINVAL;
         }
 
-        bool accessOk = (f & MapFlags.ReadOnlyProg) == 0 || (f & MapFlags.WriteOnlyProg) == 0;
-        bool numa = (f & MapFlags.NumaNode) != 0;
-        switch (spec.Type)
+        // No map ops for the type: unspecified, or a number this kernel's uapi does not name.
+        if (!spec.Type.IsHashTable() && !spec.Type.IsArray())
         {
-            case MapType.Hash or MapType.PerCpuHash or MapType.LruHash or MapType.LruPerCpuHash or MapType.HashOfMaps:
-            {
-                if (spec.Type == MapType.HashOfMaps && spec.ValueSize != 4)
-                {
-                    return Errno.EINVAL;
-                }
-
-                bool lru = spec.Type is MapType.LruHash or MapType.LruPerCpuHash;
-                bool percpu = spec.Type.IsPerCpu();
-                bool percpuLru = (f & MapFlags.NoCommonLru) != 0;
-                if ((f & ~HashFlags) != 0 || !accessOk)
-                {
-                    return Errno.EINVAL;
-                }
-
-                if (!lru && percpuLru)
-                {
-                    return Errno.EINVAL;
-                }
-
-                if (lru && (f & MapFlags.NoPrealloc) != 0)
-                {
-                    return Errno.ENOTSUPP;
-                }
-
-                if (numa && (percpu || percpuLru))
-                {
-                    return Errno.EINVAL;
-                }
-
-                if (spec.MaxEntries == 0 || spec.KeySize == 0 || spec.ValueSize == 0)
-                {
-                    return Errno.EINVAL;
-                }
-
-                if ((long)spec.KeySize + spec.ValueSize >= (4L << 20))
-                {
-                    return Errno.E2BIG;
-                }
-
-                if (percpu && PossibleCpus.Stride(spec.ValueSize) > PcpuMinUnitSize)
-                {
-                    return Errno.E2BIG;
-                }
-
-                break;
-            }
-
-            case MapType.Array or MapType.PerCpuArray or MapType.ArrayOfMaps:
-            {
-                if (spec.Type == MapType.ArrayOfMaps && (spec.ValueSize != 4 || (f & (MapFlags.ReadOnlyProg | MapFlags.WriteOnlyProg)) != 0))
-                {
-                    return Errno.EINVAL;
-                }
-
-                bool percpu = spec.Type == MapType.PerCpuArray;
-                if (spec.MaxEntries == 0 || spec.KeySize != 4 || spec.ValueSize == 0 || (f & ~ArrayFlags) != 0 || !accessOk || (percpu && numa))
-                {
-                    return Errno.EINVAL;
-                }
-
-                if (spec.Type != MapType.Array && (f & (MapFlags.Mmapable | MapFlags.InnerMap)) != 0)
-                {
-                    return Errno.EINVAL;
-                }
-
-                if ((f & MapFlags.PreserveElems) != 0)
-                {
-                    return Errno.EINVAL;
-                }
-
-                if (percpu && PossibleCpus.Stride(spec.ValueSize) > PcpuMinUnitSize)
-                {
-                    return Errno.E2BIG;
-                }
-
-                break;
-            }
-
-            default:
-                throw Unsupported(spec.Type);
-        }
-
-        if (spec.Type.IsMapInMap() && inner is not null && inner.Type.IsMapInMap())
-        {
-            // bpf_map_meta_alloc: a map-in-map cannot be the inner map of another.
             return Errno.EINVAL;
         }
 
-        return 0;
+        bool accessOk = (f & MapFlags.ReadOnlyProg) == 0 || (f & MapFlags.WriteOnlyProg) == 0;
+        bool numa = (f & MapFlags.NumaNode) != 0;
+        bool percpu = spec.Type.IsPerCpu();
+        if (spec.Type.IsHashTable())
+        {
+            if (spec.Type == MapType.HashOfMaps && spec.ValueSize != 4)
+            {
+                return Errno.EINVAL;
+            }
+
+            bool lru = spec.Type is MapType.LruHash or MapType.LruPerCpuHash;
+            bool percpuLru = (f & MapFlags.NoCommonLru) != 0;
+            if ((f & ~HashFlags) != 0 || !accessOk)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (!lru && percpuLru)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (lru && (f & MapFlags.NoPrealloc) != 0)
+            {
+                return Errno.ENOTSUPP;
+            }
+
+            if (numa && (percpu || percpuLru))
+            {
+                return Errno.EINVAL;
+            }
+
+            if (spec.MaxEntries == 0 || spec.KeySize == 0 || spec.ValueSize == 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            // The element (a struct htab_elem header, the key and the value) must stay kmalloc-able.
+            if ((long)spec.KeySize + spec.ValueSize >= KmallocMaxSize - HtabElemSize)
+            {
+                return Errno.E2BIG;
+            }
+
+            if (percpu && RoundUp8(spec.ValueSize) > PcpuMinUnitSize)
+            {
+                return Errno.E2BIG;
+            }
+        }
+        else
+        {
+            if (spec.Type == MapType.ArrayOfMaps && (spec.ValueSize != 4 || (f & (MapFlags.ReadOnlyProg | MapFlags.WriteOnlyProg)) != 0))
+            {
+                return Errno.EINVAL;
+            }
+
+            if (spec.MaxEntries == 0 || spec.KeySize != 4 || spec.ValueSize == 0 || (f & ~ArrayFlags) != 0 || !accessOk || (percpu && numa))
+            {
+                return Errno.EINVAL;
+            }
+
+            if (spec.Type != MapType.Array && (f & (MapFlags.Mmapable | MapFlags.InnerMap)) != 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            if ((f & MapFlags.PreserveElems) != 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (percpu && RoundUp8(spec.ValueSize) > PcpuMinUnitSize)
+            {
+                return Errno.E2BIG;
+            }
+        }
+
+        // BPF_F_TOKEN_FD names a BPF token by map_token_fd, which a MapSpec leaves 0: descriptor 0 is no token.
+        return (spec.Flags & TokenFd) != 0 ? Errno.EINVAL : 0;
     }
+
+    /// <summary>
+    /// What the type's map_alloc refuses: a map-in-map template (bpf_map_meta_alloc), a hash table too large
+    /// to index (htab_map_alloc), and storage the engine will not preallocate (its <see cref="InProcessOptions.MemoryLimit"/>).
+    /// </summary>
+    private static int CheckAlloc(MapSpec spec, MapInfo? inner, long maxEntries, int valueBuffer, long memoryLimit)
+    {
+        if (spec.Type.IsMapInMap() && inner is not null && inner.Type.IsMapInMap())
+        {
+            // A map-in-map cannot be the inner map of another.
+            return Errno.EINVAL;
+        }
+
+        if (spec.Type.IsHashTable())
+        {
+            // Buckets are a power of two, and their array (16 bytes each) must be indexable by u32.
+            if (maxEntries > 1L << 31 || (long)BitOperations.RoundUpToPowerOf2((ulong)maxEntries) > uint.MaxValue / BucketSize)
+            {
+                return Errno.E2BIG;
+            }
+        }
+
+        int max = (int)maxEntries;
+        long bytes = spec.Type switch
+        {
+            MapType.Hash or MapType.PerCpuHash => InlineHashTable.StorageBytes(spec.KeySize, valueBuffer, max),
+            MapType.Array or MapType.PerCpuArray or MapType.ArrayOfMaps => ArrayTable.StorageBytes(valueBuffer, max),
+            _ => HashTable.StorageBytes(spec.KeySize, valueBuffer, max, spec.Type is MapType.LruHash or MapType.LruPerCpuHash),
+        };
+        return bytes > memoryLimit ? Errno.ENOMEM : 0;
+    }
+
+    private static long RoundUp8(int n) => ((long)n + 7) & ~7L;
 
     private static NotSupportedException Unsupported(MapType type) => new(
         $"the in-process engine implements hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and array_of_maps, not {type.KernelName()}");

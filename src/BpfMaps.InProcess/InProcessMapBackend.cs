@@ -21,6 +21,7 @@ public sealed class InProcessMapBackend : IMapBackend
     internal InProcessMapBackend(MapCore core)
     {
         _core = core;
+        core.OpenHandle();
         _btf = core.Btf;
         _inline = core as InlineHashTable;
         Info = core.Info;
@@ -166,6 +167,10 @@ public sealed class InProcessMapBackend : IMapBackend
     public void Dispose()
     {
         _inline = null;
-        Interlocked.Exchange(ref _core, null)?.Release();
+        if (Interlocked.Exchange(ref _core, null) is { } core)
+        {
+            core.CloseHandle();
+            core.Release();
+        }
     }
 }

@@ -17,4 +17,13 @@ public sealed record InProcessOptions
     /// like the kernel; tests set other counts to exercise the layout.
     /// </summary>
     public int? PossibleCpus { get; init; }
+
+    /// <summary>
+    /// The most storage, in bytes, one map may preallocate (1 GiB unless set). The engine allocates room for
+    /// <c>max_entries</c> elements when the map is created, also with <see cref="MapFlags.NoPrealloc"/>, so a
+    /// spec whose storage would exceed this is refused with ENOMEM at BPF_MAP_CREATE's allocation step, where
+    /// a kernel that allocates hash elements lazily accepts it. Raise it for larger maps; the largest a map
+    /// can hold is still bounded by .NET's array size (about 2 GiB per table).
+    /// </summary>
+    public long MemoryLimit { get; init; } = 1L << 30;
 }

@@ -357,6 +357,10 @@ public class ConformanceTests
             (new MapSpec { Type = MapType.Array, KeySize = 8, ValueSize = 8, MaxEntries = 4 }, Errno.EINVAL),
             (new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 4, Flags = MapFlags.ZeroSeed }, Errno.EINVAL),
             (new MapSpec { Type = MapType.PerCpuArray, KeySize = 4, ValueSize = 8, MaxEntries = 4, Flags = MapFlags.Mmapable }, Errno.EINVAL),
+
+            // A vmlinux value type belongs to struct_ops maps: map_create refuses it first, before looking at BTF.
+            (HashSpec() with { BtfVmlinuxValueTypeId = 1 }, Errno.EINVAL),
+            (new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 4, BtfVmlinuxValueTypeId = 7 }, Errno.EINVAL),
         ];
         foreach (var (spec, errno) in cases)
         {

@@ -71,13 +71,62 @@ public class EngineTests
         uint id = inner.Id;
         using BpfMap outer = InProcessMap.Create(new MapSpec { Type = MapType.HashOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = inner });
         outer.SetInnerMap(Bytes.U32(1), inner);
+        Assert.Equal(0, outer.Backend.Update(Bytes.U32(2), Bytes.U32(id), 0));
         inner.Dispose();
 
-        // Still resolvable: the outer map holds a reference, as the kernel's refcount does.
-        Assert.Equal(0, outer.Backend.Update(Bytes.U32(2), Bytes.U32(id), 0));
+        // Still alive: the outer map holds a reference, as the kernel's refcount does, and reads back its id.
+        byte[] got = new byte[4];
+        Assert.True(outer.TryLookup(Bytes.U32(1), got));
+        Assert.Equal(id, BinaryPrimitives.ReadUInt32LittleEndian(got));
+        MapCore? alive = ObjectTable.Acquire(id);
+        Assert.NotNull(alive);
+        alive.Release();
+
+        // But its last handle was its descriptor: like a closed descriptor to the kernel, its id names nothing now.
+        Assert.Equal(Errno.EBADF, outer.Backend.Update(Bytes.U32(3), Bytes.U32(id), 0));
         Assert.True(outer.Delete(Bytes.U32(1)));
         Assert.True(outer.Delete(Bytes.U32(2)));
-        Assert.Equal(Errno.EBADF, outer.Backend.Update(Bytes.U32(3), Bytes.U32(id), 0));
+        Assert.Null(ObjectTable.Acquire(id));
+    }
+
+    [Fact]
+    public void ValuesThatNameNoMapAreReadAsTheKernelReadsDescriptors()
+    {
+        using BpfMap template = InProcessMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
+        using BpfMap outer = InProcessMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 2, InnerMap = template });
+
+        // An open descriptor that is not a map of this engine is EINVAL (bpf_map_fd_get_ptr: not a map); one that
+        // is not open, EBADF.
+        using var file = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.DeleteOnClose);
+        uint fd = (uint)file.SafeFileHandle.DangerousGetHandle();
+        Assert.Equal(Errno.EINVAL, outer.Backend.Update(Bytes.U32(0), Bytes.U32(fd), 0));
+        Assert.Equal(Errno.EBADF, outer.Backend.Update(Bytes.U32(0), Bytes.U32(0x7FFF_FFF0), 0));
+        Assert.Equal(Errno.EBADF, outer.Backend.Update(Bytes.U32(0), Bytes.U32(uint.MaxValue), 0));
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream();
+        Assert.Equal(Errno.EINVAL, outer.Backend.Update(Bytes.U32(0), Bytes.U32((uint)pipe.SafePipeHandle.DangerousGetHandle()), 0));
+        Assert.False(outer.TryLookup(Bytes.U32(0), new byte[4]));
+
+        Backends.RequireKernel();
+        using BpfMap kernel = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
+        Assert.Equal(Errno.EINVAL, outer.Backend.Update(Bytes.U32(0), Bytes.U32((uint)kernel.Handle!.DangerousGetHandle()), 0));
+    }
+
+    [Fact]
+    public void StorageBeyondTheMemoryLimitIsEnomemWithoutAllocating()
+    {
+        // The kernel would take this lazily (2 GiB of buckets, no elements until used); the engine preallocates.
+        var lazy = new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 1 << 27, Flags = MapFlags.NoPrealloc };
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(Errno.ENOMEM, Assert.Throws<BpfException>(() => InProcessMap.Create(lazy)).Errno);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
+
+        // The limit is per map and can be moved either way; checks the kernel makes first still come first.
+        var small = new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 1024 };
+        Assert.Equal(Errno.ENOMEM, Assert.Throws<BpfException>(() => InProcessMap.Create(small, new InProcessOptions { MemoryLimit = 4096 })).Errno);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => InProcessMap.Create(small with { ValueSize = 0 }, new InProcessOptions { MemoryLimit = 0 })).Errno);
+        Assert.Equal(Errno.E2BIG, Assert.Throws<BpfException>(() => InProcessMap.Create(lazy with { MaxEntries = (1 << 27) + 1 }, new InProcessOptions { MemoryLimit = 0 })).Errno);
+        using BpfMap fits = InProcessMap.Create(small, new InProcessOptions { MemoryLimit = 1024 * 12 });
+        Assert.Equal(1024, fits.MaxEntries);
     }
 
     [Fact]
@@ -94,6 +143,16 @@ public class EngineTests
         Assert.False(InProcessMap.IsInProcess(kernel));
         Assert.Throws<ArgumentException>(() => InProcessMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1, InnerMap = kernel }));
         Assert.Throws<ArgumentException>(() => InProcessMap.AtomicAdd(kernel, Bytes.U32(0), 1));
+    }
+
+    [Theory]
+    [InlineData(MapType.Unspecified)]
+    [InlineData((MapType)34)]
+    [InlineData((MapType)uint.MaxValue)]
+    public void TypeNumbersWithoutMapOpsAreEinval(MapType type)
+    {
+        // No kernel has map ops for these, so BPF_MAP_CREATE refuses them; it is not a feature the engine lacks.
+        Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => InProcessMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 4, MaxEntries = 4 })).Errno);
     }
 
     [Theory]

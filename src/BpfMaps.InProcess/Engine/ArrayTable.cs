@@ -41,6 +41,9 @@ internal sealed class ArrayTable : MapCore
         _cpuStride = PossibleCpus.Stride(info.ValueSize);
     }
 
+    /// <summary>The bytes an array of these sizes allocates: the values and a sequence counter per slot.</summary>
+    public static long StorageBytes(int valueBufferSize, int maxEntries) => ((long)valueBufferSize + sizeof(int)) * maxEntries;
+
     private Span<byte> Slot(uint index) => _data.AsSpan((int)(index * (ulong)_stride), _stride);
 
     private int Lock(uint index)

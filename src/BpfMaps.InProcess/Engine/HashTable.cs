@@ -94,6 +94,14 @@ internal sealed class HashTable : MapCore, IHashStats
         }
     }
 
+    /// <summary>The bytes a table of these sizes allocates: elements, buckets and, for LRU maps, the list.</summary>
+    public static long StorageBytes(int keySize, int valueBufferSize, int maxEntries, bool lru)
+    {
+        long stride = 8 + (((long)keySize + 7) & ~7L) + (((long)valueBufferSize + 7) & ~7L);
+        long buckets = (long)BitOperations.RoundUpToPowerOf2((uint)maxEntries) * Unsafe.SizeOf<Bucket>();
+        return stride * maxEntries + buckets + (lru ? 9L * maxEntries : 0);
+    }
+
     public int NBuckets => _buckets.Length;
 
     public int Count => Volatile.Read(ref _count);
@@ -377,7 +385,7 @@ internal sealed class HashTable : MapCore, IHashStats
         uint hash = HashKey(key);
         ref Bucket b = ref _buckets[hash & _mask];
         int locked = LockBucket(ref b);
-        int idx = FindLocked(ref b, hash, key, out int prev);
+        int idx = FindLocked(ref b, hash, key, out _);
         int err = CheckFlags(idx >= 0, flags);
         uint oldInner = 0;
         if (err == 0)
@@ -389,15 +397,9 @@ internal sealed class HashTable : MapCore, IHashStats
                     oldInner = BinaryPrimitives.ReadUInt32LittleEndian(ValueOf(idx));
                 }
 
+                // Only hash_of_maps comes here, and since Linux 6.16 it swaps the inner map in place
+                // (htab_map_update_elem_in_place), so the key keeps its place in the chain.
                 value.CopyTo(ValueOf(idx));
-
-                // htab puts a fresh element at the head and unlinks the old one; per-CPU maps update in place.
-                if (!_percpu && prev >= 0)
-                {
-                    Next(prev) = Next(idx);
-                    Next(idx) = b.Head;
-                    b.Head = idx;
-                }
             }
             else
             {

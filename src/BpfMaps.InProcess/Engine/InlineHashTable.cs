@@ -97,6 +97,15 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         }
     }
 
+    /// <summary>The bytes a table of these sizes allocates: its bucket slots and its overflow pool.</summary>
+    public static long StorageBytes(int keySize, int valueBufferSize, int maxEntries)
+    {
+        long elem = 8 + Align8L(keySize) + Align8L(valueBufferSize);
+        return (long)BitOperations.RoundUpToPowerOf2((uint)maxEntries) * (8 + elem) + 64 + elem * maxEntries;
+    }
+
+    private static long Align8L(long n) => (n + 7) & ~7L;
+
     [StructLayout(LayoutKind.Explicit, Size = 64)]
     private struct Budget
     {

@@ -18,8 +18,12 @@ internal static class MapBtf
 
     private static readonly HashSet<string> s_kptrTags = new(StringComparer.Ordinal) { "kptr", "kptr_untrusted", "percpu_kptr", "uptr" };
 
-    /// <summary>map_create's check before the map is allocated: a key type needs a value type.</summary>
-    public static int CheckIds(MapSpec spec) => spec.BtfKeyTypeId != 0 && spec.BtfValueTypeId == 0 ? Errno.EINVAL : 0;
+    /// <summary>
+    /// map_create's first check: a vmlinux value type belongs to struct_ops maps (which the engine lacks), and a
+    /// key type needs a value type.
+    /// </summary>
+    public static int CheckIds(MapSpec spec)
+        => spec.BtfVmlinuxValueTypeId != 0 || (spec.BtfKeyTypeId != 0 && spec.BtfValueTypeId == 0) ? Errno.EINVAL : 0;
 
     /// <summary>The checks after the map is allocated, in the kernel's order; 0 when the map may keep the BTF.</summary>
     /// <exception cref="NotSupportedException">The value holds a field the kernel gives a meaning the engine does not implement (a spin lock, timer, kptr…).</exception>

@@ -9,6 +9,7 @@ internal abstract class MapCore
 {
     private const ulong FLock = 4;
     private int _refs = 1;
+    private int _handles;
     private volatile bool _frozen;
 
     protected MapCore(MapInfo info, int cpus, int valueBufferSize)
@@ -45,6 +46,15 @@ internal abstract class MapCore
 
     // Freezing takes write permission away from the syscall side only, as map_get_sys_perms does.
     private bool CanWrite => !_frozen && (Access & MapFlags.ReadOnly) == 0;
+
+    /// <summary>Whether some <see cref="InProcessMapBackend"/> over this map is still open: whether it has a "descriptor".</summary>
+    public bool HasOpenHandle => Volatile.Read(ref _handles) > 0;
+
+    /// <summary>A backend (the engine's descriptor) was opened over this map.</summary>
+    public void OpenHandle() => Interlocked.Increment(ref _handles);
+
+    /// <summary>A backend over this map was disposed; its reference is dropped separately, with <see cref="Release"/>.</summary>
+    public void CloseHandle() => Interlocked.Decrement(ref _handles);
 
     public bool TryAddRef()
     {
@@ -381,14 +391,19 @@ internal abstract class MapCore
         return err;
     }
 
-    /// <summary>Resolves a map-in-map value (an in-process map id) to a referenced inner map.</summary>
+    /// <summary>
+    /// Resolves a map-in-map value to a referenced inner map, as bpf_map_fd_get_ptr resolves a descriptor. The
+    /// engine's descriptor of a map is its id, and it exists while a handle of the map is open: a map only an
+    /// outer map still holds has no descriptor left, as in the kernel.
+    /// </summary>
     protected int AcquireInner(ReadOnlySpan<byte> value, out uint id)
     {
         id = BitConverter.ToUInt32(value);
         MapCore? inner = ObjectTable.Acquire(id);
-        if (inner is null)
+        if (inner is null || !inner.HasOpenHandle)
         {
-            return Errno.EBADF;
+            inner?.Release();
+            return NotAnInnerMap(id);
         }
 
         if (!MetaEqual(InnerTemplate!, inner.Info))
@@ -399,6 +414,13 @@ internal abstract class MapCore
 
         return 0;
     }
+
+    /// <summary>
+    /// The kernel's answer for a value that names no in-process map, read as the descriptor it would be there:
+    /// EINVAL when this process has that descriptor open (stdin, a file, a kernel map: not a map of this
+    /// engine), else EBADF.
+    /// </summary>
+    private static int NotAnInnerMap(uint fd) => fd <= int.MaxValue && Path.Exists($"/proc/self/fd/{fd}") ? Errno.EINVAL : Errno.EBADF;
 
     // bpf_map_meta_equal plus the array rule: max_entries must match unless the template has BPF_F_INNER_MAP.
     private static bool MetaEqual(MapInfo template, MapInfo inner)
