@@ -118,9 +118,11 @@ public sealed class BpfNotSupportedException : NotSupportedException
 }
 
 /// <summary>
-/// A get_next_key walk of a hash-like map restarted from its first key because the previous key was
-/// deleted concurrently, and the chosen <see cref="RestartPolicy"/> is <see cref="RestartPolicy.Fail"/>
-/// (or the restart limit was reached).
+/// A get_next_key walk (the fallback of <see cref="BpfMap.Dump"/> and <see cref="BpfMap.Drain"/>, or
+/// <see cref="DumpMethod.GetNextKey"/>) stopped: it was sent back to the start of the map under
+/// <see cref="RestartPolicy.Fail"/>, or the map changed faster than it could be walked and the walk
+/// gave up (more than <see cref="DumpOptions.MaxRestarts"/> restarts). Keys emitted before it was thrown
+/// were each emitted once; the rest of the map was not read.
 /// </summary>
 public sealed class MapIterationRestartedException : Exception
 {
@@ -128,6 +130,16 @@ public sealed class MapIterationRestartedException : Exception
     /// <param name="message">The message.</param>
     public MapIterationRestartedException(string message) : base(message)
     {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="keysEmitted">Keys the pass had emitted when it stopped.</param>
+    /// <param name="restarts">Times the walk had been sent back to the start.</param>
+    public MapIterationRestartedException(string message, long keysEmitted, int restarts) : base(message)
+    {
+        KeysEmitted = keysEmitted;
+        Restarts = restarts;
     }
 
     /// <summary>Creates the exception.</summary>
@@ -141,4 +153,10 @@ public sealed class MapIterationRestartedException : Exception
     public MapIterationRestartedException(string message, Exception innerException) : base(message, innerException)
     {
     }
+
+    /// <summary>Keys the pass had emitted (each once) when it stopped.</summary>
+    public long KeysEmitted { get; }
+
+    /// <summary>Times the walk had been sent back to the start of the map when it stopped.</summary>
+    public int Restarts { get; }
 }

@@ -7,22 +7,40 @@ public enum DumpMethod
     Auto,
     /// <summary>Only the batch commands; fail if they are missing.</summary>
     Batch,
-    /// <summary>get_next_key plus lookup, with restart detection.</summary>
+    /// <summary>
+    /// BPF_MAP_GET_NEXT_KEY plus BPF_MAP_LOOKUP_ELEM (a drain: BPF_MAP_LOOKUP_AND_DELETE_ELEM, 5.14, or
+    /// lookup then delete before), two syscalls per entry, on every kernel. Survives concurrent
+    /// writers: see <see cref="RestartPolicy"/> and docs/dump-drain.md.
+    /// </summary>
     GetNextKey,
 }
 
 /// <summary>
-/// What a get_next_key walk does when it detects that the kernel started again from the first
-/// key (because the previous key was deleted meanwhile). Whatever the policy, a pass never
-/// emits a key twice and always ends.
+/// What a get_next_key walk does on a restart: BPF_MAP_GET_NEXT_KEY answered with the first key of
+/// the map because the key the walk stood on was deleted meanwhile.
+/// <para>
+/// Whatever the policy, a pass emits no key twice, emits exactly once every key that is in the map
+/// for the whole pass and whose element is not replaced during it, and ends: it completes, or throws
+/// <see cref="MapIterationRestartedException"/> after the entries it read (see
+/// <see cref="DumpOptions.MaxRestarts"/>). A key re-inserted at the head of its bucket (which a
+/// delete and insert, or on a hash map any update, does) sends the walk back over that bucket only;
+/// that is not a restart, under any policy.
+/// </para>
 /// </summary>
 public enum RestartPolicy
 {
-    /// <summary>Throw <see cref="MapIterationRestartedException"/>.</summary>
+    /// <summary>Throw <see cref="MapIterationRestartedException"/> at the first restart.</summary>
     Fail,
-    /// <summary>Continue from the most recent key already emitted in this pass that still exists.</summary>
+
+    /// <summary>
+    /// The default. Go on from the most recent of the walk's last 64 positions whose key still
+    /// exists, so a restart costs a few steps and the pass converges under churn. When none is left,
+    /// start over as <see cref="StartOverSkippingSeen"/> does. A drain always starts over: the keys
+    /// it passed are gone.
+    /// </summary>
     ResumeFromEarlierKey,
-    /// <summary>Walk again from the first key, skipping keys already emitted.</summary>
+
+    /// <summary>Walk again from the first key, skipping keys already met: a restart costs up to a whole walk.</summary>
     StartOverSkippingSeen,
 }
 
@@ -60,7 +78,17 @@ public sealed record DumpOptions
     /// <summary>What the get_next_key walk does on a detected restart.</summary>
     public RestartPolicy OnRestart { get; init; } = RestartPolicy.ResumeFromEarlierKey;
 
-    /// <summary>Restarts tolerated before the walk gives up with <see cref="MapIterationRestartedException"/>.</summary>
+    /// <summary>
+    /// Restarts one get_next_key pass tolerates; one more and it gives up with
+    /// <see cref="MapIterationRestartedException"/>, which says how many keys it emitted. Also bounds
+    /// the pass's work: at most (max_entries + 2) × (MaxRestarts + 2) get_next_key calls.
+    /// </summary>
+    /// <remarks>
+    /// A constant, not a share of the map: a restart needs the key the walk stands on to be deleted
+    /// just then, so restarts per pass follow how many deletions land per walk step, not the map's
+    /// size. A 100k-entry hash map with a thread deleting and re-inserting keys as fast as it can sees
+    /// 0 to 2 restarts per pass (docs/dump-drain.md); 1000 means writers far faster than the walk.
+    /// </remarks>
     public int MaxRestarts { get; init; } = 1000;
 
     /// <summary>Lookup flags (Lock) for every element.</summary>

@@ -6,7 +6,9 @@ namespace BpfMaps;
 /// Streams a map's entries a batch at a time through pooled buffers: nothing is allocated
 /// per entry. Batch commands are used where the map type has them; ENOSPC grows the buffers;
 /// a short count is not taken as the end, only ENOENT is, and its entries are still returned.
-/// Where batch commands are missing, a get_next_key walk with restart detection takes over.
+/// Where batch commands are missing, a get_next_key walk takes over (<see cref="GetNextKeyWalk"/>):
+/// it emits no key twice, emits every key that stays in the map for the whole pass without being
+/// replaced, and ends (docs/dump-drain.md).
 /// </summary>
 public sealed class MapEnumerator : IDisposable
 {
@@ -35,12 +37,7 @@ public sealed class MapEnumerator : IDisposable
     private bool _exhausted;
     private bool _firstCall = true;
 
-    // get_next_key walk state
-    private SeenKeys? _seen;
-    private byte[]? _prev;
-    private bool _hasPrev;
-    private long _floor = long.MaxValue;
-    private long _steps;
+    private GetNextKeyWalk? _walk;
 
     internal MapEnumerator(BpfMap map, DumpOptions options, bool drain)
     {
@@ -88,8 +85,15 @@ public sealed class MapEnumerator : IDisposable
     /// <summary>Number of batch (or walk) calls made so far.</summary>
     public int Calls { get; private set; }
 
-    /// <summary>How many times a get_next_key walk saw the kernel start over.</summary>
-    public int Restarts { get; private set; }
+    /// <summary>
+    /// How many times a get_next_key walk was sent back to the first key because the key it stood on
+    /// was deleted meanwhile (a key re-inserted at the head of its bucket, which only sends the walk
+    /// over that bucket again, is not counted).
+    /// </summary>
+    public int Restarts => _walk?.Restarts ?? 0;
+
+    /// <summary>The get_next_key walk, once one has started (for tests).</summary>
+    internal GetNextKeyWalk? Walk => _walk;
 
     /// <summary>Whether the walk fell back to (or was asked for) get_next_key.</summary>
     public bool UsedGetNextKey => _mode is Mode.Walk or Mode.WalkDelete;
@@ -181,8 +185,8 @@ public sealed class MapEnumerator : IDisposable
             _count = 0;
         }
 
-        _seen?.Dispose();
-        _seen = null;
+        _walk?.Dispose();
+        _walk = null;
     }
 
     private static Mode ChooseMode(BpfMap map, DumpOptions options, bool drain)
@@ -271,146 +275,10 @@ public sealed class MapEnumerator : IDisposable
         _values = ArrayPool<byte>.Shared.Rent(_capacity * _valueSize);
     }
 
-    private long StepLimit => ((long)_map.MaxEntries + 2) * (_options.MaxRestarts + 2);
-
     private void FetchWalk()
     {
-        _prev ??= new byte[_keySize];
-        _seen ??= _mode == Mode.Walk ? new SeenKeys(_keySize) : null;
-        var keys = _keys.AsSpan();
-        var values = _values.AsSpan();
-        IMapBackend backend = _map.Backend;
-        int n = 0;
-        while (n < _capacity)
-        {
-            Span<byte> next = keys.Slice(n * _keySize, _keySize);
-            Span<byte> value = values.Slice(n * _valueSize, _valueSize);
-            if (++_steps > StepLimit)
-            {
-                throw new MapIterationRestartedException(
-                    $"get_next_key walk of map '{_map.Name}' did not finish after {_steps - 1} steps ({Restarts} restarts): the map changes faster than it can be walked");
-            }
-
-            // A drain always asks for the first key: what came before is gone.
-            int err = backend.GetNextKey(_mode == Mode.WalkDelete || !_hasPrev ? ReadOnlySpan<byte>.Empty : _prev, next);
-            if (err == Errno.ENOENT)
-            {
-                _exhausted = true;
-                break;
-            }
-
-            if (err != 0)
-            {
-                BpfErrors.Throw(err, "BPF_MAP_GET_NEXT_KEY", _map.Type.ToString());
-            }
-
-            if (_mode == Mode.WalkDelete)
-            {
-                if (TakeOne(backend, next, value))
-                {
-                    n++;
-                }
-
-                continue;
-            }
-
-            int ordinal = _seen!.Find(next);
-            if (ordinal >= 0)
-            {
-                if (_floor != long.MaxValue && ordinal > _floor)
-                {
-                    // Walking forward over keys emitted earlier in this pass: legitimate after a resume.
-                    _floor = ordinal;
-                    next.CopyTo(_prev);
-                    _hasPrev = true;
-                    continue;
-                }
-
-                OnRestart(backend, next, ordinal, value);
-                continue;
-            }
-
-            next.CopyTo(_prev);
-            _hasPrev = true;
-            err = backend.Lookup(next, value, (ulong)_options.Flags);
-            if (err == Errno.ENOENT)
-            {
-                // Deleted between get_next_key and lookup; the next step will reveal the restart.
-                continue;
-            }
-
-            if (err != 0)
-            {
-                BpfErrors.Throw(err, "BPF_MAP_LOOKUP_ELEM", _map.Type.ToString());
-            }
-
-            _seen.Add(next);
-            n++;
-        }
-
-        _count = n;
-    }
-
-    private bool TakeOne(IMapBackend backend, ReadOnlySpan<byte> key, Span<byte> value)
-    {
-        int err = backend.LookupAndDelete(key, value, (ulong)_options.Flags);
-        if (err is Errno.ENOTSUPP or Errno.EOPNOTSUPP or Errno.EINVAL)
-        {
-            // Before 5.14 hash maps had no LOOKUP_AND_DELETE_ELEM: read, then delete (not atomic).
-            err = backend.Lookup(key, value, (ulong)_options.Flags);
-            if (err == 0)
-            {
-                int del = backend.Delete(key);
-                if (del != 0 && del != Errno.ENOENT)
-                {
-                    BpfErrors.Throw(del, "BPF_MAP_DELETE_ELEM", _map.Type.ToString());
-                }
-            }
-        }
-
-        if (err == Errno.ENOENT)
-        {
-            return false;
-        }
-
-        if (err != 0)
-        {
-            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", _map.Type.ToString());
-        }
-
-        return true;
-    }
-
-    private void OnRestart(IMapBackend backend, ReadOnlySpan<byte> first, int firstOrdinal, Span<byte> scratch)
-    {
-        Restarts++;
-        if (_options.OnRestart == RestartPolicy.Fail || Restarts > _options.MaxRestarts)
-        {
-            throw new MapIterationRestartedException(
-                $"get_next_key walk of map '{_map.Name}' restarted from the first key after {_seen!.Count} entries: the previous key was deleted meanwhile" +
-                (Restarts > _options.MaxRestarts ? $" ({Restarts} restarts, limit {_options.MaxRestarts})" : " (RestartPolicy.Fail)"));
-        }
-
-        if (_options.OnRestart == RestartPolicy.ResumeFromEarlierKey)
-        {
-            // Most recent emitted key that still exists: its successor is where the walk should have gone.
-            int oldest = Math.Max(0, _seen!.Count - 64);
-            for (int i = _seen.Count - 1; i >= oldest; i--)
-            {
-                ReadOnlySpan<byte> candidate = _seen.KeyAt(i);
-                if (backend.Lookup(candidate, scratch, 0) == 0)
-                {
-                    candidate.CopyTo(_prev);
-                    _hasPrev = true;
-                    _floor = i;
-                    return;
-                }
-            }
-        }
-
-        // Start over from the key the kernel gave us, skipping whatever was emitted before.
-        first.CopyTo(_prev);
-        _hasPrev = true;
-        _floor = firstOrdinal;
+        _walk ??= new GetNextKeyWalk(_map, _options, drain: _mode == Mode.WalkDelete);
+        _count = _walk.Fill(_keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), _capacity, out bool exhausted);
+        _exhausted = exhausted;
     }
 }

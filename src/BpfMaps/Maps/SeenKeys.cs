@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace BpfMaps;
 
 /// <summary>
-/// The keys a get_next_key pass has emitted, in emission order, with O(1) membership.
+/// The keys a get_next_key pass has met, in the order it first met them, with O(1) membership and,
+/// per key, a mark the walk uses to tell where the key lies relative to its position.
 /// Keys live back to back in one pooled slab and an open-addressing index points into it,
 /// so adding a key allocates nothing except when the storage doubles.
 /// </summary>
@@ -12,6 +13,7 @@ internal sealed class SeenKeys : IDisposable
 {
     private readonly int _keySize;
     private byte[] _slab;
+    private int[] _marks; // ordinal -> mark
     private int[] _index; // slot -> ordinal + 1 (0 = empty)
     private int _count;
 
@@ -19,6 +21,7 @@ internal sealed class SeenKeys : IDisposable
     {
         _keySize = Math.Max(keySize, 1);
         _slab = ArrayPool<byte>.Shared.Rent(_keySize * initialCapacity);
+        _marks = ArrayPool<int>.Shared.Rent(initialCapacity);
         _index = ArrayPool<int>.Shared.Rent(NextPow2(initialCapacity * 2));
         Array.Clear(_index);
     }
@@ -26,6 +29,10 @@ internal sealed class SeenKeys : IDisposable
     public int Count => _count;
 
     public ReadOnlySpan<byte> KeyAt(int ordinal) => _slab.AsSpan(ordinal * _keySize, _keySize);
+
+    public int MarkOf(int ordinal) => _marks[ordinal];
+
+    public void SetMark(int ordinal, int mark) => _marks[ordinal] = mark;
 
     /// <summary>Ordinal of <paramref name="key"/>, or -1.</summary>
     public int Find(ReadOnlySpan<byte> key)
@@ -46,16 +53,17 @@ internal sealed class SeenKeys : IDisposable
         }
     }
 
-    /// <summary>Adds a key not yet present; returns its ordinal.</summary>
-    public int Add(ReadOnlySpan<byte> key)
+    /// <summary>Adds a key not yet present, with its mark; returns its ordinal.</summary>
+    public int Add(ReadOnlySpan<byte> key, int mark)
     {
-        if ((_count + 1) * _keySize > _slab.Length || (_count + 1) * 2 > IndexMask + 1)
+        if ((_count + 1) * _keySize > _slab.Length || _count + 1 > _marks.Length || (_count + 1) * 2 > IndexMask + 1)
         {
             Grow();
         }
 
         int ordinal = _count++;
         key.CopyTo(_slab.AsSpan(ordinal * _keySize));
+        _marks[ordinal] = mark;
         Insert(ordinal);
         return ordinal;
     }
@@ -69,8 +77,10 @@ internal sealed class SeenKeys : IDisposable
     public void Dispose()
     {
         ArrayPool<byte>.Shared.Return(_slab);
+        ArrayPool<int>.Shared.Return(_marks);
         ArrayPool<int>.Shared.Return(_index);
         _slab = [];
+        _marks = [];
         _index = [];
     }
 
@@ -94,6 +104,10 @@ internal sealed class SeenKeys : IDisposable
         _slab.AsSpan(0, _count * _keySize).CopyTo(slab);
         ArrayPool<byte>.Shared.Return(_slab);
         _slab = slab;
+        int[] marks = ArrayPool<int>.Shared.Rent(Math.Max(_marks.Length * 2, 16));
+        _marks.AsSpan(0, _count).CopyTo(marks);
+        ArrayPool<int>.Shared.Return(_marks);
+        _marks = marks;
         ArrayPool<int>.Shared.Return(_index);
         _index = ArrayPool<int>.Shared.Rent(NextPow2(Math.Max(_count + 1, 16) * 4));
         Array.Clear(_index);
