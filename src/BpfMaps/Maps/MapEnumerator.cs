@@ -252,6 +252,18 @@ public sealed class MapEnumerator : IDisposable
 
     private void ZeroBatch()
     {
+        if (_map.Type.IsMapInMap())
+        {
+            // A slot of an array of maps is emptied by deleting it: writing 0 would name descriptor 0
+            // (stdin), which is not a map (EINVAL).
+            for (int i = 0; i < _count; i++)
+            {
+                _map.Delete(_keys.AsSpan(i * _keySize, _keySize));
+            }
+
+            return;
+        }
+
         if (_zeros is null || _zeros.Length < _count * _valueSize)
         {
             if (_zeros is not null)

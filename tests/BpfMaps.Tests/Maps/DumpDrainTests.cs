@@ -306,6 +306,28 @@ public class DumpDrainTests
     }
 
     [Fact]
+    public void ArrayOfMapsDrainedWithReadThenZeroEmptiesTheSlots()
+    {
+        Require();
+        using var template = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_in" });
+        using var outer = BpfMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template, Name = "t_aom" });
+        using var a = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_a" });
+        using var b = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_b" });
+        outer.SetInnerMap(U32(0), a);
+        outer.SetInnerMap(U32(2), b);
+
+        var ids = new List<uint>();
+        foreach (MapEntry e in outer.Drain(new DumpOptions { ArrayDrain = ArrayDrainMode.ReadThenZero }))
+        {
+            ids.Add(BitConverter.ToUInt32(e.Value));
+        }
+
+        // Emptied by deletes: a zeroing update would name descriptor 0 and fail with EINVAL.
+        Assert.Equal([a.Id, b.Id], ids.Order());
+        Assert.Equal(0, outer.Count());
+    }
+
+    [Fact]
     public void TypedDumpAndDrain()
     {
         using var map = Filled(100);
