@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using BpfMaps.Kernel;
 
 namespace BpfMaps;
 
@@ -6,7 +8,8 @@ namespace BpfMaps;
 /// Streams a map's entries a batch at a time through pooled buffers: nothing is allocated
 /// per entry. Batch commands are used where the map type has them; ENOSPC grows the buffers;
 /// a short count is not taken as the end, only ENOENT is, and its entries are still returned.
-/// Where batch commands are missing, a get_next_key walk with restart detection takes over.
+/// Where batch commands are missing, a get_next_key walk with restart detection takes over. The dump of an
+/// array created with <see cref="MapFlags.Mmapable"/> reads its memory instead, with no syscall per batch.
 /// </summary>
 public sealed class MapEnumerator : IDisposable
 {
@@ -17,6 +20,7 @@ public sealed class MapEnumerator : IDisposable
         Walk,
         WalkDelete,
         ArrayZero,
+        Memory,
     }
 
     private const int MaxBatchSize = 1 << 22;
@@ -34,6 +38,10 @@ public sealed class MapEnumerator : IDisposable
     private int _index = -1;
     private bool _exhausted;
     private bool _firstCall = true;
+
+    // memory dump state (mmapable arrays)
+    private MappedRegion? _region;
+    private int _nextIndex;
 
     // get_next_key walk state
     private SeenKeys? _seen;
@@ -56,6 +64,13 @@ public sealed class MapEnumerator : IDisposable
         _valueSize = map.ValueBufferSize;
         _cursor = map.CreateCursor();
         _mode = ChooseMode(map, options, drain);
+        if (_mode == Mode.Batch && options.Method == DumpMethod.Auto && options.Flags == LookupFlags.None && map.IsMmapable
+            && map.Backend is IMapMemoryBackend && map.TryMapArray(writable: false, out _region) == 0)
+        {
+            // An mmapable array's elements are in memory this process can map: read them there. Only on the
+            // backend itself, not through decorators, which expect to see the batch calls.
+            _mode = Mode.Memory;
+        }
         _capacity = Math.Min(options.BatchSize, Math.Max(map.MaxEntries, 1));
         _keys = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _keySize, 1));
         _values = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _valueSize, 1));
@@ -93,6 +108,9 @@ public sealed class MapEnumerator : IDisposable
 
     /// <summary>Whether the walk fell back to (or was asked for) get_next_key.</summary>
     public bool UsedGetNextKey => _mode is Mode.Walk or Mode.WalkDelete;
+
+    /// <summary>Whether the dump reads an mmapable array's memory instead of making batch calls.</summary>
+    public bool ReadsMemory => _mode == Mode.Memory;
 
     /// <summary>The current batch size (grows on ENOSPC).</summary>
     public int BatchSize => _capacity;
@@ -153,6 +171,9 @@ public sealed class MapEnumerator : IDisposable
             case Mode.ArrayZero:
                 FetchBatch();
                 break;
+            case Mode.Memory:
+                FetchMemory();
+                break;
             default:
                 FetchWalk();
                 break;
@@ -183,6 +204,8 @@ public sealed class MapEnumerator : IDisposable
 
         _seen?.Dispose();
         _seen = null;
+        _region?.Dispose();
+        _region = null;
     }
 
     private static Mode ChooseMode(BpfMap map, DumpOptions options, bool drain)
@@ -244,6 +267,36 @@ public sealed class MapEnumerator : IDisposable
 
             return;
         }
+    }
+
+    // The keys are the indices; the values sit round_up(value_size, 8) bytes apart in the mapping.
+    private unsafe void FetchMemory()
+    {
+        int max = _map.MaxEntries;
+        int n = Math.Min(_capacity, max - _nextIndex);
+        Span<uint> keys = MemoryMarshal.Cast<byte, uint>(_keys.AsSpan(0, n * sizeof(uint)));
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = (uint)(_nextIndex + i);
+        }
+
+        int stride = PossibleCpus.Stride(_valueSize);
+        byte* src = _region!.Address + (long)_nextIndex * stride;
+        if (stride == _valueSize)
+        {
+            new ReadOnlySpan<byte>(src, n * _valueSize).CopyTo(_values);
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+            {
+                new ReadOnlySpan<byte>(src + (long)i * stride, _valueSize).CopyTo(_values.AsSpan(i * _valueSize));
+            }
+        }
+
+        _count = n;
+        _nextIndex += n;
+        _exhausted = _nextIndex >= max;
     }
 
     private void ZeroBatch()
