@@ -119,7 +119,7 @@ public sealed class EventPoller : IDisposable
             }
 
             Span<ulong> ready = stackalloc ulong[EpollSyscall.MaxEvents];
-            int err = EventWait.Wait(_epoll, ready, ms, out int count);
+            int err = EventWait.Wait(_epoll, _wake, ready, ms, out int count);
             if (err != 0)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);

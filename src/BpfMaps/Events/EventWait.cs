@@ -23,8 +23,35 @@ internal static class EventWait
         return ms >= int.MaxValue ? int.MaxValue : (int)ms;
     }
 
-    /// <summary>epoll_wait, restarted with what is left of the timeout when a signal interrupts it.</summary>
-    public static int Wait(EpollHandle epoll, Span<ulong> ready, int timeoutMs, out int count)
+    /// <summary>
+    /// epoll_wait, restarted with what is left of the timeout when a signal interrupts it. <paramref name="wake"/>,
+    /// the eventfd that ends the wait early, is held open for the wait: closing it while a waiter sleeps would take
+    /// it off the epoll set before the waiter saw it signalled, and the wait would go on.
+    /// </summary>
+    public static int Wait(EpollHandle epoll, EventFdHandle wake, Span<ulong> ready, int timeoutMs, out int count)
+    {
+        count = 0;
+        bool held = false;
+        try
+        {
+            wake.DangerousAddRef(ref held);
+        }
+        catch (ObjectDisposedException)
+        {
+            return Errno.EBADF;
+        }
+
+        try
+        {
+            return WaitCore(epoll, ready, timeoutMs, out count);
+        }
+        finally
+        {
+            wake.DangerousRelease();
+        }
+    }
+
+    private static int WaitCore(EpollHandle epoll, Span<ulong> ready, int timeoutMs, out int count)
     {
         long start = timeoutMs > 0 ? Stopwatch.GetTimestamp() : 0;
         int left = timeoutMs;

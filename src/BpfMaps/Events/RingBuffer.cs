@@ -364,7 +364,7 @@ public sealed unsafe partial class RingBuffer : IDisposable
         }
 
         Span<ulong> ready = stackalloc ulong[2];
-        int err = EventWait.Wait(_epoll, ready, timeoutMs, out int count);
+        int err = EventWait.Wait(_epoll, _wake, ready, timeoutMs, out int count);
         if (err == Errno.EBADF && _disposed)
         {
             return false;
