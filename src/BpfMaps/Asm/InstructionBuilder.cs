@@ -336,7 +336,8 @@ public sealed class InstructionBuilder
             slots[slot] = slots[slot].WithImmediate(target - slot - 1);
         }
 
-        return new AssembledProgram(slots, [.. _maps]);
+        int[] subprograms = [.. _calls.Select(c => _labels[c.Label]).Where(t => t > 0).Distinct().Order()];
+        return new AssembledProgram(slots, [.. _maps], subprograms);
     }
 
     private InstructionBuilder AddJump(int opcode, Register dst, byte src, int imm, Label target)

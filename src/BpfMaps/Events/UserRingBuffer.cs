@@ -141,36 +141,43 @@ public sealed unsafe class UserRingBuffer : IDisposable
         ulong total = RingLayout.Total((uint)size);
         ulong prod;
 
-        // The data mapping stays leased by the reservation until it is committed.
-        bool data = false;
-        _data.DangerousAddRef(ref data);
+        // Both mappings stay leased by the reservation until it is committed (the commit reads both).
+        bool data = false, consumer = false;
         try
         {
-            using (new ConsumerLease(_consumerPage))
+            _data.DangerousAddRef(ref data);
+            _consumerPage.DangerousAddRef(ref consumer);
+            lock (_reserve)
             {
-                lock (_reserve)
+                // Pairs with the kernel's release of consumer_pos after it drained a record.
+                ulong cons = Volatile.Read(ref *_consumerPos);
+                prod = *_producerPos;
+                if ((ulong)Size - (prod - cons) < total)
                 {
-                    // Pairs with the kernel's release of consumer_pos after it drained a record.
-                    ulong cons = Volatile.Read(ref *_consumerPos);
-                    prod = *_producerPos;
-                    if ((ulong)Size - (prod - cons) < total)
-                    {
-                        _data.DangerousRelease();
-                        return false;
-                    }
-
-                    uint* header = (uint*)(_ring + (prod & _mask));
-                    header[0] = (uint)size | RingLayout.BusyBit;
-                    header[1] = 0;
-
-                    // The busy header is written before the kernel can see the producer position move past it.
-                    Volatile.Write(ref *_producerPos, prod + total);
+                    Release();
+                    return false;
                 }
+
+                uint* header = (uint*)(_ring + (prod & _mask));
+                header[0] = (uint)size | RingLayout.BusyBit;
+                header[1] = 0;
+
+                // The busy header is written before the kernel can see the producer position move past it.
+                Volatile.Write(ref *_producerPos, prod + total);
             }
         }
         catch
         {
-            _data.DangerousRelease();
+            if (data)
+            {
+                _data.DangerousRelease();
+            }
+
+            if (consumer)
+            {
+                _consumerPage.DangerousRelease();
+            }
+
             throw;
         }
 
@@ -250,6 +257,12 @@ public sealed unsafe class UserRingBuffer : IDisposable
             throw new InvalidOperationException($"the reservation at position {position} of {this} was already submitted or discarded");
         }
 
+        Release();
+    }
+
+    private void Release()
+    {
+        _consumerPage.DangerousRelease();
         _data.DangerousRelease();
     }
 
@@ -263,20 +276,6 @@ public sealed unsafe class UserRingBuffer : IDisposable
 
     private InvalidOperationException Full(int size)
         => new($"{this} is full: a record of {size} bytes needs {RingLayout.Total((uint)size)} bytes and {FreeBytes} are free until a BPF program drains it (bpf_user_ringbuf_drain); TryReserve/TryWrite return false instead");
-
-    private readonly ref struct ConsumerLease
-    {
-        private readonly MappedRegion _page;
-
-        public ConsumerLease(MappedRegion page)
-        {
-            _page = page;
-            bool added = false;
-            page.DangerousAddRef(ref added);
-        }
-
-        public void Dispose() => _page.DangerousRelease();
-    }
 
     private readonly ref struct Lease
     {

@@ -53,7 +53,7 @@ public sealed partial class BpfProgram : IDisposable
     public static BpfProgram Load(ProgramType type, AssembledProgram program, string license = "GPL", ProgramLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return LoadCore(type, program.Instructions, program.MapReferences, license, options ?? ProgramLoadOptions.Default);
+        return LoadCore(type, program.Instructions, program.MapReferences, license, options ?? ProgramLoadOptions.Default, program.SubprogramSlots);
     }
 
     /// <summary>
@@ -71,7 +71,8 @@ public sealed partial class BpfProgram : IDisposable
     public static BpfProgram Load(ProgramType type, ReadOnlySpan<Instruction> instructions, string license = "GPL", ProgramLoadOptions? options = null)
         => LoadCore(type, instructions, [], license, options ?? ProgramLoadOptions.Default);
 
-    private static BpfProgram LoadCore(ProgramType type, ReadOnlySpan<Instruction> instructions, IReadOnlyList<MapReference> maps, string license, ProgramLoadOptions options)
+    private static BpfProgram LoadCore(ProgramType type, ReadOnlySpan<Instruction> instructions, IReadOnlyList<MapReference> maps, string license, ProgramLoadOptions options,
+        IReadOnlyList<int>? subprograms = null)
     {
         ArgumentNullException.ThrowIfNull(license);
         if (instructions.IsEmpty)
@@ -122,7 +123,13 @@ public sealed partial class BpfProgram : IDisposable
                 slots[r.Slot] = slots[r.Slot].WithImmediate((int)h.DangerousGetHandle());
             }
 
-            return LoadSlots(type, slots, license, options);
+            if (subprograms is not { Count: > 0 })
+            {
+                return LoadSlots(type, slots, license, options, null, default);
+            }
+
+            using var funcs = SubprogramBtf.Create(slots.Length, subprograms, out uint[] funcInfo);
+            return LoadSlots(type, slots, license, options, funcs, funcInfo);
         }
         finally
         {
@@ -133,7 +140,7 @@ public sealed partial class BpfProgram : IDisposable
         }
     }
 
-    private static unsafe BpfProgram LoadSlots(ProgramType type, Instruction[] slots, string license, ProgramLoadOptions options)
+    private static unsafe BpfProgram LoadSlots(ProgramType type, Instruction[] slots, string license, ProgramLoadOptions options, Btf.BtfObject? funcBtf, ReadOnlySpan<uint> funcInfo)
     {
         byte[] lic = BpfMap.NulTerminated(license, nameof(license));
         int logLevel = options.LogLevel;
@@ -149,6 +156,7 @@ public sealed partial class BpfProgram : IDisposable
                 fixed (Instruction* insns = slots)
                 fixed (byte* l = lic)
                 fixed (byte* logBuf = log)
+                fixed (uint* fi = funcInfo)
                 {
                     var attr = new ProgLoadAttr
                     {
@@ -161,6 +169,15 @@ public sealed partial class BpfProgram : IDisposable
                         log_buf = (ulong)logBuf,
                         expected_attach_type = options.ExpectedAttachType,
                     };
+                    if (funcBtf is not null)
+                    {
+                        // Created for this load and owned by it: nothing else can close it meanwhile.
+                        attr.prog_btf_fd = (uint)funcBtf.Fd.Value;
+                        attr.func_info_rec_size = SubprogramBtf.RecordSize;
+                        attr.func_info = (ulong)fi;
+                        attr.func_info_cnt = (uint)(funcInfo.Length / 2);
+                    }
+
                     if (log is not null)
                     {
                         log[0] = 0;
