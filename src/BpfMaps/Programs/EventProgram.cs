@@ -88,13 +88,13 @@ public static class EventProgram
                 Label submit = b.DefineLabel();
                 b.Mov64(Register.R1, Register.R9).Alu64(AluOp.Mod, Register.R1, o.DiscardEvery)
                     .JumpIf(JumpOp.NotEqual, Register.R1, o.DiscardEvery - 1, submit)
-                    .Mov64(Register.R1, Register.R8).Mov64(Register.R2, o.WakeupFlags)
+                    .Mov64(Register.R1, Register.R8).Mov64(Register.R2, (int)o.Wakeup)
                     .Call(HelperFunction.RingbufDiscard)
                     .Jump(exit)
                     .Mark(submit);
             }
 
-            b.Mov64(Register.R1, Register.R8).Mov64(Register.R2, o.WakeupFlags)
+            b.Mov64(Register.R1, Register.R8).Mov64(Register.R2, (int)o.Wakeup)
                 .Call(HelperFunction.RingbufSubmit)
                 .Jump(exit);
         }
@@ -109,7 +109,7 @@ public static class EventProgram
                 b.LoadMap(Register.R1, events)
                     .Mov64(Register.R2, Register.R10).Alu64(AluOp.Add, Register.R2, at)
                     .Mov64(Register.R3, size)
-                    .Mov64(Register.R4, o.WakeupFlags)
+                    .Mov64(Register.R4, (int)o.Wakeup)
                     .Call(HelperFunction.RingbufOutput);
             }
             else
@@ -186,9 +186,9 @@ public static class EventProgram
             throw new ArgumentException($"DiscardEvery {o.DiscardEvery}: only reserved records can be discarded, and it cannot be negative", nameof(o));
         }
 
-        if (o.WakeupFlags is < 0 or > 2 || (perf && o.WakeupFlags != 0))
+        if (!Enum.IsDefined(o.Wakeup) || (perf && o.Wakeup != Events.RingBufferWakeup.Default))
         {
-            throw new ArgumentException($"wakeup flags {o.WakeupFlags}: 0, 1 (BPF_RB_NO_WAKEUP) or 2 (BPF_RB_FORCE_WAKEUP), for ring buffers only", nameof(o));
+            throw new ArgumentException($"wake-up {o.Wakeup}: Default, None or Force, and only for ring buffers", nameof(o));
         }
 
         if (o.ProgramType is not (ProgramType.SchedCls or ProgramType.Xdp or ProgramType.SocketFilter) || (perf && o.ProgramType == ProgramType.SocketFilter))

@@ -21,8 +21,8 @@ public sealed record EventProgramOptions
     /// </summary>
     public int DiscardEvery { get; init; }
 
-    /// <summary>Flags of bpf_ringbuf_submit/bpf_ringbuf_output: 0, BPF_RB_NO_WAKEUP (1) or BPF_RB_FORCE_WAKEUP (2).</summary>
-    public int WakeupFlags { get; init; }
+    /// <summary>The flags of bpf_ringbuf_submit/discard/output: when to wake a waiting consumer.</summary>
+    public Events.RingBufferWakeup Wakeup { get; init; }
 
     /// <summary>
     /// <see cref="ProgramType.SchedCls"/> (default; its test runs are cheap per call, see <see cref="CounterProgramOptions.ProgramType"/>),
