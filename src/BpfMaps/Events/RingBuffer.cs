@@ -34,8 +34,8 @@ public sealed unsafe partial class RingBuffer : IDisposable
     private readonly ulong* _producerPos;
     private readonly byte* _ring;
     private readonly ulong _mask;
-    private readonly uint _maxRecord;
     private int _consuming;
+    private bool _corrupt;
     private volatile bool _disposed;
 
     private const ulong RingToken = 0;
@@ -53,7 +53,6 @@ public sealed unsafe partial class RingBuffer : IDisposable
         _producerPos = (ulong*)data.Address;
         _ring = data.Address + RingLayout.PageSize;
         _mask = (ulong)size - 1;
-        _maxRecord = (uint)(size - RingLayout.HeaderSize);
         Size = size;
     }
 
@@ -282,7 +281,20 @@ public sealed unsafe partial class RingBuffer : IDisposable
         {
             _data.DangerousAddRef(ref data);
             _consumerPage.DangerousAddRef(ref consumer);
-            return Walk(ref handler, limit);
+            int n = Walk(ref handler, limit);
+            if (n < 0)
+            {
+                ThrowCorrupt();
+            }
+
+            return n;
+        }
+        catch when (data && consumer && !_corrupt)
+        {
+            // A handler threw: its record still counts as consumed, so it is not delivered again. Walk publishes
+            // the position after every record, so the one at the consumer position is the one that threw.
+            SkipRecordAtConsumer();
+            throw;
         }
         finally
         {
@@ -300,58 +312,72 @@ public sealed unsafe partial class RingBuffer : IDisposable
         }
     }
 
+    // Fully optimized from the first call: a consumer may drain millions of records in one call, before tiered
+    // compilation would have promoted the loop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Walk<THandler>(ref THandler handler, int limit) where THandler : IRecordHandler, allows ref struct
     {
+        // Locals, so the loop keeps them in registers; and no exception handling in here, which would keep them on
+        // the stack (ConsumeCore deals with a handler that throws).
         ulong* consumerPos = _consumerPos;
+        ulong* producerPos = _producerPos;
+        byte* ring = _ring;
+        ulong mask = _mask;
         ulong cons = Volatile.Read(ref *consumerPos);
         int n = 0;
-        try
+        while (true)
         {
-            while (true)
+            // Pairs with the producer's release of producer_pos: the headers up to it are written.
+            ulong prod = Volatile.Read(ref *producerPos);
+            if (cons >= prod)
             {
-                // Pairs with the producer's release of producer_pos: the headers up to it are written.
-                ulong prod = Volatile.Read(ref *_producerPos);
-                if (cons >= prod)
+                return n;
+            }
+
+            do
+            {
+                byte* header = ring + (cons & mask);
+                uint len = Volatile.Read(ref *(uint*)header);
+                if ((len & RingLayout.BusyBit) != 0)
                 {
                     return n;
                 }
 
-                do
+                // A record starts at most 8 bytes before the ring's end and the data is mapped twice: a length below
+                // the ring's size stays inside the mapping. The kernel never writes more; anything else is corrupt,
+                // and the caller throws for it (a throw in this loop would cost it registers).
+                uint size = len & ~(RingLayout.BusyBit | RingLayout.DiscardBit);
+                if (size > mask)
                 {
-                    byte* header = _ring + (cons & _mask);
-                    uint len = Volatile.Read(ref *(uint*)header);
-                    if ((len & RingLayout.BusyBit) != 0)
-                    {
-                        return n;
-                    }
-
-                    uint size = len & ~(RingLayout.BusyBit | RingLayout.DiscardBit);
-                    if (size > _maxRecord)
-                    {
-                        ThrowCorrupt(cons, len);
-                    }
-
-                    cons += RingLayout.Total(size);
-                    if ((len & RingLayout.DiscardBit) == 0)
-                    {
-                        n++;
-                        handler.OnRecord(new ReadOnlySpan<byte>(header + RingLayout.HeaderSize, (int)size));
-                    }
-
-                    // Pairs with the producer's acquire of consumer_pos: the space is free once this is seen.
-                    Volatile.Write(ref *consumerPos, cons);
-                    if (n >= limit)
-                    {
-                        return n;
-                    }
+                    return -1;
                 }
-                while (cons < prod);
+
+                cons += RingLayout.Total(size);
+                if ((len & RingLayout.DiscardBit) == 0)
+                {
+                    n++;
+                    handler.OnRecord(new ReadOnlySpan<byte>(header + RingLayout.HeaderSize, (int)size));
+                }
+
+                // Pairs with the producer's acquire of consumer_pos: the space is free once this is seen.
+                Volatile.Write(ref *consumerPos, cons);
+                if (n >= limit)
+                {
+                    return n;
+                }
             }
+            while (cons < prod);
         }
-        finally
+    }
+
+    private void SkipRecordAtConsumer()
+    {
+        ulong cons = Volatile.Read(ref *_consumerPos);
+        uint len = Volatile.Read(ref *(uint*)(_ring + (cons & _mask)));
+        uint size = len & ~(RingLayout.BusyBit | RingLayout.DiscardBit);
+        if ((len & RingLayout.BusyBit) == 0 && size <= _mask)
         {
-            // A handler that threw has still consumed its record: it is not delivered again.
-            Volatile.Write(ref *consumerPos, cons);
+            Volatile.Write(ref *_consumerPos, cons + RingLayout.Total(size));
         }
     }
 
@@ -436,8 +462,13 @@ public sealed unsafe partial class RingBuffer : IDisposable
         => throw new InvalidOperationException("another thread is consuming this ring buffer (or a handler called back into it); a ring has one consumer");
 
     [DoesNotReturn]
-    private void ThrowCorrupt(ulong position, uint header)
-        => throw new InvalidOperationException($"ring buffer '{Name}': the record header at position {position} reads 0x{header:x8}, a length beyond the ring's {Size} bytes");
+    private void ThrowCorrupt()
+    {
+        _corrupt = true;
+        ulong position = Volatile.Read(ref *_consumerPos);
+        uint header = Volatile.Read(ref *(uint*)(_ring + (position & _mask)));
+        throw new InvalidOperationException($"ring buffer '{Name}': the record header at position {position} reads 0x{header:x8}, a length beyond the ring's {Size} bytes");
+    }
 
     private struct CopyHandler : IRecordHandler
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using BpfMaps.Kernel;
 
@@ -83,18 +84,29 @@ public sealed class MapEnumerator : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            // After Dispose the count is 0, so one check covers both.
             if ((uint)_index >= (uint)_count)
             {
-                throw new InvalidOperationException(_ended
-                    ? "Current has no entry: MoveNext() returned false, the dump is over"
-                    : _index < 0
-                    ? "Current has no entry before MoveNext() returns true (after MoveNextBatch(), read BatchKeys and BatchValues)"
-                    : "Current has no entry at this position");
+                ThrowNoCurrent();
             }
 
-            return new(_keys.AsSpan(_index * _keySize, _keySize), _values.AsSpan(_index * _valueSize, _valueSize));
+            // Every fetch keeps _count within the capacity the buffers were rented for, so the checked index is in
+            // both buffers; skipping the spans' own bounds checks keeps a memory dump's per-entry cost down.
+            ref byte key = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), (nint)_index * _keySize);
+            ref byte value = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_values), (nint)_index * _valueSize);
+            return new(MemoryMarshal.CreateReadOnlySpan(ref key, _keySize), MemoryMarshal.CreateReadOnlySpan(ref value, _valueSize));
         }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowNoCurrent()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        throw new InvalidOperationException(_ended
+            ? "Current has no entry: MoveNext() returned false, the dump is over"
+            : _index < 0
+            ? "Current has no entry before MoveNext() returns true (after MoveNextBatch(), read BatchKeys and BatchValues)"
+            : "Current has no entry at this position");
     }
 
     private bool _disposed;
@@ -129,12 +141,18 @@ public sealed class MapEnumerator : IDisposable
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public bool MoveNext()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        // The common step stays small enough to inline into the caller's loop; after Dispose the count is 0.
         if (++_index < _count)
         {
             return true;
         }
 
+        return MoveNextBatchThenFirst();
+    }
+
+    private bool MoveNextBatchThenFirst()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         while (MoveNextBatch())
         {
             if (_count > 0)
@@ -187,6 +205,7 @@ public sealed class MapEnumerator : IDisposable
     public void Dispose()
     {
         _disposed = true;
+        _count = 0;
         if (_keys.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_keys);
@@ -270,6 +289,7 @@ public sealed class MapEnumerator : IDisposable
     }
 
     // The keys are the indices; the values sit round_up(value_size, 8) bytes apart in the mapping.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private unsafe void FetchMemory()
     {
         int max = _map.MaxEntries;
