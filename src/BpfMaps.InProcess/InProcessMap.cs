@@ -12,8 +12,8 @@ namespace BpfMaps.InProcess;
 /// <see cref="BpfMap.Dump"/> and <see cref="BpfMap.Drain"/> run unchanged on them.
 /// </summary>
 /// <remarks>
-/// <para>Types: hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and
-/// array_of_maps. Inner maps of map-in-map types must be in-process maps; the u32 written as the
+/// <para>Types: hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps,
+/// array_of_maps, ringbuf and user_ringbuf (their producer and consumer sides: <see cref="InProcessRingBuffer"/>). Inner maps of map-in-map types must be in-process maps; the u32 written as the
 /// value is the inner map's id (what <see cref="BpfMap.SetInnerMap"/> writes), and lookups return it.
 /// In-process ids come from a process-wide table starting at 0x40000000. An id plays the part of a
 /// descriptor: it names its map while a handle of the map is open, and a value that names no such map is
@@ -79,6 +79,11 @@ public static class InProcessMap
         if (cpus <= 0)
         {
             BpfErrors.ThrowArgument(nameof(options), $"possible CPU count {cpus} must be positive");
+        }
+
+        if (spec.Type is MapType.RingBuf or MapType.UserRingBuf)
+        {
+            return CreateRing(spec);
         }
 
         // Types the engine lacks are refused before anything else, so they never read as specs the kernel refuses.
@@ -152,6 +157,34 @@ public static class InProcessMap
 
         ObjectTable.Add(core);
         return new InProcessMapBackend(core);
+    }
+
+    /// <summary>
+    /// ringbuf_map_alloc: key and value size 0, max_entries a power of two and a multiple of the page size, no flags
+    /// but BPF_F_NUMA_NODE (node 0 here). The engine stops at 1 GiB (ENOMEM); the kernel at 64 GiB (E2BIG).
+    /// </summary>
+    private static InProcessMapBackend CreateRing(MapSpec spec)
+    {
+        long max = spec.MaxEntries;
+        int err = (spec.Flags & ~MapFlags.NumaNode) != 0 || spec.KeySize != 0 || spec.ValueSize != 0 || spec.MapExtra != 0
+            || max <= 0 || (max & (max - 1)) != 0 || max % Environment.SystemPageSize != 0 || spec.NumaNode != 0
+            || (spec.BtfKeyTypeId | spec.BtfValueTypeId) != 0
+            ? Errno.EINVAL
+            : max > 1 << 30 ? Errno.ENOMEM : 0;
+        var info = new MapInfo(spec.Type, ObjectTable.NextId(), 0, 0, spec.MaxEntries, spec.Flags, spec.Name ?? "");
+        RingTable? table = null;
+        if (err == 0)
+        {
+            err = RingTable.Create(info, out table);
+        }
+
+        if (err != 0)
+        {
+            throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
+        }
+
+        ObjectTable.Add(table!);
+        return new InProcessMapBackend(table!);
     }
 
     /// <summary>Whether <paramref name="map"/> runs on the in-process engine.</summary>
@@ -363,5 +396,5 @@ public static class InProcessMap
     private static long RoundUp8(int n) => ((long)n + 7) & ~7L;
 
     private static NotSupportedException Unsupported(MapType type) => new(
-        $"the in-process engine implements hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps and array_of_maps, not {type.KernelName()}");
+        $"the in-process engine implements hash, percpu_hash, lru_hash, lru_percpu_hash, array, percpu_array, hash_of_maps, array_of_maps, ringbuf and user_ringbuf, not {type.KernelName()}");
 }

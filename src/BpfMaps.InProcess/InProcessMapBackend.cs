@@ -9,7 +9,7 @@ namespace BpfMaps.InProcess;
 /// disposing it closes that "descriptor" (later calls return EBADF); the map itself lives on while
 /// an outer map-in-map still holds it, as a kernel map does.
 /// </summary>
-public sealed class InProcessMapBackend : IMapBackend
+public sealed class InProcessMapBackend : IMapBackend, IMapMemoryBackend
 {
     private MapCore? _core;
 
@@ -161,6 +161,28 @@ public sealed class InProcessMapBackend : IMapBackend
     {
         _layout.CheckKey(key, nameof(key));
         return Core?.AtomicAdd(key, delta) ?? Errno.EBADF;
+    }
+
+    int IMapMemoryBackend.MapMemory(long offset, long length, bool writable, out Kernel.MappedRegion? region)
+    {
+        region = null;
+        return Core switch
+        {
+            null => Errno.EBADF,
+            IMappableCore m => m.MapMemory(offset, length, writable, out region),
+            _ => Errno.ENOTSUPP,
+        };
+    }
+
+    int IMapMemoryBackend.OpenPollHandle(out SafeHandle? handle)
+    {
+        handle = null;
+        return Core switch
+        {
+            null => Errno.EBADF,
+            IMappableCore m => m.OpenPollHandle(out handle),
+            _ => Errno.ENOTSUPP,
+        };
     }
 
     /// <summary>Closes this handle. The map goes away once no outer map holds it either.</summary>

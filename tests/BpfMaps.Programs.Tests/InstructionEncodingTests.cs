@@ -48,6 +48,14 @@ public class InstructionEncodingTests
     [InlineData("call_ktime", "8500000005000000")]
     [InlineData("call_prandom", "8500000007000000")]
     [InlineData("call_cpu", "8500000008000000")]
+    [InlineData("call_perf_event_output", "8500000019000000")]
+    [InlineData("call_ringbuf_output", "8500000082000000")]
+    [InlineData("call_ringbuf_reserve", "8500000083000000")]
+    [InlineData("call_ringbuf_submit", "8500000084000000")]
+    [InlineData("call_ringbuf_discard", "8500000085000000")]
+    [InlineData("call_ringbuf_query", "8500000086000000")]
+    [InlineData("call_dynptr_read", "85000000c9000000")]
+    [InlineData("call_user_ringbuf_drain", "85000000d1000000")]
     [InlineData("exit", "9500000000000000")]
     public void Encodes_each_instruction_byte_exactly(string name, string expected)
     {
@@ -85,6 +93,14 @@ public class InstructionEncodingTests
             "call_ktime" => b => b.Call(HelperFunction.KtimeGetNs),
             "call_prandom" => b => b.Call(HelperFunction.GetPrandomU32),
             "call_cpu" => b => b.Call(HelperFunction.GetSmpProcessorId),
+            "call_perf_event_output" => b => b.Call(HelperFunction.PerfEventOutput),
+            "call_ringbuf_output" => b => b.Call(HelperFunction.RingbufOutput),
+            "call_ringbuf_reserve" => b => b.Call(HelperFunction.RingbufReserve),
+            "call_ringbuf_submit" => b => b.Call(HelperFunction.RingbufSubmit),
+            "call_ringbuf_discard" => b => b.Call(HelperFunction.RingbufDiscard),
+            "call_ringbuf_query" => b => b.Call(HelperFunction.RingbufQuery),
+            "call_dynptr_read" => b => b.Call(HelperFunction.DynptrRead),
+            "call_user_ringbuf_drain" => b => b.Call(HelperFunction.UserRingbufDrain),
             "exit" => b => b.Exit(),
             _ => throw new ArgumentException(name),
         };
@@ -106,6 +122,35 @@ public class InstructionEncodingTests
         Assert.Equal(
             "1500040000000000" + "2d34feff00000000" + "1801000000000000" + "0000000000000000" + "0500000000000000" + "9500000000000000",
             hex);
+    }
+
+    [Fact]
+    public void Subprogram_calls_and_callback_loads_count_slots_from_the_next_instruction()
+    {
+        var b = new InstructionBuilder();
+        Label sub = b.DefineLabel(), cb = b.DefineLabel();
+        b.Call(sub)                          // 0: target 4, imm 3
+            .LoadFunction(Register.R2, cb)   // 1-2: target 6, imm 4
+            .Exit()                          // 3
+            .Mark(sub).Mov64(Register.R0, 0) // 4
+            .Exit()                          // 5
+            .Mark(cb).Mov64(Register.R0, 1)  // 6
+            .Exit();                         // 7
+        AssembledProgram p = b.Build();
+        Assert.Equal(
+            "8510000003000000" + "1842000004000000" + "0000000000000000" + "9500000000000000"
+            + "b700000000000000" + "9500000000000000" + "b700000001000000" + "9500000000000000",
+            Hex(p));
+        Assert.Equal([4, 6], p.SubprogramSlots);
+    }
+
+    [Fact]
+    public void A_call_to_a_label_never_placed_is_an_error()
+    {
+        var b = new InstructionBuilder();
+        Label nowhere = b.DefineLabel();
+        b.Call(nowhere).Exit();
+        Assert.Contains("never placed", Assert.Throws<InvalidOperationException>(() => b.Build()).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -211,6 +256,15 @@ public class InstructionEncodingTests
             	call 5
             	call 7
             	call 8
+            	call 25
+            	call 130
+            	call 131
+            	call 132
+            	call 133
+            	call 134
+            	call 201
+            	call 209
+            	call sub1
             LBB0_1:
             	if r0 == 0 goto LBB0_2
             	if r4 > r3 goto LBB0_1
@@ -221,11 +275,15 @@ public class InstructionEncodingTests
             	r0 = 7
             LBB0_2:
             	exit
+            sub1:
+            	r2 = sub1 ll
+            	r0 = 0
+            	exit
 
             """;
 
         var b = new InstructionBuilder();
-        Label l1 = b.DefineLabel(), l2 = b.DefineLabel();
+        Label l1 = b.DefineLabel(), l2 = b.DefineLabel(), sub1 = b.DefineLabel();
         b.Mov64(Register.R1, 5)
             .Alu32(AluOp.Add, Register.R0, 64)
             .Mov32(Register.R0, Register.R1)
@@ -252,6 +310,15 @@ public class InstructionEncodingTests
             .Call(HelperFunction.KtimeGetNs)
             .Call(HelperFunction.GetPrandomU32)
             .Call(HelperFunction.GetSmpProcessorId)
+            .Call(HelperFunction.PerfEventOutput)
+            .Call(HelperFunction.RingbufOutput)
+            .Call(HelperFunction.RingbufReserve)
+            .Call(HelperFunction.RingbufSubmit)
+            .Call(HelperFunction.RingbufDiscard)
+            .Call(HelperFunction.RingbufQuery)
+            .Call(HelperFunction.DynptrRead)
+            .Call(HelperFunction.UserRingbufDrain)
+            .Call(sub1)
             .Mark(l1)
             .JumpIf(JumpOp.Equal, Register.R0, 0, l2)
             .JumpIf(JumpOp.Greater, Register.R4, Register.R3, l1)
@@ -261,6 +328,10 @@ public class InstructionEncodingTests
             .Jump(l2)
             .Mov64(Register.R0, 7)
             .Mark(l2)
+            .Exit()
+            .Mark(sub1)
+            .LoadFunction(Register.R2, sub1)
+            .Mov64(Register.R0, 0)
             .Exit();
 
         string dir = Directory.CreateTempSubdirectory("bpfasm").FullName;
@@ -270,7 +341,20 @@ public class InstructionEncodingTests
             File.WriteAllText(s, asm);
             RunTool(clang, "-target", "bpf", "-mcpu=v3", "-c", s, "-o", o);
             RunTool(objcopy, "-O", "binary", "--only-section=.text", o, bin);
-            Assert.Equal(Convert.ToHexString(File.ReadAllBytes(bin)), Convert.ToHexString(b.Build().ToBytes()));
+            byte[] clangBytes = File.ReadAllBytes(bin);
+            AssembledProgram built = b.Build();
+
+            // clang leaves a function's address to the loader: `r2 = sub1 ll` is src_reg 0 with the byte offset of
+            // sub1 and an R_BPF_64_64 relocation, which the loader (libbpf) rewrites to src_reg BPF_PSEUDO_FUNC and
+            // the slot distance from the next instruction. Do that rewrite here, then the bytes must be equal.
+            int fn = built.SubprogramSlots.Single();
+            int load = fn;
+            Assert.Equal(0x18, clangBytes[load * 8]);
+            int byteOffset = BitConverter.ToInt32(clangBytes, (load * 8) + 4);
+            Assert.Equal(fn * 8, byteOffset);
+            clangBytes[(load * 8) + 1] = (byte)((clangBytes[(load * 8) + 1] & 0x0f) | (InstructionBuilder.PseudoFunc << 4));
+            BitConverter.TryWriteBytes(clangBytes.AsSpan((load * 8) + 4), (byteOffset / 8) - load - 1);
+            Assert.Equal(Convert.ToHexString(clangBytes), Convert.ToHexString(built.ToBytes()));
         }
         finally
         {

@@ -18,6 +18,9 @@ public abstract class KernelTest : IDisposable
 {
     private static readonly Lazy<string?> s_unavailable = new(BpfFeatures.WhyUnavailable);
     private readonly long _liveBefore;
+    private readonly long _fdsBefore;
+    private readonly long _regionsBefore;
+    private readonly int _mappingsBefore;
 
     protected KernelTest()
     {
@@ -27,6 +30,24 @@ public abstract class KernelTest : IDisposable
         }
 
         _liveBefore = BpfFd.LiveCount;
+        _fdsBefore = CountedFd.LiveCount;
+        _regionsBefore = MappedRegion.LiveCount;
+        _mappingsBefore = MapMappings();
+    }
+
+    /// <summary>Mappings of BPF maps and of in-process rings in this process, from /proc/self/maps.</summary>
+    protected static int MapMappings()
+    {
+        int n = 0;
+        foreach (string line in File.ReadLines("/proc/self/maps"))
+        {
+            if (line.EndsWith("anon_inode:bpf-map", StringComparison.Ordinal) || line.Contains("/memfd:bpfmaps-ring", StringComparison.Ordinal))
+            {
+                n++;
+            }
+        }
+
+        return n;
     }
 
     public void Dispose()
@@ -34,6 +55,12 @@ public abstract class KernelTest : IDisposable
         GC.SuppressFinalize(this);
         long leaked = BpfFd.LiveCount - _liveBefore;
         Assert.True(leaked == 0, $"{leaked} BPF descriptor(s) leaked by this test:\n{string.Join("\n---\n", BpfFd.LiveOrigins)}");
+        long fds = CountedFd.LiveCount - _fdsBefore;
+        Assert.True(fds == 0, $"{fds} epoll/eventfd/memfd descriptor(s) leaked by this test:\n{string.Join("\n---\n", CountedFd.LiveOrigins)}");
+        long regions = MappedRegion.LiveCount - _regionsBefore;
+        Assert.True(regions == 0, $"{regions} memory mapping(s) leaked by this test:\n{string.Join("\n---\n", MappedRegion.LiveOrigins)}");
+        int mappings = MapMappings() - _mappingsBefore;
+        Assert.True(mappings == 0, $"{mappings} mapping(s) of BPF maps or rings still in /proc/self/maps after this test");
     }
 
     protected static BpfMap CreateCounters(MapType type = MapType.Hash, int maxEntries = 1024)

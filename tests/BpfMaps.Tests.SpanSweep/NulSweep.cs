@@ -34,6 +34,12 @@ internal sealed class NulSweep(TargetSet set, Output output)
             (_, s) => BpfProgram.Load(ProgramType.SocketFilter, new InstructionBuilder().Mov64(Register.R0, 0).Exit().Build(), "GPL", new ProgramLoadOptions { Name = s })),
         new("CounterProgramOptions.Name", "CounterProgram.Load(BpfMap, CounterProgramOptions)", "options", Kernel: true,
             (t, s) => CounterProgram.Load(t.Targets.First(x => x.Name == "kernel hash").Fixture!.Map, new CounterProgramOptions { Name = s })),
+        new("EventProgramOptions.Name", "EventProgram.Load(BpfMap, BpfMap, EventProgramOptions)", "options", Kernel: true,
+            (t, s) =>
+            {
+                using BpfMap state = EventProgram.CreateStateMap("sweep_state");
+                return EventProgram.Load((BpfMap)t.Targets.First(x => x.Name == "kernel ringbuf").Receiver, state, new EventProgramOptions { Name = s });
+            }),
     ];
 
     public static bool IsPathOrName(string? name)

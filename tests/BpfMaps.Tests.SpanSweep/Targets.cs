@@ -31,6 +31,14 @@ internal sealed class MapFixture(string name, BpfMap map, BpfMap? inner, Action<
 /// <summary>One receiver of the sweep: a map, a typed view over it, its backend, its descriptor, or any other object.</summary>
 internal sealed record Target(string Name, object Receiver, MapFixture? Fixture, bool Kernel);
 
+/// <summary>A handler the library would call with each record: it only counts them.</summary>
+internal sealed class CountingRecordHandler : BpfMaps.Events.IRecordHandler
+{
+    public long Records { get; private set; }
+
+    public void OnRecord(ReadOnlySpan<byte> record) => Records++;
+}
+
 /// <summary>Pass-through decorator: <see cref="DelegatingMapBackend"/> is public, so its methods are swept over this.</summary>
 internal sealed class PassThroughBackend(IMapBackend inner) : DelegatingMapBackend(inner, ownsInner: false);
 
@@ -56,6 +64,7 @@ internal sealed class TargetSet : IDisposable
         typeof(BpfMap<uint, ulong>), typeof(BpfMap<uint, uint>), typeof(PerCpuBpfMap<uint, ulong>),
         typeof(BpfQueue<ulong>), typeof(BpfStack<ulong>), typeof(BpfBloomFilter<ulong>),
         typeof(MapLayout), typeof(BpfMaps.Btf.BtfSpec), typeof(BpfMaps.Btf.BtfField), typeof(BpfMaps.Btf.IBtfValueSink),
+        typeof(BpfMaps.Events.UserRingBuffer), typeof(BpfMaps.Events.IRecordHandler),
     ];
 
     public List<Target> Targets { get; } = [];
@@ -113,6 +122,20 @@ internal sealed class TargetSet : IDisposable
         var swap = SwapDrainMap.Create(Spec(MapType.Hash, QueueEntries), "sweep_swap");
         _owned.Add(swap);
         Add("kernel SwapDrainMap", swap, null, kernel: true);
+        AddEventTargets(BpfMap.Create, "kernel", kernel: true);
+    }
+
+    // Ring buffer maps (every BpfMap method runs on them too), a user ring buffer's producer, and a record handler.
+    private void AddEventTargets(Func<MapSpec, BpfMap> create, string prefix, bool kernel)
+    {
+        BpfMap ring = create(new MapSpec { Type = MapType.RingBuf, KeySize = 0, ValueSize = 0, MaxEntries = 1 << 16, Name = "sweep_ring" });
+        _owned.Add(ring);
+        Add($"{prefix} ringbuf", ring, null, kernel);
+        BpfMap user = create(new MapSpec { Type = MapType.UserRingBuf, KeySize = 0, ValueSize = 0, MaxEntries = 1 << 16, Name = "sweep_uring" });
+        _owned.Add(user);
+        var producer = BpfMaps.Events.UserRingBuffer.Open(user);
+        _owned.Add(producer);
+        Add($"{prefix} user_ringbuf as UserRingBuffer", producer, null, kernel);
     }
 
     private void AddInProcessTargets()
@@ -139,6 +162,9 @@ internal sealed class TargetSet : IDisposable
         var swap = InProcessSwapDrainMap.Create(Spec(MapType.Hash, QueueEntries), null, "sweep_swap");
         _owned.Add(swap);
         Add("in-process InProcessSwapDrainMap", swap, null, kernel: false);
+
+        AddEventTargets(s => InProcessMap.Create(s), "in-process", kernel: false);
+        Add("a record handler", new CountingRecordHandler(), null, kernel: false);
 
         var btf = new BpfMaps.Btf.BtfBuilder();
         uint u32 = btf.AddInt("u32", 4, isSigned: false);

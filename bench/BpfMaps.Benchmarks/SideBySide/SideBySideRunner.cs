@@ -7,13 +7,16 @@ namespace BpfMaps.Benchmarks.SideBySide;
 /// <summary>
 /// Full dumps of the same kernel map, in one run: BpfMaps <c>Dump()</c>, typed <c>Dump()</c>, a raw C
 /// loop of BPF_MAP_LOOKUP_BATCH (compiled here with gcc), and a get_next_key + lookup loop. Prints
-/// entries/s, ratios against the C loop, and bytes allocated per entry in steady state.
+/// entries/s, ratios against the C loop, and bytes allocated per entry in steady state. Then the event maps
+/// (<see cref="EventsSideBySide"/>): a ring buffer drained by BpfMaps and by libbpf, and an mmapable array's dump
+/// from memory against the batch dump. <c>--only dump,ringbuf,mmap</c> picks scenarios.
 /// </summary>
 public static class SideBySideRunner
 {
     public static int Run(string[] args)
     {
-        int hashEntries = 1_000_000, perCpuEntries = 100_000, rounds = 5;
+        int hashEntries = 1_000_000, perCpuEntries = 100_000, rounds = 5, ringRecords = 2_000_000, mmapEntries = 1_000_000;
+        string[] only = ["dump", "ringbuf", "mmap"];
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -21,6 +24,9 @@ public static class SideBySideRunner
                 case "--entries": hashEntries = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--percpu-entries": perCpuEntries = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--ring-records": ringRecords = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--mmap-entries": mmapEntries = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--only": only = args[i + 1].Split(','); break;
             }
         }
 
@@ -30,10 +36,25 @@ public static class SideBySideRunner
             return 2;
         }
 
-        string cLoop = CompileCLoop();
-        Console.WriteLine($"batch size {DumpOptions.DefaultBatchSize}, best of {rounds} rounds, {PossibleCpus.Count} possible CPUs");
-        bool ok = Scenario(MapType.Hash, hashEntries, rounds, cLoop);
-        ok &= Scenario(MapType.PerCpuHash, perCpuEntries, rounds, cLoop);
+        bool ok = true;
+        if (only.Contains("dump"))
+        {
+            string cLoop = CompileCLoop();
+            Console.WriteLine($"batch size {DumpOptions.DefaultBatchSize}, best of {rounds} rounds, {PossibleCpus.Count} possible CPUs");
+            ok &= Scenario(MapType.Hash, hashEntries, rounds, cLoop);
+            ok &= Scenario(MapType.PerCpuHash, perCpuEntries, rounds, cLoop);
+        }
+
+        if (only.Contains("ringbuf"))
+        {
+            ok &= EventsSideBySide.RingBuffer(ringRecords, rounds);
+        }
+
+        if (only.Contains("mmap"))
+        {
+            ok &= EventsSideBySide.MmapDump(mmapEntries, rounds);
+        }
+
         return ok ? 0 : 1;
     }
 

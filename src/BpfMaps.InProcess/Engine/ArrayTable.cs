@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using BpfMaps.Kernel;
 
 namespace BpfMaps.InProcess.Engine;
 
@@ -10,7 +11,12 @@ namespace BpfMaps.InProcess.Engine;
 /// key as the cursor. Each slot has a sequence counter that writers hold odd while copying, so
 /// lookups never see a half-written value (the kernel does not promise that much).
 /// </summary>
-internal sealed class ArrayTable : MapCore
+/// <remarks>
+/// An array created with BPF_F_MMAPABLE keeps its elements round_up(value_size, 8) bytes apart in pinned memory
+/// rounded up to pages, as the kernel does, and hands views of it out as the kernel's mmap does: writable only
+/// while the map is not frozen, and a writable view keeps it from being frozen.
+/// </remarks>
+internal sealed class ArrayTable : MapCore, IMappableCore
 {
     private const ulong NoExist = 1;
     private const ulong Exist = 2;
@@ -22,19 +28,31 @@ internal sealed class ArrayTable : MapCore
     private readonly bool _fd;
     private readonly bool _percpu;
     private readonly int _cpuStride;
+    private readonly int _valueBytes;
+    private readonly bool _mmapable;
+    private int _writableMappings;
 
     public ArrayTable(MapInfo info, int cpus, int valueBufferSize)
         : base(info, cpus, valueBufferSize)
     {
         _max = (uint)info.MaxEntries;
-        _stride = valueBufferSize;
+        _mmapable = info.Type == MapType.Array && (info.Flags & MapFlags.Mmapable) != 0;
+        _valueBytes = valueBufferSize;
+        _stride = _mmapable ? PossibleCpus.Stride(valueBufferSize) : valueBufferSize;
         long bytes = (long)_stride * _max;
+        if (_mmapable)
+        {
+            long page = Environment.SystemPageSize;
+            bytes = (bytes + page - 1) / page * page;
+        }
+
         if (bytes > Array.MaxLength)
         {
             throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
         }
 
-        _data = new byte[bytes];
+        // Pinned, so views handed out as spans over raw memory stay where they are.
+        _data = _mmapable ? GC.AllocateArray<byte>((int)bytes, pinned: true) : new byte[bytes];
         _seq = new int[_max];
         _fd = info.Type == MapType.ArrayOfMaps;
         _percpu = info.Type == MapType.PerCpuArray;
@@ -44,7 +62,53 @@ internal sealed class ArrayTable : MapCore
     /// <summary>The bytes an array of these sizes allocates: the values and a sequence counter per slot.</summary>
     public static long StorageBytes(int valueBufferSize, int maxEntries) => ((long)valueBufferSize + sizeof(int)) * maxEntries;
 
-    private Span<byte> Slot(uint index) => _data.AsSpan((int)(index * (ulong)_stride), _stride);
+    private Span<byte> Slot(uint index) => _data.AsSpan((int)(index * (ulong)_stride), _valueBytes);
+
+    protected override bool HasWritableMappings => Volatile.Read(ref _writableMappings) > 0;
+
+    /// <summary>array_map_mmap: views of the elements; EINVAL without BPF_F_MMAPABLE, ENOTSUPP for per-CPU and map-in-map arrays.</summary>
+    public int MapMemory(long offset, long length, bool writable, out Kernel.MappedRegion? region)
+    {
+        region = null;
+        if (!_mmapable)
+        {
+            return Info.Type == MapType.Array ? Errno.EINVAL : Errno.ENOTSUPP;
+        }
+
+        long page = Environment.SystemPageSize;
+        if (offset < 0 || length <= 0 || offset % page != 0 || (offset + length + page - 1) / page * page > _data.Length)
+        {
+            return Errno.EINVAL;
+        }
+
+        lock (FreezeGate)
+        {
+            if (writable)
+            {
+                if (IsFrozen)
+                {
+                    return Errno.EPERM;
+                }
+
+                if ((Info.Flags & MapFlags.ReadOnlyProg) != 0)
+                {
+                    return Errno.EACCES;
+                }
+
+                _writableMappings++;
+            }
+
+            region = new PinnedRegion(_data, (int)offset, (int)length, writable, writable ? () => Interlocked.Decrement(ref _writableMappings) : null);
+            return 0;
+        }
+    }
+
+    /// <summary>Arrays have no poll.</summary>
+    public int OpenPollHandle(out SafeHandle? handle)
+    {
+        handle = null;
+        return Errno.ENOTSUPP;
+    }
 
     private int Lock(uint index)
     {

@@ -79,6 +79,7 @@ internal abstract class MapCore
         {
             ObjectTable.Remove(Id);
             ReleaseInnerMaps();
+            Free();
         }
     }
 
@@ -161,10 +162,27 @@ internal abstract class MapCore
 
     public int Freeze()
     {
+        lock (FreezeGate)
+        {
+            return FreezeLocked();
+        }
+    }
+
+    /// <summary>Held by <see cref="Freeze"/> and by whatever hands out writable mappings, as the kernel's freeze_mutex.</summary>
+    protected Lock FreezeGate { get; } = new();
+
+    private int FreezeLocked()
+    {
         if (!CanWrite)
         {
             // Already frozen maps have lost write permission: the kernel answers EPERM, not EBUSY.
             return Errno.EPERM;
+        }
+
+        // map_freeze: a writable mmap would let this process go on writing a frozen map.
+        if (HasWritableMappings)
+        {
+            return Errno.EBUSY;
         }
 
         _frozen = true;
@@ -295,6 +313,14 @@ internal abstract class MapCore
     }
 
     protected virtual bool HasLookupAndDeleteElem => false;
+
+    /// <summary>Whether a writable view of the map's memory is open (BPF_MAP_FREEZE then says EBUSY).</summary>
+    protected virtual bool HasWritableMappings => false;
+
+    /// <summary>Gives back what the map holds beyond managed memory, once the last reference is gone.</summary>
+    protected virtual void Free()
+    {
+    }
 
     protected virtual bool HasLookupAndDeleteBatch => false;
 

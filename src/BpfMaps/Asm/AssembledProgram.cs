@@ -10,11 +10,19 @@ public sealed class AssembledProgram
 {
     private readonly Instruction[] _instructions;
 
-    internal AssembledProgram(Instruction[] instructions, MapReference[] maps)
+    internal AssembledProgram(Instruction[] instructions, MapReference[] maps, int[]? subprograms = null)
     {
         _instructions = instructions;
         MapReferences = new ReadOnlyCollection<MapReference>(maps);
+        SubprogramSlots = new ReadOnlyCollection<int>(subprograms ?? []);
     }
+
+    /// <summary>
+    /// The slots where subprograms start (targets of BPF-to-BPF calls and callback loads), ascending; empty for a
+    /// program without any. The loader describes the main program and each of these in BTF func_info, which the
+    /// verifier requires of programs with callbacks.
+    /// </summary>
+    public IReadOnlyList<int> SubprogramSlots { get; }
 
     /// <summary>The instruction slots (an <c>ld_imm64</c> occupies two).</summary>
     public ReadOnlySpan<Instruction> Instructions => _instructions;

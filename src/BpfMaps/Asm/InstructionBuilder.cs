@@ -25,12 +25,19 @@ public sealed class InstructionBuilder
     /// <summary>BPF_PSEUDO_MAP_FD: the src_reg of an <c>ld_imm64</c> whose immediate is a map descriptor.</summary>
     public const byte PseudoMapFd = 1;
 
+    /// <summary>BPF_PSEUDO_CALL: the src_reg of a call whose immediate is the pc-relative slot of a subprogram.</summary>
+    public const byte PseudoCall = 1;
+
+    /// <summary>BPF_PSEUDO_FUNC: the src_reg of an <c>ld_imm64</c> whose immediate is the pc-relative slot of a subprogram (a callback).</summary>
+    public const byte PseudoFunc = 4;
+
     /// <summary>BPF_FETCH: the atomic also returns the old value in the source register.</summary>
     private const int AtomicFetch = 0x01;
 
     private readonly List<Instruction> _slots = [];
     private readonly List<int> _labels = [];
     private readonly List<(int Slot, int Label)> _jumps = [];
+    private readonly List<(int Slot, int Label)> _calls = [];
     private readonly List<MapReference> _maps = [];
 
     /// <summary>Number of slots emitted so far.</summary>
@@ -222,6 +229,38 @@ public sealed class InstructionBuilder
     /// <returns>This builder.</returns>
     public InstructionBuilder Call(HelperFunction helper) => Add(ClassJmp | JumpCall, Register.R0, 0, 0, (int)helper);
 
+    /// <summary>
+    /// Calls the subprogram at <paramref name="subprogram"/> (a BPF-to-BPF call, Linux 4.16): BPF_JMP | BPF_CALL with
+    /// src_reg BPF_PSEUDO_CALL and the immediate the slot distance, resolved at <see cref="Build"/>. Arguments in
+    /// R1–R5, result in R0; the subprogram has its own stack frame and ends with <see cref="Exit"/>.
+    /// </summary>
+    /// <param name="subprogram">A label placed at the subprogram's first instruction, after the main program's exit.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The label belongs to another builder.</exception>
+    public InstructionBuilder Call(Label subprogram)
+    {
+        CheckLabel(subprogram);
+        _calls.Add((_slots.Count, subprogram.Id));
+        return Add(ClassJmp | JumpCall, Register.R0, PseudoCall, 0, 0);
+    }
+
+    /// <summary>
+    /// <c>dst = &amp;function</c>: an <c>ld_imm64</c> with src_reg BPF_PSEUDO_FUNC whose immediate is the slot distance to
+    /// <paramref name="function"/> (Linux 5.13), for helpers that take a callback such as
+    /// <see cref="HelperFunction.UserRingbufDrain"/>. The immediate counts from the slot after the first of the two.
+    /// </summary>
+    /// <param name="dst">Destination register (R2 for a helper's callback argument).</param>
+    /// <param name="function">A label placed at the callback's first instruction.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The label belongs to another builder.</exception>
+    public InstructionBuilder LoadFunction(Register dst, Label function)
+    {
+        CheckLabel(function);
+        _calls.Add((_slots.Count, function.Id));
+        Add(ClassLd | ModeImm | (int)MemorySize.DoubleWord, dst, PseudoFunc, 0, 0);
+        return Emit(default);
+    }
+
     /// <summary>Returns R0 to the caller (BPF_JMP | BPF_EXIT).</summary>
     /// <returns>This builder.</returns>
     public InstructionBuilder Exit() => Add(ClassJmp | JumpExit, Register.R0, 0, 0, 0);
@@ -265,7 +304,7 @@ public sealed class InstructionBuilder
 
     /// <summary>Resolves every jump and returns the program. The builder can go on being used.</summary>
     /// <returns>The assembled program.</returns>
-    /// <exception cref="InvalidOperationException">A jump targets a label that was never placed, or lies beyond a 16-bit offset.</exception>
+    /// <exception cref="InvalidOperationException">A jump, call or function load targets a label that was never placed, or a jump lies beyond a 16-bit offset.</exception>
     public AssembledProgram Build()
     {
         Instruction[] slots = [.. _slots];
@@ -286,7 +325,19 @@ public sealed class InstructionBuilder
             slots[slot] = slots[slot].WithOffset((short)distance);
         }
 
-        return new AssembledProgram(slots, [.. _maps]);
+        foreach ((int slot, int label) in _calls)
+        {
+            int target = _labels[label];
+            if (target < 0)
+            {
+                throw new InvalidOperationException($"the call or function load at slot {slot} targets label {label}, which was never placed with Mark");
+            }
+
+            slots[slot] = slots[slot].WithImmediate(target - slot - 1);
+        }
+
+        int[] subprograms = [.. _calls.Select(c => _labels[c.Label]).Where(t => t > 0).Distinct().Order()];
+        return new AssembledProgram(slots, [.. _maps], subprograms);
     }
 
     private InstructionBuilder AddJump(int opcode, Register dst, byte src, int imm, Label target)

@@ -9,7 +9,7 @@ namespace BpfMaps.Kernel;
 /// its spans against the map's <see cref="MapLayout"/> and throws <see cref="ArgumentException"/> for
 /// one that is too short; kernel failures are returned as errno.
 /// </summary>
-public sealed class KernelMapBackend : IMapBackend
+public sealed class KernelMapBackend : IMapBackend, IMapMemoryBackend
 {
     private readonly BpfFd _fd;
     private readonly MapLayout _layout;
@@ -148,6 +148,41 @@ public sealed class KernelMapBackend : IMapBackend
 
     /// <inheritdoc />
     public void Dispose() => _fd.Dispose();
+
+    int IMapMemoryBackend.MapMemory(long offset, long length, bool writable, out MappedRegion? region)
+    {
+        region = null;
+        if (offset < 0 || length <= 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        int err = MemoryMapping.Map(_fd, (nuint)length, writable, offset, out MemoryMapping? mapping);
+        region = mapping;
+        return err;
+    }
+
+    int IMapMemoryBackend.OpenPollHandle(out SafeHandle? handle)
+    {
+        handle = null;
+        if (!FdLease.TryAcquire(_fd, out var lease, out int fd))
+        {
+            return Errno.EBADF;
+        }
+
+        using (lease)
+        {
+            // A descriptor of its own, so the waiter does not depend on this backend staying open.
+            int copy = Interop.Interop.Dup(fd);
+            if (copy < 0)
+            {
+                return Marshal.GetLastSystemError();
+            }
+
+            handle = new BpfFd(copy);
+            return 0;
+        }
+    }
 
     private static MapInfo ReadInfo(BpfFd fd)
     {

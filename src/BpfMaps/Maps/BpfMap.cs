@@ -303,10 +303,16 @@ public sealed partial class BpfMap : IDisposable
     }
 
     /// <summary>Makes the map read-only for syscalls (BPF_MAP_FREEZE, 5.2). Programs can still write it.</summary>
-    /// <exception cref="BpfException">EBUSY: already frozen or mapped writable.</exception>
+    /// <exception cref="BpfException">EBUSY: the map is memory-mapped writable (<see cref="OpenMemory"/>) or a syscall
+    /// write is in flight; EPERM: already frozen.</exception>
     public void Freeze()
     {
         int err = _backend.Freeze();
+        if (err == Errno.EBUSY && IsMmapable)
+        {
+            throw new BpfException(err, "BPF_MAP_FREEZE", "the map has a writable memory mapping (OpenMemory(writable: true)); dispose it, or map read-only, before freezing");
+        }
+
         if (err != 0)
         {
             BpfErrors.Throw(err, "BPF_MAP_FREEZE", Type.ToString());

@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using BpfMaps.Kernel;
 
 namespace BpfMaps;
 
@@ -9,6 +12,7 @@ namespace BpfMaps;
 /// Where batch commands are missing, a get_next_key walk takes over (<see cref="GetNextKeyWalk"/>):
 /// it emits no key twice, emits every key that stays in the map for the whole pass without being
 /// replaced, and ends (docs/dump-drain.md).
+/// The dump of an array created with <see cref="MapFlags.Mmapable"/> reads its memory instead, with no syscall per batch.
 /// </summary>
 public sealed class MapEnumerator : IDisposable
 {
@@ -19,6 +23,7 @@ public sealed class MapEnumerator : IDisposable
         Walk,
         WalkDelete,
         ArrayZero,
+        Memory,
     }
 
     private const int MaxBatchSize = 1 << 22;
@@ -39,6 +44,10 @@ public sealed class MapEnumerator : IDisposable
 
     private GetNextKeyWalk? _walk;
 
+    // memory dump state (mmapable arrays)
+    private MappedRegion? _region;
+    private int _nextIndex;
+
     internal MapEnumerator(BpfMap map, DumpOptions options, bool drain)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -53,6 +62,13 @@ public sealed class MapEnumerator : IDisposable
         _valueSize = map.ValueBufferSize;
         _cursor = map.CreateCursor();
         _mode = ChooseMode(map, options, drain);
+        if (_mode == Mode.Batch && options.Method == DumpMethod.Auto && options.Flags == LookupFlags.None && map.IsMmapable
+            && map.Backend is IMapMemoryBackend && map.TryMapArray(writable: false, out _region) == 0)
+        {
+            // An mmapable array's elements are in memory this process can map: read them there. Only on the
+            // backend itself, not through decorators, which expect to see the batch calls.
+            _mode = Mode.Memory;
+        }
         _capacity = Math.Min(options.BatchSize, Math.Max(map.MaxEntries, 1));
         _keys = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _keySize, 1));
         _values = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _valueSize, 1));
@@ -65,18 +81,29 @@ public sealed class MapEnumerator : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            // After Dispose the count is 0, so one check covers both.
             if ((uint)_index >= (uint)_count)
             {
-                throw new InvalidOperationException(_ended
-                    ? "Current has no entry: MoveNext() returned false, the dump is over"
-                    : _index < 0
-                    ? "Current has no entry before MoveNext() returns true (after MoveNextBatch(), read BatchKeys and BatchValues)"
-                    : "Current has no entry at this position");
+                ThrowNoCurrent();
             }
 
-            return new(_keys.AsSpan(_index * _keySize, _keySize), _values.AsSpan(_index * _valueSize, _valueSize));
+            // Every fetch keeps _count within the capacity the buffers were rented for, so the checked index is in
+            // both buffers; skipping the spans' own bounds checks keeps a memory dump's per-entry cost down.
+            ref byte key = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), (nint)_index * _keySize);
+            ref byte value = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_values), (nint)_index * _valueSize);
+            return new(MemoryMarshal.CreateReadOnlySpan(ref key, _keySize), MemoryMarshal.CreateReadOnlySpan(ref value, _valueSize));
         }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowNoCurrent()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        throw new InvalidOperationException(_ended
+            ? "Current has no entry: MoveNext() returned false, the dump is over"
+            : _index < 0
+            ? "Current has no entry before MoveNext() returns true (after MoveNextBatch(), read BatchKeys and BatchValues)"
+            : "Current has no entry at this position");
     }
 
     private bool _disposed;
@@ -98,6 +125,9 @@ public sealed class MapEnumerator : IDisposable
     /// <summary>Whether the walk fell back to (or was asked for) get_next_key.</summary>
     public bool UsedGetNextKey => _mode is Mode.Walk or Mode.WalkDelete;
 
+    /// <summary>Whether the dump reads an mmapable array's memory instead of making batch calls.</summary>
+    public bool ReadsMemory => _mode == Mode.Memory;
+
     /// <summary>The current batch size (grows on ENOSPC).</summary>
     public int BatchSize => _capacity;
 
@@ -115,12 +145,18 @@ public sealed class MapEnumerator : IDisposable
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public bool MoveNext()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        // The common step stays small enough to inline into the caller's loop; after Dispose the count is 0.
         if (++_index < _count)
         {
             return true;
         }
 
+        return MoveNextBatchThenFirst();
+    }
+
+    private bool MoveNextBatchThenFirst()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         while (MoveNextBatch())
         {
             if (_count > 0)
@@ -157,6 +193,9 @@ public sealed class MapEnumerator : IDisposable
             case Mode.ArrayZero:
                 FetchBatch();
                 break;
+            case Mode.Memory:
+                FetchMemory();
+                break;
             default:
                 FetchWalk();
                 break;
@@ -170,6 +209,7 @@ public sealed class MapEnumerator : IDisposable
     public void Dispose()
     {
         _disposed = true;
+        _count = 0;
         if (_keys.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_keys);
@@ -187,6 +227,8 @@ public sealed class MapEnumerator : IDisposable
 
         _walk?.Dispose();
         _walk = null;
+        _region?.Dispose();
+        _region = null;
     }
 
     private static Mode ChooseMode(BpfMap map, DumpOptions options, bool drain)
@@ -248,6 +290,37 @@ public sealed class MapEnumerator : IDisposable
 
             return;
         }
+    }
+
+    // The keys are the indices; the values sit round_up(value_size, 8) bytes apart in the mapping.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private unsafe void FetchMemory()
+    {
+        int max = _map.MaxEntries;
+        int n = Math.Min(_capacity, max - _nextIndex);
+        Span<uint> keys = MemoryMarshal.Cast<byte, uint>(_keys.AsSpan(0, n * sizeof(uint)));
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = (uint)(_nextIndex + i);
+        }
+
+        int stride = PossibleCpus.Stride(_valueSize);
+        byte* src = _region!.Address + (long)_nextIndex * stride;
+        if (stride == _valueSize)
+        {
+            new ReadOnlySpan<byte>(src, n * _valueSize).CopyTo(_values);
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+            {
+                new ReadOnlySpan<byte>(src + (long)i * stride, _valueSize).CopyTo(_values.AsSpan(i * _valueSize));
+            }
+        }
+
+        _count = n;
+        _nextIndex += n;
+        _exhausted = _nextIndex >= max;
     }
 
     private void ZeroBatch()

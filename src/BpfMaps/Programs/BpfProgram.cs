@@ -53,7 +53,7 @@ public sealed partial class BpfProgram : IDisposable
     public static BpfProgram Load(ProgramType type, AssembledProgram program, string license = "GPL", ProgramLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return LoadCore(type, program.Instructions, program.MapReferences, license, options ?? ProgramLoadOptions.Default);
+        return LoadCore(type, program.Instructions, program.MapReferences, license, options ?? ProgramLoadOptions.Default, program.SubprogramSlots);
     }
 
     /// <summary>
@@ -71,7 +71,8 @@ public sealed partial class BpfProgram : IDisposable
     public static BpfProgram Load(ProgramType type, ReadOnlySpan<Instruction> instructions, string license = "GPL", ProgramLoadOptions? options = null)
         => LoadCore(type, instructions, [], license, options ?? ProgramLoadOptions.Default);
 
-    private static BpfProgram LoadCore(ProgramType type, ReadOnlySpan<Instruction> instructions, IReadOnlyList<MapReference> maps, string license, ProgramLoadOptions options)
+    private static BpfProgram LoadCore(ProgramType type, ReadOnlySpan<Instruction> instructions, IReadOnlyList<MapReference> maps, string license, ProgramLoadOptions options,
+        IReadOnlyList<int>? subprograms = null)
     {
         ArgumentNullException.ThrowIfNull(license);
         if (instructions.IsEmpty)
@@ -122,7 +123,13 @@ public sealed partial class BpfProgram : IDisposable
                 slots[r.Slot] = slots[r.Slot].WithImmediate((int)h.DangerousGetHandle());
             }
 
-            return LoadSlots(type, slots, license, options);
+            if (subprograms is not { Count: > 0 })
+            {
+                return LoadSlots(type, slots, license, options, null, default);
+            }
+
+            using var funcs = SubprogramBtf.Create(slots.Length, subprograms, out uint[] funcInfo);
+            return LoadSlots(type, slots, license, options, funcs, funcInfo);
         }
         finally
         {
@@ -133,7 +140,7 @@ public sealed partial class BpfProgram : IDisposable
         }
     }
 
-    private static unsafe BpfProgram LoadSlots(ProgramType type, Instruction[] slots, string license, ProgramLoadOptions options)
+    private static unsafe BpfProgram LoadSlots(ProgramType type, Instruction[] slots, string license, ProgramLoadOptions options, Btf.BtfObject? funcBtf, ReadOnlySpan<uint> funcInfo)
     {
         byte[] lic = BpfMap.NulTerminated(license, nameof(license));
         int logLevel = options.LogLevel;
@@ -149,6 +156,7 @@ public sealed partial class BpfProgram : IDisposable
                 fixed (Instruction* insns = slots)
                 fixed (byte* l = lic)
                 fixed (byte* logBuf = log)
+                fixed (uint* fi = funcInfo)
                 {
                     var attr = new ProgLoadAttr
                     {
@@ -161,6 +169,15 @@ public sealed partial class BpfProgram : IDisposable
                         log_buf = (ulong)logBuf,
                         expected_attach_type = options.ExpectedAttachType,
                     };
+                    if (funcBtf is not null)
+                    {
+                        // Created for this load and owned by it: nothing else can close it meanwhile.
+                        attr.prog_btf_fd = (uint)funcBtf.Fd.Value;
+                        attr.func_info_rec_size = SubprogramBtf.RecordSize;
+                        attr.func_info = (ulong)fi;
+                        attr.func_info_cnt = (uint)(funcInfo.Length / 2);
+                    }
+
                     if (log is not null)
                     {
                         log[0] = 0;
@@ -281,23 +298,30 @@ public sealed partial class BpfProgram : IDisposable
     public TestRunResult TestRun(ReadOnlySpan<byte> data, Span<byte> dataOut, int repeat = 1)
     {
         int err = TryTestRun(data, dataOut, repeat, out TestRunResult result);
-        if (err == 0)
+        if (err != 0)
         {
-            return result;
+            ThrowTestRun(err, dataOut.Length, null);
         }
 
+        return result;
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowTestRun(int err, int dataOutLength, int? cpu)
+    {
         if (err is Errno.ENOTSUPP or Errno.EOPNOTSUPP)
         {
             throw new BpfNotSupportedException($"BPF_PROG_TEST_RUN on {Type}", null, err);
         }
 
-        throw new BpfException(err, "BPF_PROG_TEST_RUN", err switch
+        string hint = err switch
         {
             Errno.EINVAL => $"invalid input for {Type}: packet types need at least 14 bytes of data (and at most a page)",
             Errno.EINTR => "interrupted by a signal; the number of runs done is unknown",
-            Errno.ENOSPC => $"the output buffer ({dataOut.Length} bytes) is smaller than the packet",
-            _ => BpfErrors.DefaultHint(err, "BPF_PROG_TEST_RUN"),
-        });
+            Errno.ENOSPC => $"the output buffer ({dataOutLength} bytes) is smaller than the packet",
+            _ => BpfErrors.DefaultHint(err, "BPF_PROG_TEST_RUN") ?? "",
+        };
+        throw new BpfException(err, "BPF_PROG_TEST_RUN", cpu is { } c ? $"on CPU {c}: {hint}" : hint);
     }
 
     /// <summary>
@@ -332,6 +356,62 @@ public sealed partial class BpfProgram : IDisposable
             }
 
             return err;
+        }
+    }
+
+    /// <summary>
+    /// Runs the program <paramref name="repeat"/> times on CPU <paramref name="cpu"/> (BPF_PROG_TEST_RUN, 4.12): packet
+    /// programs run on the calling thread's CPU, so the thread is pinned to <paramref name="cpu"/> for the call
+    /// (sched_setaffinity) and its previous CPU mask put back afterwards. For per-CPU maps and ring buffer producers
+    /// on each CPU. Allocates nothing.
+    /// </summary>
+    /// <param name="cpu">The CPU to run on.</param>
+    /// <param name="data">Packet bytes.</param>
+    /// <param name="repeat">Runs.</param>
+    /// <returns>The return value and duration.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="repeat"/> is negative, or the thread may not run on <paramref name="cpu"/> (offline, or outside the process's CPU mask).</exception>
+    /// <exception cref="BpfNotSupportedException">The program type cannot be test-run.</exception>
+    /// <exception cref="BpfException">EINVAL (data too short or too long), EINTR.</exception>
+    public TestRunResult TestRunOnCpu(int cpu, ReadOnlySpan<byte> data, int repeat = 1)
+    {
+        int err = TryTestRunOnCpu(cpu, data, repeat, out TestRunResult result);
+        if (err != 0)
+        {
+            ThrowTestRun(err, 0, cpu);
+        }
+
+        return result;
+    }
+
+    /// <summary>The raw form of <see cref="TestRunOnCpu"/>: the test run's errno instead of an exception.</summary>
+    /// <param name="cpu">The CPU to run on.</param>
+    /// <param name="data">Packet bytes.</param>
+    /// <param name="repeat">Runs.</param>
+    /// <param name="result">The result when 0 is returned.</param>
+    /// <returns>0 or the test run's errno.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="repeat"/> is negative, or the thread may not run on <paramref name="cpu"/>.</exception>
+    public int TryTestRunOnCpu(int cpu, ReadOnlySpan<byte> data, int repeat, out TestRunResult result)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(repeat);
+        Span<byte> saved = stackalloc byte[CpuAffinity.MaskBytes];
+        int err = CpuAffinity.Get(saved);
+        if (err == 0)
+        {
+            err = CpuAffinity.Pin(cpu);
+        }
+
+        if (err != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"this thread cannot be pinned to CPU {cpu} (sched_setaffinity: {Errno.Name(err)}): it is offline, or outside the process's CPU mask");
+        }
+
+        try
+        {
+            return TryTestRun(data, Span<byte>.Empty, repeat, out result);
+        }
+        finally
+        {
+            _ = CpuAffinity.Set(saved);
         }
     }
 

@@ -24,7 +24,64 @@ public class LayoutTests
         (typeof(TestRunAttr), "((union bpf_attr*)0)->test", ["prog_fd", "retval", "data_size_in", "data_size_out", "data_in", "data_out", "repeat", "duration", "ctx_size_in", "ctx_size_out", "ctx_in", "ctx_out", "flags", "cpu", "batch_size"]),
         (typeof(BtfLoadAttr), "((union bpf_attr*)0)->btf", ["btf", "btf_log_buf", "btf_size", "btf_log_size", "btf_log_level"]),
         (typeof(BpfBtfInfoNative), "struct bpf_btf_info", ["btf", "btf_size", "id", "name", "name_len", "kernel_btf"]),
+        // glibc packs it on x86-64 only; the interop picks the layout for the architecture it runs on.
+        (Epoll.Packed ? typeof(Epoll.EpollEventPacked) : typeof(Epoll.EpollEvent), "struct epoll_event", ["events", "data"]),
     ];
+
+    // Constants the event code takes from C headers: (C expression, the value the library uses).
+    private static readonly (string C, long Value)[] s_constants =
+    [
+        ("BPF_RINGBUF_BUSY_BIT", BpfMaps.Events.RingLayout.BusyBit),
+        ("BPF_RINGBUF_DISCARD_BIT", BpfMaps.Events.RingLayout.DiscardBit),
+        ("BPF_RINGBUF_HDR_SZ", BpfMaps.Events.RingLayout.HeaderSize),
+        ("BPF_RB_NO_WAKEUP", (long)BpfMaps.Events.RingBufferWakeup.None),
+        ("BPF_RB_FORCE_WAKEUP", (long)BpfMaps.Events.RingBufferWakeup.Force),
+        ("BPF_PSEUDO_CALL", BpfMaps.Asm.InstructionBuilder.PseudoCall),
+        ("BPF_PSEUDO_FUNC", BpfMaps.Asm.InstructionBuilder.PseudoFunc),
+        ("BPF_FUNC_perf_event_output", (long)BpfMaps.Asm.HelperFunction.PerfEventOutput),
+        ("BPF_FUNC_ringbuf_output", (long)BpfMaps.Asm.HelperFunction.RingbufOutput),
+        ("BPF_FUNC_ringbuf_reserve", (long)BpfMaps.Asm.HelperFunction.RingbufReserve),
+        ("BPF_FUNC_ringbuf_submit", (long)BpfMaps.Asm.HelperFunction.RingbufSubmit),
+        ("BPF_FUNC_ringbuf_discard", (long)BpfMaps.Asm.HelperFunction.RingbufDiscard),
+        ("BPF_FUNC_ringbuf_query", (long)BpfMaps.Asm.HelperFunction.RingbufQuery),
+        ("BPF_FUNC_dynptr_read", (long)BpfMaps.Asm.HelperFunction.DynptrRead),
+        ("BPF_FUNC_user_ringbuf_drain", (long)BpfMaps.Asm.HelperFunction.UserRingbufDrain),
+        ("EPOLLIN", Epoll.In),
+        ("EPOLLOUT", Epoll.Out),
+        ("EPOLL_CLOEXEC", Epoll.Cloexec),
+        ("EPOLL_CTL_ADD", Epoll.CtlAdd),
+        ("EPOLL_CTL_DEL", Epoll.CtlDel),
+        ("EFD_CLOEXEC", EventFd.Cloexec),
+        ("EFD_NONBLOCK", EventFd.NonBlock),
+        ("PROT_READ", Mman.ProtRead),
+        ("PROT_WRITE", Mman.ProtWrite),
+        ("PROT_NONE", Mman.ProtNone),
+        ("MAP_SHARED", Mman.MapShared),
+        ("MAP_PRIVATE", Mman.MapPrivate),
+        ("MAP_FIXED", Mman.MapFixed),
+        ("MAP_ANONYMOUS", Mman.MapAnonymous),
+        ("MFD_CLOEXEC", Mman.MfdCloexec),
+    ];
+
+    public static TheoryData<string> Constants()
+    {
+        var d = new TheoryData<string>();
+        foreach (var c in s_constants)
+        {
+            d.Add(c.C);
+        }
+
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(Constants))]
+    public void ConstantsMatchTheHeaders(string name)
+    {
+        long expected = s_c.Value[$"const.{name}"];
+        long actual = s_constants.Single(c => c.C == name).Value;
+        Assert.True(expected == actual, $"{name}: C {expected}, C# {actual}");
+    }
 
     private static readonly Lazy<Dictionary<string, long>> s_c = new(CompileAndRun);
 
@@ -73,7 +130,12 @@ public class LayoutTests
             Assert.Skip("linux/bpf.h not installed (scripts/setup.sh installs linux-libc-dev)");
         }
 
-        var src = new System.Text.StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\nint main(void){\n");
+        var src = new System.Text.StringBuilder("#define _GNU_SOURCE\n#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\n#include <sys/epoll.h>\n#include <sys/eventfd.h>\n#include <sys/mman.h>\nint main(void){\n");
+        foreach (var (c, _) in s_constants)
+        {
+            src.Append($"printf(\"const.{c} %lld\\n\", (long long)({c}));\n");
+        }
+
         foreach (var (cs, c, fields) in s_structs)
         {
             bool isType = c.StartsWith("struct ", StringComparison.Ordinal);

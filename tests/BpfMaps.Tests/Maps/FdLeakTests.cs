@@ -59,5 +59,7 @@ public class FdLeakTests
         GC.WaitForPendingFinalizers();
         Assert.True(BpfFd.FinalizedCount == 0, $"{BpfFd.FinalizedCount} descriptors were never disposed (the finalizer closed them), created at:\n{string.Join("\n---\n", BpfFd.FinalizedOrigins)}");
         Assert.True(BpfFd.LiveCount == 0, $"{BpfFd.LiveCount} descriptors still open, created at:\n{string.Join("\n---\n", BpfFd.LiveOrigins)}");
+        Assert.True(CountedFd.LiveCount == 0 && CountedFd.FinalizedCount == 0, $"{CountedFd.LiveCount} epoll/eventfd/memfd descriptors still open, {CountedFd.FinalizedCount} closed by the finalizer:\n{string.Join("\n---\n", CountedFd.LiveOrigins.Concat(CountedFd.FinalizedOrigins))}");
+        Assert.True(MappedRegion.LiveCount == 0 && MappedRegion.FinalizedCount == 0, $"{MappedRegion.LiveCount} memory mappings still open, {MappedRegion.FinalizedCount} released by the finalizer:\n{string.Join("\n---\n", MappedRegion.LiveOrigins.Concat(MappedRegion.FinalizedOrigins))}");
     }
 }

@@ -37,6 +37,20 @@ public partial class SpanBoundsTests
             "copies the span into the sink's own growing output: the span's length is the only size",
         ["BtfJsonWriterSink.WriteString(ReadOnlySpan<byte>)"] =
             "hands the span to Utf8JsonWriter, which copies it: the span's length is the only size",
+        ["UserRingBuffer.TryWrite(ReadOnlySpan<byte>)"] =
+            "the record is the span: its length is the size reserved, and one past MaxRecordSize is an ArgumentOutOfRangeException",
+        ["UserRingBuffer.Write(ReadOnlySpan<byte>)"] =
+            "the record is the span: its length is the size reserved, and one past MaxRecordSize is an ArgumentOutOfRangeException",
+        ["InProcessRingBuffer.TryOutput(BpfMap, ReadOnlySpan<byte>, RingBufferWakeup)"] =
+            "the record is the span (bpf_ringbuf_output's size is its length); one that never fits is an ArgumentOutOfRangeException",
+        ["IRecordHandler.OnRecord(ReadOnlySpan<byte>)"] =
+            "the caller's own handler: the library hands it each record as a span and it hands nothing on",
+        ["BpfProgram.TestRunOnCpu(int, ReadOnlySpan<byte>, int)"] =
+            "test-run input, as TestRun: data_size_in is its length",
+        ["BpfProgram.TryTestRunOnCpu(int, ReadOnlySpan<byte>, int, out TestRunResult)"] =
+            "test-run input, as TestRun: data_size_in is its length",
+        ["SequencedEvent.TryRead(ReadOnlySpan<byte>, out SequencedEvent)"] =
+            "a parser of one record: it reads within the span, and a short one is false",
         ["BtfSpec.Parse(ReadOnlySpan<byte>, BtfSpec)"] =
             "the blob is copied whole; its length is the only size, and a short one is a BtfException naming the offset",
     };
