@@ -85,18 +85,12 @@ public static class ExporterHost
         }
 
         using var loggerFactory = LoggerFactory.Create(b => ConfigureLogging(b, errors));
-        ILogger log = loggerFactory.CreateLogger("BpfMaps.Exporter");
+        // Held back until startup succeeds: a configuration error or a busy port is then the only line.
+        var log = new StartupLogger(loggerFactory.CreateLogger("BpfMaps.Exporter"));
         using var self = new ExporterMetrics(prometheus: plan.ListenHost is not null, otel: plan.OtlpEndpoint is not null, plan.ConstantLabels);
         var maps = new List<MapExport>();
         try
         {
-            // The port first: when it is taken, the one error line is all that is printed.
-            if (plan.ListenHost is not null && ProbeListen(plan) is { } busy)
-            {
-                await errors.WriteLineAsync($"bpfmap export: listen: cannot listen on {plan.ListenHost}:{plan.ListenPort}: {busy}").ConfigureAwait(false);
-                return (int)ExporterExitCode.Failed;
-            }
-
             foreach (MapPlan map in plan.Maps)
             {
                 var export = new MapExport(map, plan.MaxSeries, self, log);
@@ -104,6 +98,14 @@ public static class ExporterHost
                 self.Track(export);
                 export.OpenAtStartup();
             }
+
+            if (plan.ListenHost is not null && ProbeListen(plan) is { } busy)
+            {
+                await errors.WriteLineAsync($"bpfmap export: listen: cannot listen on {plan.ListenHost}:{plan.ListenPort}: {busy}").ConfigureAwait(false);
+                return (int)ExporterExitCode.Failed;
+            }
+
+            log.Release();
 
             var loop = new ReadLoop(plan.Interval, () =>
             {
