@@ -47,7 +47,7 @@ public static class CreateSweep
     public static readonly MapType[] AllTypes = [.. Enum.GetValues<MapType>(), (MapType)34, (MapType)100];
 
     public static readonly MapType[] EngineTypes =
-        [MapType.Hash, MapType.PerCpuHash, MapType.LruHash, MapType.LruPerCpuHash, MapType.HashOfMaps, MapType.Array, MapType.PerCpuArray, MapType.ArrayOfMaps];
+        [MapType.Hash, MapType.PerCpuHash, MapType.LruHash, MapType.LruPerCpuHash, MapType.HashOfMaps, MapType.Array, MapType.PerCpuArray, MapType.ArrayOfMaps, MapType.RingBuf, MapType.UserRingBuf];
 
     // Around the kernel's limits for the base specs (key 4, value 8): key + value must stay below KMALLOC_MAX_SIZE
     // minus struct htab_elem, per-CPU values at most PCPU_MIN_UNIT_SIZE after rounding to 8, and u32 products.
@@ -232,9 +232,17 @@ public static class CreateSweep
                 : max * R8(c.ValueSize) is <= Small or >= Impossible;
         }
 
+        if (c.Type is MapType.RingBuf or MapType.UserRingBuf)
+        {
+            // The data area is max_entries bytes, when max_entries is a page-aligned power of two.
+            return !RingSizeValid(max) || max <= Small;
+        }
+
         // Types the engine does not implement: whatever they preallocate stays small.
         return max * (R8(c.KeySize) + R8(c.ValueSize) + 64) * cpus <= Small;
     }
+
+    private static bool RingSizeValid(long max) => max >= Environment.SystemPageSize && (max & (max - 1)) == 0;
 
     /// <summary>About what the engine allocates for the spec, within a factor of two.</summary>
     private static long EngineBytes(CreateCase c, int cpus)
@@ -245,6 +253,12 @@ public static class CreateSweep
         }
 
         long max = MaxAfterLru(c);
+        if (c.Type is MapType.RingBuf or MapType.UserRingBuf)
+        {
+            // The data area (max_entries bytes, mapped twice from one memfd), only for a size both sides take.
+            return RingSizeValid(max) ? max : 0;
+        }
+
         long value = c.Type.IsPerCpu() ? R8(c.ValueSize) * cpus : R8(c.ValueSize);
         return IsArray(c.Type) ? max * value : max * (R8(c.KeySize) + value + 16) * 2;
     }
