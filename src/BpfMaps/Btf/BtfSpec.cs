@@ -93,7 +93,7 @@ public sealed partial class BtfSpec
     public static BtfSpec LoadFile(string path, BtfSpec? baseSpec = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return ParseCore(File.ReadAllBytes(path), baseSpec);
+        return ParseCore(ReadFile(path), baseSpec);
     }
 
     /// <summary>The type with id <paramref name="id"/>; id 0 is <c>void</c>.</summary>
