@@ -22,7 +22,7 @@ public class DumpFailureTests
     {
         Kernel.Require();
         using BpfMap real = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 3 * DumpOptions.DefaultBatchSize, Name = "dumpfail_t" });
-        BenchCommand.Fill(real, 3 * DumpOptions.DefaultBatchSize);
+        BenchMaps.FillU64(real, 3 * DumpOptions.DefaultBatchSize);
         using var failing = new BpfMap(new SecondBatchFails(real.Backend));
         var ms = new MemoryStream();
         CliException e;

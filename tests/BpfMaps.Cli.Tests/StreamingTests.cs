@@ -36,7 +36,7 @@ public class StreamingTests
         Kernel.Require();
         const int n = 3 * DumpOptions.DefaultBatchSize;
         using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = n, Name = "stream_t" });
-        BenchCommand.Fill(m, n);
+        BenchMaps.FillU64(m, n);
         long batches = 0;
         var r = new BatchTrackingRenderer(() => batches);
         long written = DumpPipeline.RunCore(m, drain: false, r, new EntryLayout(4, 8), new GlobalOptions(), _ => batches++);
@@ -50,7 +50,7 @@ public class StreamingTests
     {
         Kernel.Require();
         using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 5000, Name = "stream_top" });
-        BenchCommand.Fill(m, 5000);
+        BenchMaps.FillU64(m, 5000);
         var ms = new MemoryStream();
         using (var r = new NdjsonEntryRenderer(ms, new EntryLayout(4, 8)))
         {
