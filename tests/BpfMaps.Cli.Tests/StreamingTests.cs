@@ -46,6 +46,31 @@ public class StreamingTests
     }
 
     [Fact]
+    public void A_dump_that_reads_ahead_renders_every_entry_in_the_kernels_order()
+    {
+        Kernel.Require();
+        const int n = 20 * DumpOptions.DefaultBatchSize;
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = n, Name = "stream_ahead" });
+        BenchMaps.FillU64(m, n);
+        Assert.Equal(Environment.ProcessorCount > 1, BatchReadAhead.Worthwhile(m));
+        var expected = new List<uint>();
+        foreach (MapEntry e in m.Dump())
+        {
+            expected.Add(MemoryMarshal.Read<uint>(e.Key));
+        }
+
+        var ms = new MemoryStream();
+        using (var r = new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false))
+        {
+            Assert.Equal(n, DumpPipeline.RunCore(m, false, r, new EntryLayout(4, 8), new GlobalOptions(), null));
+        }
+
+        uint[] keys = [.. JsonNode.Parse(Encoding.UTF8.GetString(ms.ToArray()))!.AsArray()
+            .Select(x => MemoryMarshal.Read<uint>(x!["key"]!.AsArray().Select(b => Convert.ToByte(b!.GetValue<string>(), 16)).ToArray()))];
+        Assert.Equal(expected, keys);
+    }
+
+    [Fact]
     public void Sorting_holds_entries_but_top_keeps_only_the_best()
     {
         Kernel.Require();

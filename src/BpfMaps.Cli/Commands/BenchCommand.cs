@@ -44,7 +44,8 @@ internal enum BenchOutput
 /// <param name="Hash">A hash of its stdout (comparable within one run only).</param>
 /// <param name="ExitCode">Its exit code (the first non-zero one, if any).</param>
 /// <param name="InnerSeconds">For the C loop: the median of the time its own loop took, without process start-up.</param>
-internal sealed record BenchResult(string Tool, double Seconds, long Bytes, string Hash, int ExitCode, double? InnerSeconds = null);
+/// <param name="CpuSeconds">Median CPU time (user and system, every thread) of the timed runs.</param>
+internal sealed record BenchResult(string Tool, double Seconds, long Bytes, string Hash, int ExitCode, double? InnerSeconds = null, double CpuSeconds = double.NaN);
 
 /// <summary>
 /// <c>bench</c>: creates and fills hash maps, pins each, then times <c>bpfmap -j dump</c>,
@@ -192,6 +193,7 @@ internal sealed class BenchCommand(CliConsole console)
 
         var times = tools.Select(_ => new List<double>()).ToList();
         var inner = tools.Select(_ => new List<double>()).ToList();
+        var cpu = tools.Select(_ => new List<double>()).ToList();
         for (int r = 0; r < runs; r++)
         {
             for (int k = 0; k < tools.Count; k++)
@@ -200,8 +202,10 @@ internal sealed class BenchCommand(CliConsole console)
                 (string name, ProcessStartInfo start) = tools[t];
                 bool quiet = name == CLoopName;
                 ProcessStartInfo timed = quiet || output == BenchOutput.Pipe ? start : ToDevNull(start);
+                double cpu0 = ChildrenCpu();
                 double seconds = RunOnce(timed, log, out long n, out string hash, out int exit, out string head);
                 times[t].Add(seconds);
+                cpu[t].Add(ChildrenCpu() - cpu0);
                 if (output == BenchOutput.Pipe || quiet)
                 {
                     bytes[t] = n;
@@ -218,12 +222,15 @@ internal sealed class BenchCommand(CliConsole console)
                     inner[t].Add(long.Parse(ns, CultureInfo.InvariantCulture) / 1e9);
                 }
 
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: {name} run {r + 1}/{runs}: {seconds:F3} s{(output == BenchOutput.Pipe ? $", {n:N0} bytes" : "")}"));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: {name} run {r + 1}/{runs}: {seconds:F3} s, {cpu[t][^1]:F3} s of CPU{(output == BenchOutput.Pipe ? $", {n:N0} bytes" : "")}"));
             }
         }
 
-        return [.. tools.Select((t, i) => new BenchResult(t.Name, Median(times[i]), bytes[i], hashes[i], exits[i], inner[i].Count > 0 ? Median(inner[i]) : null))];
+        return [.. tools.Select((t, i) => new BenchResult(t.Name, Median(times[i]), bytes[i], hashes[i], exits[i], inner[i].Count > 0 ? Median(inner[i]) : null, Median(cpu[i])))];
     }
+
+    /// <summary>CPU seconds of every child waited for so far: the difference around one run is that run's (and its sh's).</summary>
+    private static double ChildrenCpu() => Interop.Rusage.Call(Interop.Rusage.Children, out Interop.Rusage.Usage u) == 0 ? u.Total : double.NaN;
 
     /// <summary>The same command with its stdout on /dev/null: through sh, which execs the tool in its place.</summary>
     private static ProcessStartInfo ToDevNull(ProcessStartInfo start)
@@ -323,13 +330,14 @@ internal sealed class BenchCommand(CliConsole console)
             var t = new Table().Border(TableBorder.Rounded).Title($"{title} ({how})");
             t.AddColumn("tool");
             t.AddColumn(new TableColumn("seconds").RightAligned());
+            t.AddColumn(new TableColumn("CPU s").RightAligned());
             t.AddColumn(new TableColumn("entries/s").RightAligned());
             t.AddColumn(new TableColumn("output bytes").RightAligned());
             t.AddColumn("output hash");
             foreach (BenchResult r in results)
             {
                 bool quiet = r.Tool == CLoopName;
-                t.AddRow(r.Tool, r.Seconds.ToString("F3", CultureInfo.InvariantCulture), (settings.Entries / r.Seconds).ToString("N0", CultureInfo.InvariantCulture), quiet ? "(none)" : r.Bytes.ToString("N0", CultureInfo.InvariantCulture), quiet ? "" : r.Hash);
+                t.AddRow(r.Tool, r.Seconds.ToString("F3", CultureInfo.InvariantCulture), r.CpuSeconds.ToString("F3", CultureInfo.InvariantCulture), (settings.Entries / r.Seconds).ToString("N0", CultureInfo.InvariantCulture), quiet ? "(none)" : r.Bytes.ToString("N0", CultureInfo.InvariantCulture), quiet ? "" : r.Hash);
             }
 
             console.Out.Write(t);
@@ -346,7 +354,7 @@ internal sealed class BenchCommand(CliConsole console)
         foreach (BenchResult r in results)
         {
             string output = r.Tool == CLoopName ? "no output" : string.Create(CultureInfo.InvariantCulture, $"{r.Bytes,12:N0} bytes  hash {r.Hash}");
-            w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Tool,-22} {r.Seconds,8:F3} s  {settings.Entries / r.Seconds,12:N0} entries/s  {output}"));
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Tool,-22} {r.Seconds,8:F3} s  {r.CpuSeconds,6:F3} s CPU  {settings.Entries / r.Seconds,12:N0} entries/s  {output}"));
         }
 
         foreach (string line in lines)

@@ -4,7 +4,7 @@ namespace BpfMaps.Btf;
 
 public sealed partial class BtfFormatter
 {
-    // Larger arrays, and arrays of arrays beyond this many ops, are walked rather than unrolled.
+    // Arrays that would unroll to more steps than this are walked instead.
     private const int MaxUnrolledOps = 512;
 
     private JsonProgram? _json;
@@ -20,44 +20,45 @@ public sealed partial class BtfFormatter
     private void WriteCompactJson(ref BtfJsonSink sink, ReadOnlySpan<byte> data)
     {
         JsonProgram program = _json ??= JsonProgram.Compile(this);
+        byte[] literals = program.Literals;
         sink.BeginValue();
         foreach (JsonOp op in program.Ops)
         {
+            // Each step is a literal run (maybe empty), then at most one value.
+            sink.AppendLiteral(literals, op.Literal, op.LiteralLength);
             switch (op.Kind)
             {
-                case JsonOpKind.Literal:
-                    sink.AppendLiteral(program.Literals, op.Start, op.Length);
+                case JsonOpKind.None:
                     break;
                 case JsonOpKind.U8:
-                    sink.AppendUnsigned(data[op.Start]);
+                    sink.AppendUnsigned(data[op.At]);
                     break;
                 case JsonOpKind.U16:
-                    sink.AppendUnsigned(BinaryPrimitives.ReadUInt16LittleEndian(data[op.Start..]));
+                    sink.AppendUnsigned(BinaryPrimitives.ReadUInt16LittleEndian(data[op.At..]));
                     break;
                 case JsonOpKind.U32:
-                    sink.AppendUnsigned(BinaryPrimitives.ReadUInt32LittleEndian(data[op.Start..]));
+                    sink.AppendUnsigned(BinaryPrimitives.ReadUInt32LittleEndian(data[op.At..]));
                     break;
                 case JsonOpKind.U64:
-                    sink.AppendUnsigned(BinaryPrimitives.ReadUInt64LittleEndian(data[op.Start..]));
+                    sink.AppendUnsigned(BinaryPrimitives.ReadUInt64LittleEndian(data[op.At..]));
                     break;
                 case JsonOpKind.S8:
-                    sink.AppendSigned((sbyte)data[op.Start]);
+                    sink.AppendSigned((sbyte)data[op.At]);
                     break;
                 case JsonOpKind.S16:
-                    sink.AppendSigned(BinaryPrimitives.ReadInt16LittleEndian(data[op.Start..]));
+                    sink.AppendSigned(BinaryPrimitives.ReadInt16LittleEndian(data[op.At..]));
                     break;
                 case JsonOpKind.S32:
-                    sink.AppendSigned(BinaryPrimitives.ReadInt32LittleEndian(data[op.Start..]));
+                    sink.AppendSigned(BinaryPrimitives.ReadInt32LittleEndian(data[op.At..]));
                     break;
                 case JsonOpKind.S64:
-                    sink.AppendSigned(BinaryPrimitives.ReadInt64LittleEndian(data[op.Start..]));
+                    sink.AppendSigned(BinaryPrimitives.ReadInt64LittleEndian(data[op.At..]));
                     break;
                 default:
-                    // The literal before it ends in ':', '[' or ',', so the walk writes no comma of its own;
-                    // op.Start is where the node starts and op.Length is the node.
+                    // The literal before it ends in ':', '[' or ',', so the walk writes no comma of its own.
                     sink.ResumeAfterLiteral();
-                    ref readonly PlanNode n = ref _nodes[op.Length];
-                    ReadOnlySpan<byte> d = data[op.Start..];
+                    ref readonly PlanNode n = ref _nodes[op.Node];
+                    ReadOnlySpan<byte> d = data[op.At..];
                     if (!TryWriteLeaf(ref sink, in n, d))
                     {
                         WriteComposite(ref sink, in n, d);
@@ -72,7 +73,7 @@ public sealed partial class BtfFormatter
 
     private enum JsonOpKind : byte
     {
-        Literal,
+        None,
         U8,
         U16,
         U32,
@@ -85,10 +86,11 @@ public sealed partial class BtfFormatter
     }
 
     /// <summary>
-    /// One step: a literal run (<see cref="Start"/> and <see cref="Length"/> in the literals), an integer
-    /// at byte <see cref="Start"/> of the value, or a walk of plan node <see cref="Length"/> at byte <see cref="Start"/>.
+    /// One step: <see cref="LiteralLength"/> bytes of the literals from <see cref="Literal"/>, then an integer
+    /// read at byte <see cref="At"/> of the value, or a walk of plan node <see cref="Node"/> starting at byte
+    /// <see cref="At"/>, or nothing (<see cref="JsonOpKind.None"/>: the last step's closing brackets).
     /// </summary>
-    private readonly record struct JsonOp(JsonOpKind Kind, int Start, int Length);
+    private readonly record struct JsonOp(int Literal, int LiteralLength, JsonOpKind Kind, int At, int Node);
 
     private sealed class JsonProgram(JsonOp[] ops, byte[] literals)
     {
@@ -99,91 +101,108 @@ public sealed partial class BtfFormatter
 
         public static JsonProgram Compile(BtfFormatter f)
         {
-            var ops = new List<JsonOp>();
-            var literals = new List<byte>();
-            Emit(f, f._root, 0, ops, literals);
-            literals.AddRange(new byte[16]);
-            return new JsonProgram([.. ops], [.. literals]);
+            var builder = new Builder(f);
+            builder.Emit(f._root, 0);
+            return builder.Finish();
         }
 
-        private static void Emit(BtfFormatter f, int index, int at, List<JsonOp> ops, List<byte> literals)
+        /// <summary>Lays out the steps; literal text waits (from <c>_pending</c>) for the value that follows it.</summary>
+        private sealed class Builder(BtfFormatter f)
         {
-            PlanNode n = f._nodes[index];
-            int here = at + n.Offset;
-            switch (n.Kind)
+            private readonly List<JsonOp> _ops = [];
+            private readonly List<byte> _literals = [];
+            private int _pending = -1;
+
+            public JsonProgram Finish()
             {
-                case PlanKind.Unsigned or PlanKind.Signed when n.Bits is 8 or 16 or 32 or 64:
-                    bool signed = n.Kind == PlanKind.Signed;
-                    JsonOpKind kind = n.Bits switch
-                    {
-                        8 => signed ? JsonOpKind.S8 : JsonOpKind.U8,
-                        16 => signed ? JsonOpKind.S16 : JsonOpKind.U16,
-                        32 => signed ? JsonOpKind.S32 : JsonOpKind.U32,
-                        _ => signed ? JsonOpKind.S64 : JsonOpKind.U64,
-                    };
-                    ops.Add(new JsonOp(kind, here, 0));
-                    break;
-                case PlanKind.Struct:
-                    Literal(ops, literals, "{"u8);
-                    for (int i = 0; i < n.Count; i++)
-                    {
-                        int child = n.First + i;
-                        if (i > 0)
+                Value(JsonOpKind.None, 0, 0);
+                _literals.AddRange(new byte[16]);
+                return new JsonProgram([.. _ops], [.. _literals]);
+            }
+
+            public void Emit(int index, int at)
+            {
+                PlanNode n = f._nodes[index];
+                int here = at + n.Offset;
+                switch (n.Kind)
+                {
+                    case PlanKind.Unsigned or PlanKind.Signed when n.Bits is 8 or 16 or 32 or 64:
+                        bool signed = n.Kind == PlanKind.Signed;
+                        JsonOpKind kind = n.Bits switch
                         {
-                            Literal(ops, literals, ","u8);
+                            8 => signed ? JsonOpKind.S8 : JsonOpKind.U8,
+                            16 => signed ? JsonOpKind.S16 : JsonOpKind.U16,
+                            32 => signed ? JsonOpKind.S32 : JsonOpKind.U32,
+                            _ => signed ? JsonOpKind.S64 : JsonOpKind.U64,
+                        };
+                        Value(kind, here, 0);
+                        break;
+                    case PlanKind.Struct:
+                        Literal("{"u8);
+                        for (int i = 0; i < n.Count; i++)
+                        {
+                            int child = n.First + i;
+                            if (i > 0)
+                            {
+                                Literal(","u8);
+                            }
+
+                            Literal(f._names[f._nodes[child].Name].Quoted);
+                            Literal(":"u8);
+                            Emit(child, here);
                         }
 
-                        Literal(ops, literals, f._names[f._nodes[child].Name].Quoted);
-                        Literal(ops, literals, ":"u8);
-                        Emit(f, child, here, ops, literals);
-                    }
-
-                    Literal(ops, literals, "}"u8);
-                    break;
-                case PlanKind.Array when (long)n.Count * Cost(f, n.First) <= MaxUnrolledOps:
-                    Literal(ops, literals, "["u8);
-                    for (int i = 0; i < n.Count; i++)
-                    {
-                        if (i > 0)
+                        Literal("}"u8);
+                        break;
+                    case PlanKind.Array when (long)n.Count * Cost(n.First) <= MaxUnrolledOps:
+                        Literal("["u8);
+                        for (int i = 0; i < n.Count; i++)
                         {
-                            Literal(ops, literals, ","u8);
+                            if (i > 0)
+                            {
+                                Literal(","u8);
+                            }
+
+                            Emit(n.First, here + (i * n.Stride));
                         }
 
-                        Emit(f, n.First, here + (i * n.Stride), ops, literals);
-                    }
-
-                    Literal(ops, literals, "]"u8);
-                    break;
-                default:
-                    ops.Add(new JsonOp(JsonOpKind.Walk, here, index));
-                    break;
-            }
-        }
-
-        /// <summary>Ops a node unrolls to, roughly: a bound on how far arrays of it unroll.</summary>
-        private static int Cost(BtfFormatter f, int index)
-        {
-            PlanNode n = f._nodes[index];
-            return n.Kind switch
-            {
-                PlanKind.Struct => (int)Math.Min(MaxUnrolledOps + 1, 2 + Enumerable.Range(n.First, n.Count).Sum(c => 2L + Cost(f, c))),
-                PlanKind.Array => (int)Math.Min(MaxUnrolledOps + 1, 2 + (n.Count * (1L + Cost(f, n.First)))),
-                _ => 1,
-            };
-        }
-
-        private static void Literal(List<JsonOp> ops, List<byte> literals, ReadOnlySpan<byte> text)
-        {
-            if (ops.Count > 0 && ops[^1].Kind == JsonOpKind.Literal && ops[^1].Start + ops[^1].Length == literals.Count)
-            {
-                ops[^1] = ops[^1] with { Length = ops[^1].Length + text.Length };
-            }
-            else
-            {
-                ops.Add(new JsonOp(JsonOpKind.Literal, literals.Count, text.Length));
+                        Literal("]"u8);
+                        break;
+                    default:
+                        Value(JsonOpKind.Walk, here, index);
+                        break;
+                }
             }
 
-            literals.AddRange(text);
+            /// <summary>Steps a node unrolls to, roughly: a bound on how far arrays of it unroll.</summary>
+            private int Cost(int index)
+            {
+                PlanNode n = f._nodes[index];
+                long cost = n.Kind switch
+                {
+                    PlanKind.Struct => 2 + Enumerable.Range(n.First, n.Count).Sum(c => 2L + Cost(c)),
+                    PlanKind.Array => 2 + (n.Count * (1L + Cost(n.First))),
+                    _ => 1,
+                };
+                return (int)Math.Min(cost, MaxUnrolledOps + 1);
+            }
+
+            private void Literal(ReadOnlySpan<byte> text)
+            {
+                if (_pending < 0)
+                {
+                    _pending = _literals.Count;
+                }
+
+                _literals.AddRange(text);
+            }
+
+            private void Value(JsonOpKind kind, int at, int node)
+            {
+                int start = _pending < 0 ? _literals.Count : _pending;
+                _ops.Add(new JsonOp(start, _literals.Count - start, kind, at, node));
+                _pending = -1;
+            }
         }
     }
 }
