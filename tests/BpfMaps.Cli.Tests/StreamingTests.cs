@@ -71,6 +71,32 @@ public class StreamingTests
     }
 
     [Fact]
+    public void A_json_dump_with_btf_allocates_nothing_per_entry()
+    {
+        Kernel.Require();
+        long Allocated(int n)
+        {
+            using BpfMap m = BenchMaps.CreateFlows(n);
+            EntryLayout layout = EntryLayout.Of(m, PerCpuMode.Raw);
+            Dump();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Dump();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+
+            void Dump()
+            {
+                using var r = new JsonEntryRenderer(Stream.Null, layout, pretty: false);
+                Assert.Equal(n, DumpPipeline.RunCore(m, false, r, layout, new GlobalOptions(), null));
+            }
+        }
+
+        long small = Allocated(10_000), large = Allocated(50_000);
+
+        // The renderer's buffer, the enumerator and the read-ahead thread are per dump, not per entry.
+        Assert.True(large - small < 4096, $"10,000 entries allocated {small:N0} B and 50,000 allocated {large:N0} B");
+    }
+
+    [Fact]
     public void Sorting_holds_entries_but_top_keeps_only_the_best()
     {
         Kernel.Require();

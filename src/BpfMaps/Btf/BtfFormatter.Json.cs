@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace BpfMaps.Btf;
 
@@ -21,10 +22,12 @@ public sealed partial class BtfFormatter
     {
         JsonProgram program = _json ??= JsonProgram.Compile(this);
         byte[] literals = program.Literals;
+        JsonOp[] ops = program.Ops;
         sink.BeginValue();
-        foreach (JsonOp op in program.Ops)
+        for (int i = 0; i < ops.Length; i++)
         {
             // Each step is a literal run (maybe empty), then at most one value.
+            ref readonly JsonOp op = ref ops[i];
             sink.AppendLiteral(literals, op.Literal, op.LiteralLength);
             switch (op.Kind)
             {
@@ -55,20 +58,25 @@ public sealed partial class BtfFormatter
                     sink.AppendSigned(BinaryPrimitives.ReadInt64LittleEndian(data[op.At..]));
                     break;
                 default:
-                    // The literal before it ends in ':', '[' or ',', so the walk writes no comma of its own.
-                    sink.ResumeAfterLiteral();
-                    ref readonly PlanNode n = ref _nodes[op.Node];
-                    ReadOnlySpan<byte> d = data[op.At..];
-                    if (!TryWriteLeaf(ref sink, in n, d))
-                    {
-                        WriteComposite(ref sink, in n, d);
-                    }
-
+                    WalkStep(ref sink, op.Node, data[op.At..]);
                     break;
             }
         }
 
         sink.EndValue();
+    }
+
+    /// <summary>A value the program leaves to the walk: plan node <paramref name="node"/>, whose bytes start <paramref name="d"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WalkStep(ref BtfJsonSink sink, int node, ReadOnlySpan<byte> d)
+    {
+        // The literal before it ends in ':', '[' or ',', so the walk writes no comma of its own.
+        sink.ResumeAfterLiteral();
+        ref readonly PlanNode n = ref _nodes[node];
+        if (!TryWriteLeaf(ref sink, in n, d))
+        {
+            WriteComposite(ref sink, in n, d);
+        }
     }
 
     private enum JsonOpKind : byte
