@@ -225,6 +225,7 @@ public struct BtfJsonSink : IBtfValueSink
     /// Copies <paramref name="length"/> bytes of <paramref name="literals"/> from <paramref name="start"/>, 16
     /// at a time: <paramref name="literals"/> must have 16 bytes past the run.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AppendLiteral(byte[] literals, int start, int length)
     {
         if ((uint)start > (uint)literals.Length || (uint)(length + 16) > (uint)(literals.Length - start))
@@ -243,9 +244,11 @@ public struct BtfJsonSink : IBtfValueSink
     }
 
     /// <summary>An unsigned integer with no comma before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AppendUnsigned(ulong value) => _pos += AsciiDigits.WriteUnsigned(value, ref Room(AsciiDigits.MaxUnsigned));
 
     /// <summary>A signed integer with no comma before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AppendSigned(long value) => _pos += AsciiDigits.WriteSigned(value, ref Room(AsciiDigits.MaxSigned));
 
     private void Open(byte c)
