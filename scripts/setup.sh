@@ -9,7 +9,7 @@ command -v bpftool >/dev/null || need+=(bpftool)
 { command -v setpriv && command -v taskset; } >/dev/null || need+=(util-linux)
 command -v clang-14 >/dev/null || need+=(clang-14)
 command -v llvm-objcopy-14 >/dev/null || need+=(llvm-14)
-# <bpf/bpf_helpers.h> for the BTF corpus (tests/Corpus/btf).
+# <bpf/bpf_helpers.h> for the BTF corpus (tests/Corpus/btf); libbpf (-lbpf) for the btf-parse bench baseline.
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
