@@ -9,8 +9,8 @@ command -v bpftool >/dev/null || need+=(bpftool)
 { command -v setpriv && command -v taskset; } >/dev/null || need+=(util-linux)
 command -v clang-14 >/dev/null || need+=(clang-14)
 command -v llvm-objcopy-14 >/dev/null || need+=(llvm-14)
-# <bpf/bpf_helpers.h> for the BTF corpus (tests/Corpus/btf); libbpf itself (-lbpf) for the bench's ring buffer
-# baseline (bench/BpfMaps.Benchmarks/SideBySide/ringbuf_consume.c).
+# <bpf/bpf_helpers.h> for the BTF corpus (tests/Corpus/btf); libbpf itself (-lbpf) for the bench baselines
+# (btf_parse.c, SideBySide/ringbuf_consume.c).
 { [ -f /usr/include/bpf/bpf_helpers.h ] && [ -f /usr/include/bpf/libbpf.h ] && ls /usr/lib/*/libbpf.so >/dev/null 2>&1; } || need+=(libbpf-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
