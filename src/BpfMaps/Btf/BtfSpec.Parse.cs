@@ -182,7 +182,7 @@ public sealed partial class BtfSpec
             ref byte record = ref Unsafe.Add(ref types, pos);
             uint info = Read(ref record, 4);
             int kind = (int)((info >> 24) & 0x1f);
-            int vlen = (int)(info & 0xffff);
+            int vlen = (int)(info & 0xffffff);
 
             // Bytes after the 12-byte header: at most 12 * 65535, so no overflow. A switch rather than a
             // table: the branches are predicted, so the next record's position need not wait for this load.
@@ -288,7 +288,7 @@ public sealed partial class BtfSpec
 
         uint info = Read(ref record, 4);
         var kind = (BtfKind)((info >> 24) & 0x1f);
-        int vlen = (int)(info & 0xffff);
+        int vlen = (int)(info & 0xffffff);
         uint sizeOrType = Read(ref record, 8);
         ref byte data = ref Unsafe.Add(ref record, TypeHeaderSize);
         switch (kind)
