@@ -216,7 +216,7 @@ public static class ExporterHost
         AddReadLoop(builder.Services, loop);
         if (plan.ListenHost is { } listenHost)
         {
-            builder.Services.AddHostedService(_ => new PrometheusEndpoint(listenHost, plan.ListenPort, self.Registry!));
+            builder.Services.AddHostedService(_ => new PrometheusEndpoint(listenHost, plan.ListenPort, self));
         }
 
         if (plan.OtlpEndpoint is { } endpoint)
