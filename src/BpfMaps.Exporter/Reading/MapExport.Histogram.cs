@@ -164,6 +164,176 @@ internal sealed partial class MapExport
         }
     }
 
+    /// <summary>
+    /// Writes the histogram as one OTLP <c>Metric</c> (field 2 of <c>ScopeMetrics</c>) with a data point per label set:
+    /// an exponential histogram at scale 0 when the buckets are powers of two (<see cref="HistogramBuckets.ExponentialShift"/>),
+    /// else an explicit-bucket histogram with the bounds the scrape endpoint publishes. Delta points carry what
+    /// changed since the last push (label sets with no change are left out); cumulative points the counts, from
+    /// when the series began or last went down. Writes nothing when there is no point.
+    /// </summary>
+    /// <param name="w">The request being written.</param>
+    /// <param name="delta">Delta temporality, else cumulative.</param>
+    /// <param name="now">The points' time, Unix nanoseconds.</param>
+    internal void WriteOtlpHistogram(ProtoWriter w, bool delta, ulong now)
+    {
+        if (_buckets is not { } b)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            HistogramPlan h = _plan.Histogram!;
+            bool exact = h.SumKey is not null || h.SumField is not null;
+            bool exponential = b.ExponentialShift is not null;
+            int metricTag = w.Position;
+            int metric = w.Begin(2);
+            w.String(1, h.Name);
+            w.String(2, _histogramHelp);
+            int data = w.Begin(exponential ? 10 : 9);
+            int firstPoint = w.Position;
+            ulong[] counts = _otlpCounts.Length == b.Slots ? _otlpCounts : (_otlpCounts = new ulong[b.Slots]);
+            foreach (Series s in _series.Values)
+            {
+                HistogramSeries hs = s.Histogram!;
+                double sum = (exact ? hs.Sum : hs.SumEstimate) * h.Multiplier;
+                ulong[]? pushed = hs.Pushed;
+                bool reset = false;
+                for (int i = 0; pushed is not null && i < pushed.Length && !reset; i++)
+                {
+                    // A dump whose counts went down: the map was replaced or emptied; the series starts again.
+                    reset = hs.Counts[i] < pushed[i];
+                }
+
+                bool fresh = pushed is null || reset;
+                if (reset && !delta)
+                {
+                    hs.StartUnixNano = hs.LastPushUnixNano;
+                }
+
+                bool any = false;
+                for (int i = 0; i < counts.Length; i++)
+                {
+                    counts[i] = delta && !fresh ? hs.Counts[i] - pushed![i] : hs.Counts[i];
+                    any |= counts[i] != 0;
+                }
+
+                double pointSum = delta && !fresh ? sum - hs.PushedSum : sum;
+                if (delta && !any && pointSum == 0)
+                {
+                    continue;
+                }
+
+                ulong start = delta && pushed is not null ? hs.LastPushUnixNano : hs.StartUnixNano;
+                if (exponential)
+                {
+                    WriteExponentialPoint(w, b, s.Tags, start, now, counts, pointSum, h.Type == BucketType.Exp2Zero);
+                }
+                else
+                {
+                    WriteExplicitPoint(w, b, s.Tags, start, now, counts, pointSum);
+                }
+
+                hs.Pushed ??= new ulong[counts.Length];
+                hs.Counts.CopyTo(hs.Pushed, 0);
+                hs.PushedSum = sum;
+                hs.LastPushUnixNano = now;
+            }
+
+            if (w.Position == firstPoint)
+            {
+                w.Buffer.Truncate(metricTag);
+                return;
+            }
+
+            w.UInt(2, delta ? 1UL : 2UL);
+            w.End(data);
+            w.End(metric);
+        }
+    }
+
+    private ulong[] _otlpCounts = [];
+    private ulong[] _otlpBuckets = [];
+
+    private void WriteExplicitPoint(ProtoWriter w, HistogramBuckets b, KeyValuePair<string, object?>[] tags, ulong start, ulong now, ulong[] counts, double sum)
+    {
+        ulong[] perBucket = _otlpBuckets.Length == b.Bounds.Length + 1 ? _otlpBuckets : (_otlpBuckets = new ulong[b.Bounds.Length + 1]);
+        ulong total = 0;
+        int slot = 0;
+        for (int j = 0; j < perBucket.Length; j++)
+        {
+            int end = j < b.Bounds.Length ? b.BoundEnd[j] : counts.Length - 1;
+            ulong inBucket = 0;
+            while (slot <= end)
+            {
+                inBucket += counts[slot++];
+            }
+
+            perBucket[j] = inBucket;
+            total += inBucket;
+        }
+
+        int point = w.Begin(1);
+        WriteAttributes(w, 9, tags);
+        w.Fixed64(2, start);
+        w.Fixed64(3, now);
+        w.Fixed64(4, total);
+        w.Double(5, sum);
+        w.PackedFixed64(6, perBucket);
+        w.PackedDouble(7, b.Bounds);
+        w.End(point);
+    }
+
+    private static void WriteExponentialPoint(ProtoWriter w, HistogramBuckets b, KeyValuePair<string, object?>[] tags, ulong start, ulong now, ulong[] counts, double sum, bool zeroBucket)
+    {
+        // exp2 bucket i is (2^(i-1), 2^i], exponential bucket i-1 at scale 0; exp2zero's are one further up, its bucket 0 the zero count.
+        int first = zeroBucket ? 1 : 0;
+        int below = zeroBucket ? 2 : 1;
+        ulong total = 0;
+        int lo = -1, hi = -1;
+        for (int i = 0; i < counts.Length; i++)
+        {
+            total += counts[i];
+            if (i >= first && counts[i] != 0)
+            {
+                lo = lo < 0 ? i : lo;
+                hi = i;
+            }
+        }
+
+        int point = w.Begin(1);
+        WriteAttributes(w, 1, tags);
+        w.Fixed64(2, start);
+        w.Fixed64(3, now);
+        w.Fixed64(4, total);
+        w.Double(5, sum);
+        w.SInt32(6, 0);
+        w.Fixed64(7, zeroBucket ? counts[0] : 0);
+        if (lo >= 0)
+        {
+            int positive = w.Begin(8);
+            w.SInt32(1, lo - below + b.ExponentialShift!.Value);
+            w.PackedUInt(2, counts.AsSpan(lo, hi - lo + 1));
+            w.End(positive);
+        }
+
+        w.End(point);
+    }
+
+    /// <summary>Labels as OTLP <c>KeyValue</c> attributes with string values.</summary>
+    internal static void WriteAttributes(ProtoWriter w, int field, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach ((string key, object? value) in tags)
+        {
+            int kv = w.Begin(field);
+            w.String(1, key);
+            int any = w.Begin(2);
+            w.String(1, value as string ?? value?.ToString() ?? "");
+            w.End(any);
+            w.End(kv);
+        }
+    }
+
     /// <summary>The key fields of a map with BTF that are neither labels nor the bucket, or null.</summary>
     private string? UncoveredKeyFields(BpfMap map)
     {
