@@ -244,13 +244,12 @@ public static class ExporterHost
                 .WithMetrics(m =>
                 {
                     m.AddMeter(ExporterMetrics.MeterName);
-                    foreach (MapPlan map in plan.Maps)
-                    {
-                        foreach (MetricPlan metric in map.Metrics)
-                        {
-                            m.AddView(metric.Name, new MetricStreamConfiguration { CardinalityLimit = plan.MaxSeries + 1 });
-                        }
-                    }
+
+                    // Every instrument of the exporter's meter, those named from BTF fields when a map is opened included:
+                    // maxSeries bounds them, not OpenTelemetry's default of 2000 points.
+                    m.AddView(instrument => instrument.Meter.Name == ExporterMetrics.MeterName
+                        ? new MetricStreamConfiguration { CardinalityLimit = plan.MaxSeries + 1 }
+                        : null);
 
                     m.AddOtlpExporter((exporter, reader) =>
                     {
