@@ -220,17 +220,24 @@ internal sealed partial class MapExport : IDisposable
             CloseMap();
         }
 
-        if (!_plan.Drain || (problem.Reason == "layout" && !problem.AfterRead))
+        lock (_lock)
         {
-            // A dump's series describe a map that is gone; drained counters stay (they are monotonic).
-            lock (_lock)
+            if (problem.Reason == "layout" && (!_plan.Drain || !problem.AfterRead))
             {
+                // The map does not fit the configuration: what was read from it cannot be trusted. (Counts drained
+                // by a read that went through are kept.)
                 foreach (Series s in _series.Values)
                 {
                     Unpublish(s);
                 }
 
                 _series.Clear();
+            }
+            else
+            {
+                // Nothing was read: every series goes as it would when a read did not see its key. A dump's at once,
+                // or once expireAfter has passed; drained counters once expireAfter has passed, or never.
+                Expire(gen: -1, _clock.GetTimestamp());
             }
         }
 
