@@ -85,6 +85,53 @@ public sealed class PrometheusTests
         Assert.Equal((64 + (64 * 10.0 / 60)) * 1e-6, await prometheus.ValueAsync("histogram_quantile(0.5, op_latency_seconds_bucket)"), 12);
     }
 
+    /// <summary>The README's latency example, with its configuration and its query.</summary>
+    [Fact]
+    public async Task The_readme_latency_example_gives_a_p99_of_test_run_durations()
+    {
+        RequirePrometheus();
+        string name = TestMaps.UniqueName();
+        using var latency = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 28, Name = name });
+        using BpfProgram program = Exp2HistogramProgram.Load(latency);
+        ExporterOptions options = ExporterConfig.Parse($$"""
+            { "maps": [ { "map": "name {{name}}", "name": "run_latency",
+                          "histogram": { "name": "test_run_duration_seconds", "help": "BPF_PROG_TEST_RUN run durations.",
+                                         "bucketType": "exp2", "bucketMax": 26, "overflow": "max",
+                                         "sum": { "key": 27 }, "multiplier": 1e-9 } } ] }
+            """);
+
+        await using RunningExporter e = await RunningExporter.StartAsync(options);
+        await using PrometheusServer prometheus = await PrometheusServer.StartAsync(e.Port);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        CancellationToken token = stop.Token;
+        Task runs = Task.Run(
+            async () =>
+            {
+                while (!token.IsCancellationRequested)
+                {
+                    program.TestRun(Exp2HistogramProgram.CreatePacket(0), repeat: 1000);
+                    await Task.Delay(50, CancellationToken.None);
+                }
+            },
+            CancellationToken.None);
+        try
+        {
+            double p99 = await prometheus.ValueAsync(
+                "histogram_quantile(0.99, sum by (le) (rate(test_run_duration_seconds_bucket[1m])))",
+                v => double.IsFinite(v) && v > 0);
+            TestContext.Current.TestOutputHelper?.WriteLine($"p99 of a test run: {p99 * 1e9:F0} ns");
+            TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", (await e.ScrapeAsync()).Text.Split('\n').Where(l => l.Contains("test_run_duration", StringComparison.Ordinal))));
+            Assert.InRange(p99, 1e-9, Math.ScaleB(1, 26) * 1e-9);
+            Assert.True(await prometheus.ValueAsync("test_run_duration_seconds_count", v => v >= 2000) >= 2000);
+            Assert.True(await prometheus.ValueAsync("test_run_duration_seconds_sum") > 0);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await runs;
+        }
+    }
+
     [Fact]
     public async Task A_key_that_leaves_a_dump_map_goes_stale_in_prometheus()
     {
