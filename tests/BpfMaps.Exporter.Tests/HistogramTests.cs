@@ -1,4 +1,5 @@
 using System.Globalization;
+using BpfMaps.Btf;
 using BpfMaps.Exporter.Tests.Infrastructure;
 
 namespace BpfMaps.Exporter.Tests;
@@ -207,6 +208,72 @@ public sealed class HistogramTests
         await Task.Delay(300, TestContext.Current.CancellationToken);
         string[] lines = e.LogText.Split('\n').Where(l => l.Contains("above bucketMax", StringComparison.Ordinal)).ToArray();
         Assert.Equal("map lat: read failed (layout): bucket index 9 (key 0100000009000000) is above bucketMax 4; raise bucketMax, or set overflow to 'inf' (counted in +Inf) or 'max' (the program clamps)", Assert.Single(lines).Split(": ", 2)[1].Trim());
+    }
+
+    /// <summary>A hash map with BTF: struct hist_key { u32 dev; u32 cpu; u32 slot; } to struct hist_value { u64 count; u64 sum; char tag[8]; }.</summary>
+    private static BpfMap BtfHistogramMap()
+    {
+        TestMaps.Require();
+        var b = new BtfBuilder();
+        uint u32 = b.AddInt("unsigned int", 4, isSigned: false);
+        uint u64 = b.AddInt("unsigned long long", 8, isSigned: false);
+        uint ch = b.AddInt("char", 1, isSigned: true);
+        uint tag = b.AddArray(ch, u32, 8);
+        uint key = b.AddStruct("hist_key", 12, ("dev", u32, 0), ("cpu", u32, 4), ("slot", u32, 8));
+        uint value = b.AddStruct("hist_value", 24, ("count", u64, 0), ("sum", u64, 8), ("tag", tag, 16));
+        using BtfObject btf = BtfObject.Load(b.Build());
+        return BpfMap.Create(new MapSpec
+        {
+            Type = MapType.Hash, KeySize = 12, ValueSize = 24, MaxEntries = 64, Name = TestMaps.UniqueName(),
+            Btf = btf, BtfKeyTypeId = key, BtfValueTypeId = value,
+        });
+    }
+
+    private static void PutBtf(BpfMap map, uint dev, uint slot, ulong count, ulong sum)
+    {
+        byte[] k = new byte[12];
+        BitConverter.TryWriteBytes(k, dev);
+        BitConverter.TryWriteBytes(k.AsSpan(8), slot);
+        byte[] v = new byte[24];
+        BitConverter.TryWriteBytes(v, count);
+        BitConverter.TryWriteBytes(v.AsSpan(8), sum);
+        map.Update(k, v);
+    }
+
+    [Fact]
+    public async Task Bucket_count_and_sum_named_by_btf_field()
+    {
+        using BpfMap map = BtfHistogramMap();
+        PutBtf(map, 259, 1, 4, 7);
+        PutBtf(map, 259, 3, 2, 13);
+        ExporterOptions options = ExporterConfig.Parse($$"""
+            { "maps": [ { "map": "id {{map.Id}}", "name": "lat", "labels": ["dev"],
+                          "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": 3, "bucket": "slot", "count": "count", "sum": "sum" } } ] }
+            """);
+        await using RunningExporter e = await RunningExporter.StartAsync(options);
+        Scrape s = await e.AfterReadsAsync("lat");
+        Assert.Equal("1:0 2:4 4:4 8:6 +Inf:6", Les(Buckets(s, "h", ("dev", "259"))));
+        Assert.Equal(20, s.Value("h_sum", ("dev", "259")));
+
+        // The key's cpu field is in no label and is not the bucket: entries that differ there count together.
+        Assert.Contains("map lat: key fields cpu are in no label and are not the bucket", e.LogText, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"bucket\": \"slott\"", "maps[0].histogram.bucket.field: no field 'slott' in the key of map")]
+    [InlineData("\"bucket\": \"slot\", \"count\": \"tag\"", "maps[0].histogram.count.field: field 'tag' of map")]
+    [InlineData("\"bucket\": \"dev\"", "maps[0].histogram.bucket: key bytes 0..3 are the bucket index and also labels[0] (bytes 0..3)")]
+    public async Task Btf_histogram_fields_that_do_not_fit_are_one_line(string fields, string expected)
+    {
+        using BpfMap map = BtfHistogramMap();
+        ExporterOptions options = ExporterConfig.Parse($$"""
+            { "maps": [ { "map": "id {{map.Id}}", "name": "lat", "labels": ["dev"],
+                          "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": 3, {{fields}} } } ] }
+            """);
+        var errors = new StringWriter();
+        Assert.Equal(2, await ExporterHost.RunAsync(options, errors, Deadline()));
+        string line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("bpfmap export: " + expected, line, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -137,7 +137,7 @@ public sealed class HistogramOptions
     /// <summary>The key field holding the bucket index: a BTF field, or an offset and size (1, 2, 4 or 8). Default the whole key when there are no labels.</summary>
     public HistogramFieldOptions? Bucket { get; set; }
 
-    /// <summary>The value field holding the count: a BTF field, or an offset and size (4 or 8). Default the first 8 bytes of the value.</summary>
+    /// <summary>The value field holding the count: a BTF field, or an offset and size (1, 2, 4 or 8; default 8). Default the first 8 bytes of the value.</summary>
     public HistogramFieldOptions? Count { get; set; }
 
     /// <summary>
@@ -157,7 +157,7 @@ public sealed class HistogramFieldOptions
     /// <summary>Byte offset in the key or value.</summary>
     public int? Offset { get; set; }
 
-    /// <summary>Byte count: 1, 2, 4 or 8 for a bucket index, 4 or 8 for a count or sum.</summary>
+    /// <summary>Byte count: 1, 2, 4 or 8 (an unsigned integer in host byte order); required for a bucket index, default 8 for a count or sum.</summary>
     public int? Size { get; set; }
 
     /// <summary><see cref="HistogramOptions.Sum"/> only: the bucket index whose count is the sum of the observed values.</summary>
