@@ -314,12 +314,21 @@ public sealed class HistogramTests
     [InlineData(""" "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": 3, "buckets": 3 } """, "maps[0].histogram.buckets: unknown field (known: name, help, bucketType,")]
     [InlineData(""" "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": "x" } """, "maps[0].histogram.bucketMax: 'x' is not a valid integer")]
     [InlineData(""" "histogram": "exp2" """, "maps[0].histogram: expected an object")]
+    [InlineData(""" "labels": [ { "name": "le", "type": "u32" } ], "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": 3 } """, "maps[0].labels[0].name: 'le' is the bucket bound label of a histogram")]
+    [InlineData(""" "key": "u32", "keyLabel": "le", "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": 3 } """, "maps[0].keyLabel: 'le' is the bucket bound label of a histogram")]
     [InlineData(""" "histogram": { "name": "h_count", "bucketType": "exp2", "bucketMax": 3 } }, { "map": "id 2", "key": "u8", "metrics": [ { "name": "h_count_sum" } ] """, "maps[1].metrics[0].name: 'h_count_sum' is published as h_count_sum, which maps[0].histogram already uses")]
     [InlineData(""" "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": 3 } }, { "map": "id 2", "key": "u8", "metrics": [ { "name": "h_count" } ] """, "maps[1].metrics[0].name: 'h_count' is published as h_count, which maps[0].histogram already uses")]
     public void Histogram_configuration_errors_name_the_field(string mapFields, string expected)
     {
         var e = Assert.Throws<ExporterConfigException>(() => ExporterConfig.Parse($$"""{ "maps": [ { "map": "id 1", {{mapFields}} } ] }"""));
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_constant_label_le_is_refused_when_a_map_is_a_histogram()
+    {
+        var e = Assert.Throws<ExporterConfigException>(() => ExporterConfig.Parse("""{ "labels": { "le": "x" }, "maps": [ { "map": "id 1", "histogram": { "name": "h", "bucketType": "exp2", "bucketMax": 3 } } ] }"""));
+        Assert.Equal("labels.le: 'le' is the bucket bound label of histograms, and maps[0] is a histogram; choose another name", e.Message);
     }
 
     [Fact]

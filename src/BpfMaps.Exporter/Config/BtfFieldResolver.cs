@@ -107,6 +107,11 @@ internal static class BtfFieldResolver
             {
                 throw new MapReadException("layout", "labels", $"label '{l.Name}' appears twice");
             }
+
+            if (plan.Histogram is not null && l.Name == "le")
+            {
+                throw new MapReadException("layout", $"{l.Field}.name", $"label 'le' (from field '{l.BtfPath}') is the bucket bound label of a histogram; give the label a 'name'");
+            }
         }
 
         HistogramPlan? histogram = plan.Histogram is { } h

@@ -646,6 +646,17 @@ public static partial class ExporterConfig
                 throw new ExporterConfigException($"{path}.histogram", "give either 'metrics' or 'histogram', not both: each entry of a histogram map counts one bucket");
             }
 
+            // Bucket series carry the bound in 'le'; a label of that name would be a second one.
+            if (constant.FirstOrDefault(c => c.Key == "le") is { Key: not null } le)
+            {
+                throw new ExporterConfigException($"labels.{le.Key}", "'le' is the bucket bound label of histograms, and maps[" + index + "] is a histogram; choose another name");
+            }
+
+            if (labels.FirstOrDefault(l => l.Name == "le") is { } leLabel)
+            {
+                throw new ExporterConfigException($"{path}.{(leLabel.Field == "key" ? "keyLabel" : leLabel.Field + ".name")}", "'le' is the bucket bound label of a histogram; choose another name");
+            }
+
             HistogramPlan h = CompileHistogram($"{path}.histogram", histogram, metricNames);
             return new MapPlan(index, selector, label, drain, labels, []) { Histogram = h, ExpireAfter = expire };
         }
