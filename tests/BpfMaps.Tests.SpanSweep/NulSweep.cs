@@ -34,6 +34,8 @@ internal sealed class NulSweep(TargetSet set, Output output)
             (_, s) => BpfProgram.Load(ProgramType.SocketFilter, new InstructionBuilder().Mov64(Register.R0, 0).Exit().Build(), "GPL", new ProgramLoadOptions { Name = s })),
         new("CounterProgramOptions.Name", "CounterProgram.Load(BpfMap, CounterProgramOptions)", "options", Kernel: true,
             (t, s) => CounterProgram.Load(t.Targets.First(x => x.Name == "kernel hash").Fixture!.Map, new CounterProgramOptions { Name = s })),
+        new("Exp2HistogramProgramOptions.Name", "Exp2HistogramProgram.Load(BpfMap, Exp2HistogramProgramOptions)", "options", Kernel: true,
+            (t, s) => Exp2HistogramProgram.Load(t.Targets.First(x => x.Name == "kernel hash").Fixture!.Map, new Exp2HistogramProgramOptions { Name = s })),
     ];
 
     public static bool IsPathOrName(string? name)
