@@ -341,7 +341,7 @@ public sealed class HistogramTests
             """);
         HistogramOptions h = o.Maps[0].Histogram!;
         Assert.Equal(("lat_seconds", "fixed", 10L, (ulong)100, 0.001, "slot", 8, 4, (ulong)1000), (h.Name, h.BucketType, h.BucketMin, h.BucketKeys![^1], h.Multiplier, h.Bucket!.Field, h.Count!.Offset, h.Count.Size, h.Sum!.Key));
-        HistogramPlan plan = ExporterConfig.Compile(o).Maps[0].Histogram!;
+        HistogramPlan plan = PlanCompiler.Compile(o).Maps[0].Histogram!;
         Assert.Equal((BucketType.Fixed, (ulong)10, (ulong)100, HistogramOverflow.Inf), (plan.Type, plan.BucketMin, plan.BucketMax, plan.Overflow));
     }
 }

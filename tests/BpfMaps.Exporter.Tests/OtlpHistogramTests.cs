@@ -223,7 +223,7 @@ public sealed class OtlpHistogramTests
         var log = new StringWriter();
         ILogger logger = new TextWriterLoggerProvider(log).CreateLogger("test");
         using var self = new ExporterMetrics(prometheus: false, otel: false, []);
-        using var export = new MapExport(ExporterConfig.Compile(options).Maps[0], 100, self, logger);
+        using var export = new MapExport(PlanCompiler.Compile(options).Maps[0], 100, self, logger);
         self.Track(export);
         export.OpenAtStartup();
         export.Read();

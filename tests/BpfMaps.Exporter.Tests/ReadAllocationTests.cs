@@ -38,7 +38,7 @@ public sealed class ReadAllocationTests
             Listen = "",
             Maps = [new MapOptions { Map = $"id {map.Id}", Mode = mode, Key = "u32", Metrics = [new MetricOptions { Name = "alloc_test", PerCpu = type == MapType.PerCpuHash ? "cpu" : null }] }],
         };
-        MapPlan plan = ExporterConfig.Compile(options).Maps[0];
+        MapPlan plan = PlanCompiler.Compile(options).Maps[0];
         using var self = new ExporterMetrics(prometheus: true, otel: true, []);
         using var export = new MapExport(plan, 100_000, self, NullLogger.Instance);
         for (int warm = 0; warm < 3; warm++)
@@ -114,7 +114,7 @@ public sealed class ReadAllocationTests
         map.Name = "alloc";
         var options = new ExporterOptions { Listen = "", Maps = [map] };
         using var self = new ExporterMetrics(prometheus: true, otel: true, []);
-        using var export = new MapExport(ExporterConfig.Compile(options).Maps[0], 1_000_000, self, NullLogger.Instance);
+        using var export = new MapExport(PlanCompiler.Compile(options).Maps[0], 1_000_000, self, NullLogger.Instance);
         export.OpenAtStartup();
         for (int warm = 0; warm < 2; warm++)
         {

@@ -16,7 +16,7 @@ public sealed class SeriesExpiryTests
             Maps = [new MapOptions { Map = $"id {map.Id}", Name = "churn", Mode = mode, Key = "u32", ExpireAfter = expire, Metrics = [new MetricOptions { Name = "churn_value" }] }],
         };
         var self = new ExporterMetrics(prometheus: true, otel: false, []);
-        return (self, new MapExport(ExporterConfig.Compile(options).Maps[0], options.MaxSeries, self, NullLogger.Instance));
+        return (self, new MapExport(PlanCompiler.Compile(options).Maps[0], options.MaxSeries, self, NullLogger.Instance));
     }
 
     private static void Fill(BpfMap map, uint first, int count)
@@ -163,7 +163,7 @@ public sealed class SeriesExpiryTests
             };
             string name = mode == "drain" ? "gone_value_total" : "gone_value";
             using var self = new ExporterMetrics(prometheus: true, otel: false, []);
-            using var export = new MapExport(ExporterConfig.Compile(options).Maps[0], 100, self, NullLogger.Instance);
+            using var export = new MapExport(PlanCompiler.Compile(options).Maps[0], 100, self, NullLogger.Instance);
             export.Read();
             Assert.Equal(2, Published(self, name));
 
@@ -189,7 +189,7 @@ public sealed class SeriesExpiryTests
     public void Bad_expiry_values_name_the_field(string mode, string expire, string expected)
     {
         var options = new ExporterOptions { Maps = [new MapOptions { Map = "id 1", Mode = mode, Key = "u32", ExpireAfter = expire, Metrics = [new MetricOptions { Name = "x" }] }] };
-        var e = Assert.Throws<ExporterConfigException>(() => ExporterConfig.Compile(options));
+        var e = Assert.Throws<ExporterConfigException>(() => PlanCompiler.Compile(options));
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
     }
 }

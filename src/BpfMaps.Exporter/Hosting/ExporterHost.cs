@@ -76,7 +76,7 @@ public static class ExporterHost
         ExportPlan plan;
         try
         {
-            plan = ExporterConfig.Compile(options);
+            plan = PlanCompiler.Compile(options);
         }
         catch (ExporterConfigException e)
         {
