@@ -195,6 +195,11 @@ internal sealed partial class MapExport : IDisposable
         {
             problem = e;
         }
+        catch (BpfNotSupportedException e)
+        {
+            // A map type the kernel cannot dump or drain: reported like any failed read, the exporter goes on.
+            problem = new MapReadException("unsupported", "map", e.Message, e);
+        }
         catch (BpfException e) when (e.Errno == Errno.EPERM && _plan.Drain && _map?.IsFrozen() == true)
         {
             problem = new MapReadException("layout", "mode", $"map '{_map.Name}' (id {_map.Id}) was frozen: userspace can no longer drain it; use mode 'dump'", e);

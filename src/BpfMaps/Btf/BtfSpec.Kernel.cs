@@ -53,7 +53,7 @@ public sealed partial class BtfSpec
         {
             if (err != 0)
             {
-                throw new BpfException(err, "BPF_BTF_GET_FD_BY_ID", err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, "BPF_BTF_GET_FD_BY_ID"));
+                throw new BpfException(err, BpfCommand.BPF_BTF_GET_FD_BY_ID, err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, BpfCommand.BPF_BTF_GET_FD_BY_ID));
             }
 
             return Load(fd);
@@ -84,7 +84,7 @@ public sealed partial class BtfSpec
         {
             if (err != 0)
             {
-                throw new BpfException(err, "BPF_BTF_GET_FD_BY_ID", err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, "BPF_BTF_GET_FD_BY_ID"));
+                throw new BpfException(err, BpfCommand.BPF_BTF_GET_FD_BY_ID, err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, BpfCommand.BPF_BTF_GET_FD_BY_ID));
             }
 
             return ReadInfo(fd, out _, withData: false);
@@ -108,7 +108,7 @@ public sealed partial class BtfSpec
 
             if (err != 0)
             {
-                BpfErrors.Throw(err, "BPF_BTF_GET_NEXT_ID");
+                BpfErrors.Throw(err, BpfCommand.BPF_BTF_GET_NEXT_ID);
             }
 
             ids.Add(next);
@@ -170,12 +170,12 @@ public sealed partial class BtfSpec
         int err = BpfSyscall.BtfGetInfo(fd, default, default, out BpfBtfInfoNative sizes);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+            BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
         if (sizes.btf_size == 0 && sizes.id == 0)
         {
-            throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is not a BTF object");
+            throw new BpfException(Errno.EINVAL, BpfCommand.BPF_OBJ_GET_INFO_BY_FD, "the descriptor is not a BTF object");
         }
 
         byte[] name = new byte[Math.Max(sizes.name_len + 1, 1)];
@@ -183,7 +183,7 @@ public sealed partial class BtfSpec
         err = BpfSyscall.BtfGetInfo(fd, data, name, out BpfBtfInfoNative info);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+            BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
         int len = Array.IndexOf(name, (byte)0);
