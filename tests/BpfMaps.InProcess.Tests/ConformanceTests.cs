@@ -291,16 +291,16 @@ public class ConformanceTests
                 seen.Add(k, v);
             }
 
-            Assert.Equal(500, seen.Count);
+            Assert.Equal(Enumerable.Range(0, 500).Select(i => (uint)i), seen.Keys.Order());
             Assert.All(seen, kv => Assert.Equal(kv.Key * 3, kv.Value));
-            int drained = 0;
+            var drained = new HashSet<uint>();
             foreach (var (k, v) in typed.Drain(new DumpOptions { BatchSize = 3 }))
             {
                 Assert.Equal(k * 3, v);
-                drained++;
+                Assert.True(drained.Add(k), $"key {k} drained twice");
             }
 
-            Assert.Equal(500, drained);
+            Assert.Equal(seen.Keys.Order(), drained.Order());
             Assert.Equal(0L, map.Count());
         }
     }
@@ -318,7 +318,7 @@ public class ConformanceTests
                 typed.Update(k, Enumerable.Range(0, typed.Cpus).Select(c => (ulong)(k * 10 + (uint)c)).ToArray());
             }
 
-            int seen = 0;
+            var seen = new HashSet<uint>();
             foreach (var entry in typed.Dump(new DumpOptions { BatchSize = 4 }))
             {
                 for (int c = 0; c < typed.Cpus; c++)
@@ -326,18 +326,22 @@ public class ConformanceTests
                     Assert.Equal((ulong)(entry.Key * 10 + (uint)c), entry.Values[c]);
                 }
 
-                seen++;
+                Assert.True(seen.Add(entry.Key), $"key {entry.Key} dumped twice");
             }
 
-            Assert.Equal(40, seen);
-            int drained = 0;
+            Assert.Equal(Enumerable.Range(0, 40).Select(i => (uint)i), seen.Order());
+            var drained = new HashSet<uint>();
             foreach (var entry in typed.Drain())
             {
-                Assert.Equal((ulong)(entry.Key * 10), entry.Values[0]);
-                drained++;
+                for (int c = 0; c < typed.Cpus; c++)
+                {
+                    Assert.Equal((ulong)(entry.Key * 10 + (uint)c), entry.Values[c]);
+                }
+
+                Assert.True(drained.Add(entry.Key), $"key {entry.Key} drained twice");
             }
 
-            Assert.Equal(40, drained);
+            Assert.Equal(seen.Order(), drained.Order());
             Assert.Equal(0L, map.Count());
         }
     }

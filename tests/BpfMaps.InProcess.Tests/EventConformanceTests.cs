@@ -171,14 +171,17 @@ public class EventConformanceTests
             producer.Run(3);
         }, ct);
         int n = 0;
+        var c = new Collector();
         sw.Restart();
         while (n < 3 && sw.Elapsed < TimeSpan.FromSeconds(10))
         {
-            n += reader.Poll(TimeSpan.FromSeconds(10), _ => { });
+            n += reader.Poll(TimeSpan.FromSeconds(10), c.OnRecord);
         }
 
         await produce;
         Assert.Equal(3, n);
+        Assert.Equal([0UL, 1UL, 2UL], c.Sequences);
+        Assert.Equal(0, c.Torn);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"woken after {sw.Elapsed}");
     }
 

@@ -223,8 +223,12 @@ public sealed class BtfSpecTests
     [Fact]
     public void ModuleNamesMustBeFileNames()
     {
-        Assert.Throws<ArgumentException>(() => BtfSpec.LoadKernelModule("../etc/passwd"));
-        Assert.Throws<ArgumentException>(() => BtfSpec.LoadKernelModule(".."));
+        foreach (string bad in new[] { "../etc/passwd", ".." })
+        {
+            var e = Assert.Throws<ArgumentException>(() => BtfSpec.LoadKernelModule(bad));
+            Assert.Equal("module", e.ParamName);
+            Assert.Contains($"'{bad}' is not a module name", e.Message);
+        }
     }
 
     private static string? Which(string name)

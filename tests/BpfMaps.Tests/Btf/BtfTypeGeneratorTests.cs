@@ -222,8 +222,16 @@ public sealed class BtfTypeGeneratorTests
             g.Add(t);
         }
 
-        using BtfObject loaded = BtfObject.Load(g.Build());
+        byte[] blob = g.Build();
+        using BtfObject loaded = BtfObject.Load(blob);
         Assert.False(loaded.Fd.IsInvalid);
+
+        // The kernel hands back the blob it took, type for type: nothing was dropped or rewritten.
+        BtfSpec back = BtfSpec.Load(loaded.Fd);
+        BtfSpec sent = BtfSpec.Parse(blob);
+        Assert.Equal(sent.TypeCount, back.TypeCount);
+        Assert.Equal(sent.Types().Select(t => (t.Kind, t.Name)), back.Types().Select(t => (t.Kind, t.Name)));
+        Assert.Contains(back.Types(), t => t.Kind == BtfKind.Struct && t.Name == nameof(FlowValue));
     }
 
     [Fact]

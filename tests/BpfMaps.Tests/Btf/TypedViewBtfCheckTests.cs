@@ -101,9 +101,18 @@ public sealed class TypedViewBtfCheckTests
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(FlowValueMap());
-        _ = new BpfMap<uint, PascalFlowValue>(map);   // Packets meets packets through the __u64 typedef
-        _ = new BpfMap<uint, UnrelatedNames>(map);    // no names in common: only the sizes are checked
-        _ = new BpfMap<uint, (ulong, ulong, uint, uint)>(map);
+        var pascal = new BpfMap<uint, PascalFlowValue>(map);   // Packets meets packets through the __u64 typedef
+        var unrelated = new BpfMap<uint, UnrelatedNames>(map); // no names in common: only the sizes are checked
+        var tuple = new BpfMap<uint, (ulong, ulong, uint, uint)>(map);
+
+        // The views that were accepted read the same bytes, each through its own field names.
+        pascal.Update(1, new PascalFlowValue { Packets = 10, Bytes = 2000, Flags = 3, Pad = 0 });
+        Assert.True(tuple.TryLookup(1, out var t));
+        Assert.Equal((10UL, 2000UL, 3u, 0u), t);
+        Assert.True(unrelated.TryLookup(1, out var u));
+        Assert.Equal((10UL, 2000UL, 3UL), (u.A, u.B, u.C));
+        Assert.True(pascal.TryLookup(1, out var p));
+        Assert.Equal((10UL, 2000UL, 3u), (p.Packets, p.Bytes, p.Flags));
     }
 
     [Fact]
@@ -153,8 +162,13 @@ public sealed class TypedViewBtfCheckTests
     {
         using BpfMap map = Infrastructure.Kernel.Hash(4, 4, 24);
         Assert.False(map.HasBtf);
-        _ = new BpfMap<uint, SwappedFlowValue>(map);
-        _ = new BpfMap<uint, PascalFlowValue>(map);
+        var swapped = new BpfMap<uint, SwappedFlowValue>(map);
+        var pascal = new BpfMap<uint, PascalFlowValue>(map);
+
+        // Nothing ties the names to the bytes: each view reads the first field at offset 0, whatever it calls it.
+        swapped.Update(1, new SwappedFlowValue { bytes = 7, packets = 9, flags = 1 });
+        Assert.True(pascal.TryLookup(1, out var p));
+        Assert.Equal((7UL, 9UL, 1u), (p.Packets, p.Bytes, p.Flags));
     }
 
     [Fact]

@@ -168,7 +168,11 @@ public sealed unsafe class BufferSafetyTests
     public void BtfNamesWithANulAreRefused()
     {
         var b = new BpfMaps.Btf.BtfBuilder();
-        Assert.Throws<ArgumentException>(() => b.AddInt("in\0t", 4, isSigned: true));
+        var e = Assert.Throws<ArgumentException>(() => b.AddInt("in\0t", 4, isSigned: true));
+        Assert.Equal("name", e.ParamName);
+
+        // Nothing was added: the first type the builder takes still gets id 1.
+        Assert.Equal(1u, b.AddInt("int", 4, isSigned: true));
     }
 
     private static BpfMap FilledHash(int n)

@@ -95,7 +95,7 @@ public class DumpDrainTests
                 Assert.Equal(1u, BitConverter.ToUInt32(e.Current.Value));
             }
 
-            Assert.Equal(20, keys.Count);
+            Assert.Equal(Enumerable.Range(0, 20).Select(i => (uint)i), keys.Order());
             Assert.True(e.UsedGetNextKey);
         }
 
@@ -103,13 +103,14 @@ public class DumpDrainTests
 
         using (var d = map.Drain().GetEnumerator())
         {
-            int n = 0;
+            var drained = new HashSet<uint>();
             while (d.MoveNext())
             {
-                n++;
+                Assert.True(drained.Add(BitConverter.ToUInt32(d.Current.Key)), "duplicate key");
+                Assert.Equal(1u, BitConverter.ToUInt32(d.Current.Value));
             }
 
-            Assert.Equal(20, n);
+            Assert.Equal(Enumerable.Range(0, 20).Select(i => (uint)i), drained.Order());
             Assert.True(d.UsedGetNextKey);
         }
 
