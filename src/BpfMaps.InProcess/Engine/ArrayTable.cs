@@ -48,7 +48,7 @@ internal sealed class ArrayTable : MapCore, IMappableCore
 
         if (bytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
+            throw BpfException.ForErrno(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
         }
 
         // Pinned, so views handed out as spans over raw memory stay where they are.

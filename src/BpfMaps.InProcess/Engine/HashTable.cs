@@ -80,7 +80,7 @@ internal sealed class HashTable : MapCore, IHashStats
         long bytes = (long)_stride * _capacity;
         if (bytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
+            throw BpfException.ForErrno(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
         }
 
         // Pinned, so batch walks can prefetch elements by address.

@@ -6,6 +6,18 @@ namespace BpfMaps;
 /// </summary>
 public class BpfException : Exception
 {
+    /// <summary>
+    /// The exception the library throws for <paramref name="errno"/> from <paramref name="command"/>: a
+    /// <see cref="BpfNotSupportedException"/> for ENOTSUPP/EOPNOTSUPP, otherwise a <see cref="BpfException"/>
+    /// with the library's hint. For backends in other
+    /// assemblies (the in-process engine), so that their errors read as the kernel backend's do.
+    /// </summary>
+    /// <param name="errno">The errno (positive).</param>
+    /// <param name="command">The command, as the kernel names it (BPF_MAP_CREATE) or an operation name.</param>
+    /// <param name="mapType">The map type's name, for messages and the not-supported cases; null when none applies.</param>
+    /// <returns>The exception, not thrown.</returns>
+    public static Exception ForErrno(int errno, string command, string? mapType = null) => BpfErrors.Create(errno, command, mapType);
+
     /// <summary>Creates the exception.</summary>
     /// <param name="errno">The positive errno.</param>
     /// <param name="command">The bpf() command, or another operation name.</param>

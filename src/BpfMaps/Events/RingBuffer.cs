@@ -107,8 +107,8 @@ public sealed unsafe partial class RingBuffer : IDisposable
             Check(memory.OpenPollHandle(out poll), "dup", map, "its descriptor");
             Check(EpollSyscall.EpollCreate(out epoll), "epoll_create1", map, null);
             Check(EpollSyscall.EventFdCreate(out wake), "eventfd", map, null);
-            Check(EpollSyscall.EpollAdd(epoll, poll!, Interop.Epoll.In, RingToken), "epoll_ctl", map, null);
-            Check(EpollSyscall.EpollAdd(epoll, wake, Interop.Epoll.In, WakeToken), "epoll_ctl", map, null);
+            Check(EpollSyscall.EpollAdd(epoll, poll!, EpollSyscall.In, RingToken), "epoll_ctl", map, null);
+            Check(EpollSyscall.EpollAdd(epoll, wake, EpollSyscall.In, WakeToken), "epoll_ctl", map, null);
             return new RingBuffer(map.Name, consumer!, data!, poll!, epoll, wake, size);
         }
         catch
