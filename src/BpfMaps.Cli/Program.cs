@@ -6,6 +6,7 @@ using BpfMaps.Cli.Demo;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Output;
+using BpfMaps.Cli.Errors;
 
 return BpfmapCli.Run(args, CliConsole.System());
 

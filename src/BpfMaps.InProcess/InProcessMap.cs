@@ -69,7 +69,7 @@ public static class InProcessMap
     {
         ArgumentNullException.ThrowIfNull(spec);
         options ??= InProcessOptions.Default;
-        BpfMap.ValidateSpec(spec);
+        spec.Validate();
         if (spec.Btf is not null)
         {
             throw new NotSupportedException("in-process maps cannot use a BTF object loaded into the kernel; give the BTF as MapSpec.BtfTypes instead (MapSpec.For builds it from C# types)");
@@ -78,7 +78,7 @@ public static class InProcessMap
         int cpus = options.PossibleCpus ?? PossibleCpus.Count;
         if (cpus <= 0)
         {
-            BpfErrors.ThrowArgument(nameof(options), $"possible CPU count {cpus} must be positive");
+            throw new ArgumentException($"possible CPU count {cpus} must be positive", nameof(options));
         }
 
         if (spec.Type is MapType.RingBuf or MapType.UserRingBuf)
@@ -98,7 +98,7 @@ public static class InProcessMap
         {
             InProcessMapBackend template = Unwrap(innerMap.Backend)
                 ?? throw new ArgumentException($"the inner map of an in-process map must be an in-process map, not {innerMap}", nameof(spec));
-            inner = template.Core?.Info ?? throw BpfErrors.Create(Errno.EBADF, BpfCommand.BPF_MAP_CREATE, spec.Type);
+            inner = template.Core?.Info ?? throw BpfException.ForErrno(Errno.EBADF, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         long maxEntries = spec.MaxEntries;
@@ -125,7 +125,7 @@ public static class InProcessMap
 
         if (err != 0)
         {
-            throw BpfErrors.Create(err, BpfCommand.BPF_MAP_CREATE, spec.Type);
+            throw BpfException.ForErrno(err, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         // The BTF is kept when the spec names types in it, as the kernel keeps map->btf; its id comes from the
@@ -152,7 +152,7 @@ public static class InProcessMap
         }
         catch (OutOfMemoryException)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, spec.Type);
+            throw BpfException.ForErrno(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         ObjectTable.Add(core);
@@ -180,7 +180,7 @@ public static class InProcessMap
 
         if (err != 0)
         {
-            throw BpfErrors.Create(err, BpfCommand.BPF_MAP_CREATE, spec.Type);
+            throw BpfException.ForErrno(err, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         ObjectTable.Add(table!);
@@ -215,16 +215,20 @@ public static class InProcessMap
     public static void AtomicAdd(BpfMap map, ReadOnlySpan<byte> key, ulong delta)
     {
         InProcessMapBackend backend = Backend(map);
-        map.CheckKey(key);
+        if (key.Length != map.KeySize)
+        {
+            throw new ArgumentException($"key is {key.Length} bytes but the map expects {map.KeySize} bytes", nameof(key));
+        }
+
         if (map.Type.IsMapInMap() || map.ValueSize is not (4 or 8))
         {
-            BpfErrors.ThrowArgument(nameof(map), $"atomic add needs a u32 or u64 value, but {map} has value_size {map.ValueSize}");
+            throw new ArgumentException($"atomic add needs a u32 or u64 value, but {map} has value_size {map.ValueSize}", nameof(map));
         }
 
         int err = backend.AtomicAdd(key, delta);
         if (err != 0)
         {
-            BpfErrors.Throw(err, KernelCall.AtomicAdd, map.Type);
+            throw BpfException.ForErrno(err, KernelCall.AtomicAdd, map.Type);
         }
     }
 

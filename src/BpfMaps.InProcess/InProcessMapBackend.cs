@@ -5,7 +5,7 @@ namespace BpfMaps.InProcess;
 
 /// <summary>
 /// The in-process engine behind <see cref="IMapBackend"/>: the same commands, buffers and errno as
-/// <see cref="Kernel.KernelMapBackend"/>, with no syscall. It plays the part of one open descriptor:
+/// <see cref="KernelMapBackend"/>, with no syscall. It plays the part of one open descriptor:
 /// disposing it closes that "descriptor" (later calls return EBADF); the map itself lives on while
 /// an outer map-in-map still holds it, as a kernel map does.
 /// </summary>

@@ -1,4 +1,5 @@
 using BpfMaps.Events;
+using BpfMaps.Programs;
 using BpfMaps.InProcess.Engine;
 
 namespace BpfMaps.InProcess;

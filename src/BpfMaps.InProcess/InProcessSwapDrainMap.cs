@@ -66,33 +66,16 @@ public sealed class InProcessSwapDrainMap : DoubleBufferedCounterMap
     public static InProcessSwapDrainMap Create(MapSpec innerSpec, InProcessOptions? options = null, string? outerName = null)
     {
         ArgumentNullException.ThrowIfNull(innerSpec);
-        if (innerSpec.Type.IsMapInMap())
-        {
-            throw new ArgumentException($"inner maps cannot themselves be {innerSpec.Type}", nameof(innerSpec));
-        }
-
-        if (innerSpec.ValueSize is not (4 or 8))
+        if (innerSpec.ValueSize is not (4 or 8) && !innerSpec.Type.IsMapInMap())
         {
             throw new ArgumentException($"counters are u32 or u64: the value size is {innerSpec.ValueSize} bytes, expected 4 or 8", nameof(innerSpec));
         }
 
-        BpfMap? a = null, b = null, outer = null;
-        try
+        return CreateMaps(innerSpec, outerName, spec => InProcessMap.Create(spec, options), (outer, first, second) =>
         {
-            a = InProcessMap.Create(innerSpec, options);
-            b = InProcessMap.Create(innerSpec, options);
-            outer = InProcessMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1, InnerMap = a, Name = outerName }, options);
-            outer.SetInnerMap(SlotKey, a);
-            var map = new InProcessSwapDrainMap(outer, a, b);
-            a = b = outer = null;
-            return map;
-        }
-        finally
-        {
-            outer?.Dispose();
-            b?.Dispose();
-            a?.Dispose();
-        }
+            outer.SetInnerMap(SlotKey, first);
+            return new InProcessSwapDrainMap(outer, first, second);
+        });
     }
 
     /// <summary>
@@ -110,7 +93,7 @@ public sealed class InProcessSwapDrainMap : DoubleBufferedCounterMap
     {
         if (key.Length != _keySize)
         {
-            BpfErrors.ThrowArgument(nameof(key), $"the key is {key.Length} bytes, expected key_size {_keySize}");
+            throw new ArgumentException($"the key is {key.Length} bytes, expected key_size {_keySize}", nameof(key));
         }
 
         AddCore(key, delta, null);
@@ -150,7 +133,7 @@ public sealed class InProcessSwapDrainMap : DoubleBufferedCounterMap
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, KernelCall.AtomicAdd, InnerType);
+            throw BpfException.ForErrno(err, KernelCall.AtomicAdd, InnerType);
         }
     }
 

@@ -1,4 +1,5 @@
 using static BpfMaps.Cli.Tests.Cli;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

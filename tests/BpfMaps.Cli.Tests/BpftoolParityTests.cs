@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

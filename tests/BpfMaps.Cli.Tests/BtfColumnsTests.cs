@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BpfMaps.Tests.Corpus;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

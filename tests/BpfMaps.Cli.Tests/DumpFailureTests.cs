@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using BpfMaps.Cli.Commands;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Output;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

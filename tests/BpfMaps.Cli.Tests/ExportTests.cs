@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

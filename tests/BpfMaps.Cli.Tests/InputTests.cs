@@ -3,6 +3,7 @@ using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Output;
 using BpfMaps.Cli.Watch;
 using BpfMaps.Cli.Commands;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

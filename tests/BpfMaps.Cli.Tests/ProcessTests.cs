@@ -1,3 +1,5 @@
+using BpfMaps.Cli.Errors;
+
 namespace BpfMaps.Cli.Tests;
 
 /// <summary>The built bpfmap.dll as a child process: exit codes, one stderr line, completion.</summary>

@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using BpfMaps.Cli.Commands;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Programs;
+using BpfMaps.Measurements;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

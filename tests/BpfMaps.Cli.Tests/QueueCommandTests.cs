@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using static BpfMaps.Cli.Tests.Cli;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

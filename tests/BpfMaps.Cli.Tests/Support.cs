@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using BpfMaps.Cli;
 using BpfMaps.Cli.Hosting;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using BpfMaps.InProcess.Engine;
 using BpfMaps.Programs;
+using BpfMaps.Measurements;
 
 namespace BpfMaps.InProcess.Tests;
 
@@ -159,7 +160,7 @@ public class InProcessSwapDrainTests
             KeyCount = 16,
             RepeatPerRun = 100,
         };
-        DrainRaceResult result = InProcessDrainRace.Run(options, cancellationToken: TestContext.Current.CancellationToken);
+        DrainRaceResult result = DrainRace.Run(options, DrainRaceTargetFactory.InProcess, progress: null, TestContext.Current.CancellationToken);
 
         Assert.Equal(4, result.Methods.Count);
         foreach (DrainRaceMethodResult r in result.Methods)

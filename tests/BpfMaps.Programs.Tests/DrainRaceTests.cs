@@ -1,3 +1,5 @@
+using BpfMaps.Measurements;
+
 namespace BpfMaps.Programs.Tests;
 
 public class DrainRaceTests : KernelTest

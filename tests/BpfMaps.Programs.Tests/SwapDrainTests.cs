@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using BpfMaps.Measurements;
 
 namespace BpfMaps.Programs.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using BpfMaps.Programs;
+using BpfMaps.Measurements;
 
 namespace BpfMaps.Benchmarks;
 

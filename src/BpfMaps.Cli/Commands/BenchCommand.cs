@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using BpfMaps.Cli.Hosting;
 using Spectre.Console;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

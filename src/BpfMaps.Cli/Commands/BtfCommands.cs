@@ -3,6 +3,7 @@ using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Inspection;
 using BpfMaps.Cli.Output;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

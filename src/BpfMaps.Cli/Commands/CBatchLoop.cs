@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

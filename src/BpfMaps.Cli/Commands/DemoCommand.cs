@@ -4,6 +4,7 @@ using BpfMaps.Cli.Demo;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Watch;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

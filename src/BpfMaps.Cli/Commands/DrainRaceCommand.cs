@@ -6,6 +6,8 @@ using BpfMaps.Cli.Input;
 using BpfMaps.Programs;
 using Spectre.Console;
 using Spectre.Console.Rendering;
+using BpfMaps.Measurements;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

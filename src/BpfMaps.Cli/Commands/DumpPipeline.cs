@@ -1,6 +1,7 @@
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Output;
 using Spectre.Console;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

@@ -1,3 +1,4 @@
+using BpfMaps.Cli.Errors;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Output;

@@ -1,5 +1,6 @@
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Output;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Exporter;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

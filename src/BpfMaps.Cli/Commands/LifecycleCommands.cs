@@ -1,4 +1,5 @@
 using System.Globalization;
+using BpfMaps.Cli.Errors;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Inspection;

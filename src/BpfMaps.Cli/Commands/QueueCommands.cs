@@ -1,6 +1,7 @@
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Input;
 using BpfMaps.Cli.Output;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Hosting;
 

@@ -1,5 +1,3 @@
-using BpfMaps.Cli.Output;
-
 namespace BpfMaps.Cli.Hosting;
 
 /// <summary>Output formats of <c>--format</c>.</summary>
@@ -82,4 +80,23 @@ internal sealed record GlobalOptions
         OutputFormat.Auto => stdoutIsTerminal ? OutputFormat.Table : OutputFormat.Plain,
         _ => Format,
     };
+}
+
+/// <summary>How per-CPU values are shown: every CPU's bytes (as bpftool), or one number per entry.</summary>
+internal enum PerCpuMode
+{
+    /// <summary>Every CPU's value, bpftool's <c>values: [{cpu, value}]</c>.</summary>
+    Raw,
+
+    /// <summary>The sum over CPUs.</summary>
+    Sum,
+
+    /// <summary>The smallest CPU value.</summary>
+    Min,
+
+    /// <summary>The largest CPU value.</summary>
+    Max,
+
+    /// <summary>The mean over CPUs.</summary>
+    Avg,
 }

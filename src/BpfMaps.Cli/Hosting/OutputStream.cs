@@ -1,3 +1,5 @@
+using BpfMaps.Cli.Errors;
+
 namespace BpfMaps.Cli.Hosting;
 
 /// <summary>
@@ -88,17 +90,5 @@ internal sealed class OutputStream(Stream inner, string name) : Stream
         string reason = (e.InnerException as IOException ?? e).Message;
         string hint = reason.Contains("Bad file descriptor", StringComparison.Ordinal) ? " (is it closed?)" : "";
         return new OutputWriteException($"cannot write to {name}: {reason}{hint}", e);
-    }
-}
-
-/// <summary>Writing the command's output failed (closed, full, or a reader that went away).</summary>
-internal sealed class OutputWriteException : IOException
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The one-line message.</param>
-    /// <param name="inner">The cause.</param>
-    public OutputWriteException(string message, Exception inner)
-        : base(message, inner)
-    {
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Input;
 

@@ -1,3 +1,5 @@
+using BpfMaps.Cli.Errors;
+
 namespace BpfMaps.Cli.Input;
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using BpfMaps.Btf;
+using BpfMaps.Cli.Hosting;
 
 namespace BpfMaps.Cli.Output;
 

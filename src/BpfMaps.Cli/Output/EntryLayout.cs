@@ -1,26 +1,9 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using BpfMaps.Cli.Errors;
+using BpfMaps.Cli.Hosting;
 
 namespace BpfMaps.Cli.Output;
-
-/// <summary>How per-CPU values are shown: every CPU's bytes (as bpftool), or one number per entry.</summary>
-internal enum PerCpuMode
-{
-    /// <summary>Every CPU's value, bpftool's <c>values: [{cpu, value}]</c>.</summary>
-    Raw,
-
-    /// <summary>The sum over CPUs.</summary>
-    Sum,
-
-    /// <summary>The smallest CPU value.</summary>
-    Min,
-
-    /// <summary>The largest CPU value.</summary>
-    Max,
-
-    /// <summary>The mean over CPUs.</summary>
-    Avg,
-}
 
 /// <summary>
 /// The shape of a map's entries as the renderers need it: sizes, per-CPU stride, whether values are

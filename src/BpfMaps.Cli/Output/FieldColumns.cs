@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using BpfMaps.Btf;
+using BpfMaps.Cli.Hosting;
 
 namespace BpfMaps.Cli.Output;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using BpfMaps.Cli.Errors;
 using BpfMaps.Cli.Hosting;
 
 namespace BpfMaps.Cli.Output;

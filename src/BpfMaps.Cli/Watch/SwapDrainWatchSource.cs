@@ -1,4 +1,5 @@
 using BpfMaps.Programs;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Watch;
 

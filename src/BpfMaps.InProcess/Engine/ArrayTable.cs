@@ -45,7 +45,7 @@ internal sealed class ArrayTable : MapCore, IMappableCore
 
         if (bytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
+            throw BpfException.ForErrno(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
         }
 
         // Pinned, so views handed out as spans over raw memory stay where they are.

@@ -71,7 +71,7 @@ internal sealed class HashTable : MapCore, IHashStats
         long bytes = (long)_stride * _capacity;
         if (bytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
+            throw BpfException.ForErrno(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
         }
 
         // Pinned, so batch walks can prefetch elements by address.

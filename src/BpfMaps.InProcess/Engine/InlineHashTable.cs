@@ -75,7 +75,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         long poolBytes = (long)_elemStride * _capacity;
         if (slotBytes + 64 > Array.MaxLength || poolBytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
+            throw BpfException.ForErrno(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
         }
 
         // Slots must start empty; the pool is written before it is read. Both pinned for prefetching.

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using BpfMaps.Events;
+using BpfMaps.Programs;
 using BpfMaps.Kernel;
 
 namespace BpfMaps.InProcess.Engine;
@@ -55,7 +56,7 @@ internal sealed unsafe class RingTable : MapCore, IMappableCore
         int page = Environment.SystemPageSize;
         nuint size = (nuint)info.MaxEntries;
         nuint meta = (nuint)(2 * page);
-        int err = MemFd.Create(meta + size, out MemFdHandle? memfd);
+        int err = MemFdHandle.Create(meta + size, out MemFdHandle? memfd);
         if (err != 0)
         {
             return err;
@@ -77,7 +78,7 @@ internal sealed unsafe class RingTable : MapCore, IMappableCore
 
             if (err == 0)
             {
-                err = EpollSyscall.EventFdCreate(out EventFdHandle wait);
+                err = EventFdHandle.Create(out EventFdHandle wait);
                 if (err == 0)
                 {
                     table = new RingTable(info, memory, wait, page);
@@ -119,7 +120,7 @@ internal sealed unsafe class RingTable : MapCore, IMappableCore
     /// <inheritdoc />
     public int OpenPollHandle(out SafeHandle? handle)
     {
-        int err = EpollSyscall.EventFdDup(_wait, out EventFdHandle copy);
+        int err = _wait.Duplicate(out EventFdHandle copy);
         if (err != 0)
         {
             copy.Dispose();
@@ -195,7 +196,7 @@ internal sealed unsafe class RingTable : MapCore, IMappableCore
         ulong cons = Volatile.Read(ref *_consumerPos) & _mask;
         if (wakeup == RingBufferWakeup.Force || (wakeup == RingBufferWakeup.Default && cons == (position & _mask)))
         {
-            _ = EpollSyscall.EventFdSignal(_wait);
+            _ = _wait.Signal();
         }
 
         return true;

@@ -159,12 +159,13 @@ public sealed class InstructionBuilder
     /// while the map's handle is held, so it cannot be closed or reused in between.
     /// </summary>
     /// <param name="dst">Destination register.</param>
-    /// <param name="map">A kernel map.</param>
+    /// <param name="map">The map's descriptor (a <c>BpfMap</c>'s <c>Handle</c>).</param>
+    /// <param name="name">The map's name, for messages; null for none.</param>
     /// <returns>This builder.</returns>
-    public InstructionBuilder LoadMap(Register dst, BpfMap map)
+    public InstructionBuilder LoadMap(Register dst, System.Runtime.InteropServices.SafeHandle map, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(map);
-        _maps.Add(new MapReference(_slots.Count, map));
+        _maps.Add(new MapReference(_slots.Count, map, name ?? ""));
         Add(ClassLd | ModeImm | (int)MemorySize.DoubleWord, dst, PseudoMapFd, 0, 0);
         return Emit(default);
     }

@@ -1,4 +1,3 @@
-using BpfMaps.Interop;
 using BpfMaps.Kernel;
 
 namespace BpfMaps.Btf;
@@ -15,31 +14,19 @@ public sealed class BtfObject : IDisposable
     /// <param name="blob">The BTF bytes, e.g. from <see cref="BtfBuilder.Build"/>.</param>
     /// <returns>The loaded object.</returns>
     /// <exception cref="BpfException">The kernel rejected the blob; the message carries the kernel's BTF log.</exception>
-    public static unsafe BtfObject Load(ReadOnlySpan<byte> blob)
+    public static BtfObject Load(ReadOnlySpan<byte> blob)
     {
         byte[] log = new byte[64 * 1024];
-        fixed (byte* b = blob)
-        fixed (byte* l = log)
+        int err = BpfSyscall.BtfLoad(blob, log, 1, out BpfFd fd);
+        if (err != 0)
         {
-            var attr = new BtfLoadAttr
-            {
-                btf = (ulong)b,
-                btf_size = (uint)blob.Length,
-                btf_log_buf = (ulong)l,
-                btf_log_size = (uint)log.Length,
-                btf_log_level = 1,
-            };
-            int err = BpfSyscall.BtfLoad(ref attr, out BpfFd fd);
-            if (err != 0)
-            {
-                fd.Dispose();
-                int len = Array.IndexOf(log, (byte)0);
-                string text = System.Text.Encoding.UTF8.GetString(log, 0, len < 0 ? log.Length : len).Trim();
-                throw new BpfException(err, BpfCommand.BPF_BTF_LOAD, text.Length == 0 ? BpfErrors.DefaultHint(err, BpfCommand.BPF_BTF_LOAD) : text.ReplaceLineEndings(" | "));
-            }
-
-            return new BtfObject(fd);
+            fd.Dispose();
+            int len = Array.IndexOf(log, (byte)0);
+            string text = System.Text.Encoding.UTF8.GetString(log, 0, len < 0 ? log.Length : len).Trim();
+            throw new BpfException(err, BpfCommand.BPF_BTF_LOAD, text.Length == 0 ? BpfErrors.DefaultHint(err, BpfCommand.BPF_BTF_LOAD) : text.ReplaceLineEndings(" | "));
         }
+
+        return new BtfObject(fd);
     }
 
     /// <inheritdoc />

@@ -1,5 +1,4 @@
 using System.Text;
-using BpfMaps.Interop;
 using BpfMaps.Kernel;
 
 namespace BpfMaps.Btf;
@@ -142,19 +141,9 @@ public sealed partial class BtfSpec
             if (length > 0 && length <= Array.MaxLength)
             {
                 // The kernel refuses a mapping longer than its BTF, so every mapped page is backed.
-                nint map = Mman.Mmap(0, (nuint)length, Mman.ProtRead, Mman.MapPrivate, (int)handle.DangerousGetHandle(), 0);
-                if (map != Mman.MapFailed)
+                if (FileSystemSyscall.ReadMapped(handle, length) is { } blob)
                 {
-                    try
-                    {
-                        byte[] blob = GC.AllocateUninitializedArray<byte>((int)length);
-                        new ReadOnlySpan<byte>((void*)map, (int)length).CopyTo(blob);
-                        return blob;
-                    }
-                    finally
-                    {
-                        _ = Mman.Munmap(map, (nuint)length);
-                    }
+                    return blob;
                 }
             }
         }
@@ -167,27 +156,27 @@ public sealed partial class BtfSpec
         data = [];
         // The first call asks for the sizes; the BTF can only grow between calls if the id was reused,
         // which the second call's ENOSPC reports.
-        int err = BpfSyscall.BtfGetInfo(fd, default, default, out BpfBtfInfoNative sizes);
+        int err = BpfSyscall.BtfGetInfo(fd, default, default, out BtfInfoFields sizes);
         if (err != 0)
         {
             BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
-        if (sizes.btf_size == 0 && sizes.id == 0)
+        if (sizes.BtfSize == 0 && sizes.Id == 0)
         {
             throw new BpfException(Errno.EINVAL, BpfCommand.BPF_OBJ_GET_INFO_BY_FD, "the descriptor is not a BTF object");
         }
 
-        byte[] name = new byte[Math.Max(sizes.name_len + 1, 1)];
-        data = withData ? new byte[sizes.btf_size] : [];
-        err = BpfSyscall.BtfGetInfo(fd, data, name, out BpfBtfInfoNative info);
+        byte[] name = new byte[Math.Max(sizes.NameLength + 1, 1)];
+        data = withData ? new byte[sizes.BtfSize] : [];
+        err = BpfSyscall.BtfGetInfo(fd, data, name, out BtfInfoFields info);
         if (err != 0)
         {
             BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
         int len = Array.IndexOf(name, (byte)0);
-        return new BtfObjectInfo(info.id, Encoding.UTF8.GetString(name, 0, len < 0 ? name.Length : len), (int)sizes.btf_size, info.kernel_btf != 0);
+        return new BtfObjectInfo(info.Id, Encoding.UTF8.GetString(name, 0, len < 0 ? name.Length : len), (int)sizes.BtfSize, info.IsKernel);
     }
 }
 

@@ -8,6 +8,28 @@ namespace BpfMaps;
 /// </summary>
 public class BpfException : Exception
 {
+    /// <summary>
+    /// The exception the library throws for <paramref name="errno"/> from <paramref name="command"/>: a
+    /// <see cref="BpfNotSupportedException"/> for ENOTSUPP/EOPNOTSUPP, otherwise a <see cref="BpfException"/>
+    /// with the library's hint. For backends in other assemblies (the in-process engine), so that their
+    /// errors read as the kernel backend's do.
+    /// </summary>
+    /// <param name="errno">The errno (positive).</param>
+    /// <param name="command">The bpf() command that failed.</param>
+    /// <param name="mapType">The map's type, for messages and the not-supported cases; null when none applies.</param>
+    /// <returns>The exception, not thrown.</returns>
+    public static BpfException ForErrno(int errno, BpfCommand command, MapType? mapType = null) => BpfErrors.Create(errno, command, mapType);
+
+    /// <summary>
+    /// The exception the library throws for <paramref name="errno"/> from <paramref name="call"/>, a call
+    /// that is not a bpf() command (see <see cref="ForErrno(int, BpfCommand, MapType?)"/>).
+    /// </summary>
+    /// <param name="errno">The errno (positive).</param>
+    /// <param name="call">The call that failed.</param>
+    /// <param name="mapType">The map's type, for messages; null when none applies.</param>
+    /// <returns>The exception, not thrown.</returns>
+    public static BpfException ForErrno(int errno, KernelCall call, MapType? mapType = null) => BpfErrors.Create(errno, call, mapType);
+
     /// <summary>Creates the exception.</summary>
     /// <param name="errno">The positive errno.</param>
     /// <param name="command">The bpf() command.</param>

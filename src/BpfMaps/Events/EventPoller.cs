@@ -38,7 +38,7 @@ public sealed class EventPoller : IDisposable
 
         if (err == 0)
         {
-            err = EpollSyscall.EpollAdd(_epoll, _wake, Interop.Epoll.In, WakeToken);
+            err = EpollSyscall.EpollAdd(_epoll, _wake, EpollSyscall.In, WakeToken);
         }
 
         if (err != 0)
@@ -220,7 +220,7 @@ public sealed class EventPoller : IDisposable
             }
 
             int index = old.Length;
-            int err = EpollSyscall.EpollAdd(_epoll, source.PollHandle, Interop.Epoll.In, (ulong)index);
+            int err = EpollSyscall.EpollAdd(_epoll, source.PollHandle, EpollSyscall.In, (ulong)index);
             if (err != 0)
             {
                 ObjectDisposedException.ThrowIf(err == Errno.EBADF, source.Identity);

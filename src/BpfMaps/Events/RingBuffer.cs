@@ -107,8 +107,8 @@ public sealed unsafe partial class RingBuffer : IDisposable
             Check(memory.OpenPollHandle(out poll), KernelCall.Dup, map, "its descriptor");
             Check(EpollSyscall.EpollCreate(out epoll), KernelCall.EpollCreate, map, null);
             Check(EpollSyscall.EventFdCreate(out wake), KernelCall.EventFd, map, null);
-            Check(EpollSyscall.EpollAdd(epoll, poll!, Interop.Epoll.In, RingToken), KernelCall.EpollCtl, map, null);
-            Check(EpollSyscall.EpollAdd(epoll, wake, Interop.Epoll.In, WakeToken), KernelCall.EpollCtl, map, null);
+            Check(EpollSyscall.EpollAdd(epoll, poll!, EpollSyscall.In, RingToken), KernelCall.EpollCtl, map, null);
+            Check(EpollSyscall.EpollAdd(epoll, wake, EpollSyscall.In, WakeToken), KernelCall.EpollCtl, map, null);
             return new RingBuffer(map.Name, consumer!, data!, poll!, epoll, wake, size);
         }
         catch

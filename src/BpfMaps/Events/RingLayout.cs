@@ -7,7 +7,7 @@ namespace BpfMaps.Events;
 /// Positions are byte counters that only grow; a record is an 8-byte header (u32 length with the busy
 /// and discard bits, u32 page offset) and its data, rounded up to 8 bytes.
 /// </summary>
-internal static class RingLayout
+public static class RingLayout
 {
     /// <summary>BPF_RINGBUF_BUSY_BIT: reserved, not yet submitted or discarded.</summary>
     public const uint BusyBit = 1u << 31;

@@ -12,10 +12,10 @@ namespace BpfMaps.Kernel;
 /// Arguments are passed through as given: sizes are the caller's business, exactly as with
 /// libbpf's <c>bpf_map_*</c> functions. Closed or invalid handles give <c>EBADF</c>.
 /// </remarks>
-internal static unsafe class BpfSyscall
+internal static unsafe partial class BpfSyscall
 {
     /// <summary>Whether the current architecture has a known <c>bpf</c> syscall number.</summary>
-    public static bool IsArchitectureSupported => Interop.Interop.SysBpf > 0 && OperatingSystem.IsLinux();
+    internal static bool IsArchitectureSupported => Interop.Interop.SysBpf > 0 && OperatingSystem.IsLinux();
 
     private static int Call<T>(BpfCommand cmd, ref T attr) where T : unmanaged
     {
@@ -60,7 +60,7 @@ internal static unsafe class BpfSyscall
     /// <param name="btf">BTF object describing key/value types, or null.</param>
     /// <param name="fd">The new map on success; an invalid handle otherwise.</param>
     /// <returns>0 or errno.</returns>
-    internal static int MapCreate(ref MapCreateAttr attr, SafeHandle? innerMap, SafeHandle? btf, out BpfFd fd)
+    private static int MapCreate(ref MapCreateAttr attr, SafeHandle? innerMap, SafeHandle? btf, out BpfFd fd)
     {
         fd = new BpfFd();
         FdLease inner = default, btfLease = default;
@@ -102,7 +102,7 @@ internal static unsafe class BpfSyscall
     /// <param name="value">value buffer (value_size, or round_up(value_size, 8) * possible CPUs for per-CPU maps).</param>
     /// <param name="flags">0 or BPF_F_LOCK.</param>
     /// <returns>0 or errno (ENOENT when the key is absent).</returns>
-    public static int MapLookupElem(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> value, ulong flags = 0)
+    internal static int MapLookupElem(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> value, ulong flags = 0)
     {
         if (!FdLease.TryAcquire(map, out var lease, out int fd))
         {
@@ -126,7 +126,7 @@ internal static unsafe class BpfSyscall
     /// <param name="value">The value bytes.</param>
     /// <param name="flags">BPF_ANY, BPF_NOEXIST, BPF_EXIST, optionally with BPF_F_LOCK.</param>
     /// <returns>0 or errno.</returns>
-    public static int MapUpdateElem(SafeHandle map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    internal static int MapUpdateElem(SafeHandle map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
         if (!FdLease.TryAcquire(map, out var lease, out int fd))
         {
@@ -148,7 +148,7 @@ internal static unsafe class BpfSyscall
     /// <param name="map">The map.</param>
     /// <param name="key">key_size bytes.</param>
     /// <returns>0 or errno.</returns>
-    public static int MapDeleteElem(SafeHandle map, ReadOnlySpan<byte> key)
+    internal static int MapDeleteElem(SafeHandle map, ReadOnlySpan<byte> key)
     {
         if (!FdLease.TryAcquire(map, out var lease, out int fd))
         {
@@ -170,7 +170,7 @@ internal static unsafe class BpfSyscall
     /// <param name="key">The previous key, or empty for the first.</param>
     /// <param name="nextKey">key_size bytes to receive the next key.</param>
     /// <returns>0 or errno (ENOENT after the last key).</returns>
-    public static int MapGetNextKey(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> nextKey)
+    internal static int MapGetNextKey(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> nextKey)
     {
         if (!FdLease.TryAcquire(map, out var lease, out int fd))
         {
@@ -194,7 +194,7 @@ internal static unsafe class BpfSyscall
     /// <param name="value">The value buffer.</param>
     /// <param name="flags">0 or BPF_F_LOCK.</param>
     /// <returns>0 or errno.</returns>
-    public static int MapLookupAndDeleteElem(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> value, ulong flags = 0)
+    internal static int MapLookupAndDeleteElem(SafeHandle map, ReadOnlySpan<byte> key, Span<byte> value, ulong flags = 0)
     {
         if (!FdLease.TryAcquire(map, out var lease, out int fd))
         {
@@ -215,7 +215,7 @@ internal static unsafe class BpfSyscall
     /// <summary>BPF_MAP_FREEZE (5.2): makes the map read-only for syscalls.</summary>
     /// <param name="map">The map.</param>
     /// <returns>0 or errno.</returns>
-    public static int MapFreeze(SafeHandle map)
+    internal static int MapFreeze(SafeHandle map)
     {
         if (!FdLease.TryAcquire(map, out var lease, out int fd))
         {
@@ -243,7 +243,7 @@ internal static unsafe class BpfSyscall
     /// <param name="elemFlags">elem_flags: 0 or BPF_F_LOCK (update: the update flags).</param>
     /// <param name="flags">flags: must be 0 today.</param>
     /// <returns>0 or errno.</returns>
-    internal static int MapBatch(BpfCommand cmd, SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
+    private static int MapBatch(BpfCommand cmd, SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
         ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags, ulong flags)
     {
         if (!FdLease.TryAcquire(map, out var lease, out int fd))
@@ -284,10 +284,11 @@ internal static unsafe class BpfSyscall
     /// <param name="values">Receives values.</param>
     /// <param name="count">In: capacity in entries. Out: entries returned.</param>
     /// <param name="elemFlags">0 or BPF_F_LOCK.</param>
+    /// <param name="flags">flags: must be 0 today.</param>
     /// <returns>0, or errno: ENOENT at the end (entries may still be returned), ENOSPC when a bucket does not fit.</returns>
-    public static int MapLookupBatch(SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
-        Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags = 0)
-        => MapBatch(BpfCommand.BPF_MAP_LOOKUP_BATCH, map, inBatch, outBatch, keys, values, ref count, elemFlags, 0);
+    internal static int MapLookupBatch(SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
+        Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags = 0, ulong flags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_LOOKUP_BATCH, map, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
 
     /// <summary>BPF_MAP_LOOKUP_AND_DELETE_BATCH (5.6).</summary>
     /// <param name="map">The map.</param>
@@ -297,10 +298,11 @@ internal static unsafe class BpfSyscall
     /// <param name="values">Receives values.</param>
     /// <param name="count">In: capacity in entries. Out: entries returned and deleted.</param>
     /// <param name="elemFlags">0 or BPF_F_LOCK.</param>
+    /// <param name="flags">flags: must be 0 today.</param>
     /// <returns>0 or errno, as for <see cref="MapLookupBatch"/>.</returns>
-    public static int MapLookupAndDeleteBatch(SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
-        Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags = 0)
-        => MapBatch(BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH, map, inBatch, outBatch, keys, values, ref count, elemFlags, 0);
+    internal static int MapLookupAndDeleteBatch(SafeHandle map, ReadOnlySpan<byte> inBatch, Span<byte> outBatch,
+        Span<byte> keys, Span<byte> values, ref uint count, ulong elemFlags = 0, ulong flags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH, map, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
 
     /// <summary>BPF_MAP_UPDATE_BATCH (5.6).</summary>
     /// <param name="map">The map.</param>
@@ -308,24 +310,26 @@ internal static unsafe class BpfSyscall
     /// <param name="values">count values.</param>
     /// <param name="count">In: entries to write. Out: entries written.</param>
     /// <param name="elemFlags">BPF_ANY / BPF_NOEXIST / BPF_EXIST, optionally | BPF_F_LOCK.</param>
+    /// <param name="flags">flags: must be 0 today.</param>
     /// <returns>0 or errno.</returns>
-    public static int MapUpdateBatch(SafeHandle map, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags = 0)
-        => MapBatch(BpfCommand.BPF_MAP_UPDATE_BATCH, map, default, default, keys, values, ref count, elemFlags, 0);
+    internal static int MapUpdateBatch(SafeHandle map, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags = 0, ulong flags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_UPDATE_BATCH, map, default, default, keys, values, ref count, elemFlags, flags);
 
     /// <summary>BPF_MAP_DELETE_BATCH (5.6).</summary>
     /// <param name="map">The map.</param>
     /// <param name="keys">count keys.</param>
     /// <param name="count">In: keys to delete. Out: keys deleted.</param>
     /// <param name="elemFlags">0 or BPF_F_LOCK.</param>
+    /// <param name="flags">flags: must be 0 today.</param>
     /// <returns>0 or errno.</returns>
-    public static int MapDeleteBatch(SafeHandle map, ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags = 0)
-        => MapBatch(BpfCommand.BPF_MAP_DELETE_BATCH, map, default, default, keys, default, ref count, elemFlags, 0);
+    internal static int MapDeleteBatch(SafeHandle map, ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags = 0, ulong flags = 0)
+        => MapBatch(BpfCommand.BPF_MAP_DELETE_BATCH, map, default, default, keys, default, ref count, elemFlags, flags);
 
     /// <summary>BPF_OBJ_PIN: pins <paramref name="obj"/> at <paramref name="path"/> (NUL-terminated UTF-8).</summary>
     /// <param name="obj">The object to pin.</param>
     /// <param name="path">NUL-terminated UTF-8 path on a bpffs mount.</param>
     /// <returns>0 or errno.</returns>
-    public static int ObjPin(SafeHandle obj, ReadOnlySpan<byte> path)
+    internal static int ObjPin(SafeHandle obj, ReadOnlySpan<byte> path)
     {
         if (!FdLease.TryAcquire(obj, out var lease, out int fd))
         {
@@ -347,7 +351,7 @@ internal static unsafe class BpfSyscall
     /// <param name="fileFlags">0, BPF_F_RDONLY or BPF_F_WRONLY.</param>
     /// <param name="fd">The opened object.</param>
     /// <returns>0 or errno.</returns>
-    public static int ObjGet(ReadOnlySpan<byte> path, uint fileFlags, out BpfFd fd)
+    internal static int ObjGet(ReadOnlySpan<byte> path, uint fileFlags, out BpfFd fd)
     {
         fixed (byte* p = path)
         {
@@ -360,7 +364,7 @@ internal static unsafe class BpfSyscall
     /// <param name="startId">0 to get the lowest id.</param>
     /// <param name="nextId">The next map id in the system.</param>
     /// <returns>0 or errno (ENOENT after the last; EINVAL for a start of INT_MAX or more).</returns>
-    public static int MapGetNextId(uint startId, out uint nextId)
+    internal static int MapGetNextId(uint startId, out uint nextId)
     {
         var attr = new GetIdAttr { start_id = startId };
         int err = Call(BpfCommand.BPF_MAP_GET_NEXT_ID, ref attr);
@@ -372,7 +376,7 @@ internal static unsafe class BpfSyscall
     /// <param name="startId">0 to get the lowest id.</param>
     /// <param name="nextId">The next program id.</param>
     /// <returns>0 or errno (ENOENT after the last; EINVAL for a start of INT_MAX or more).</returns>
-    public static int ProgGetNextId(uint startId, out uint nextId)
+    internal static int ProgGetNextId(uint startId, out uint nextId)
     {
         var attr = new GetIdAttr { start_id = startId };
         int err = Call(BpfCommand.BPF_PROG_GET_NEXT_ID, ref attr);
@@ -385,7 +389,7 @@ internal static unsafe class BpfSyscall
     /// <param name="openFlags">0, BPF_F_RDONLY or BPF_F_WRONLY.</param>
     /// <param name="fd">The opened map.</param>
     /// <returns>0 or errno (ENOENT for an unknown id).</returns>
-    public static int MapGetFdById(uint id, uint openFlags, out BpfFd fd)
+    internal static int MapGetFdById(uint id, uint openFlags, out BpfFd fd)
     {
         var attr = new GetIdAttr { start_id = id, open_flags = openFlags };
         return CallFd(BpfCommand.BPF_MAP_GET_FD_BY_ID, ref attr, out fd);
@@ -395,7 +399,7 @@ internal static unsafe class BpfSyscall
     /// <param name="id">Program id.</param>
     /// <param name="fd">The opened program.</param>
     /// <returns>0 or errno (ENOENT for an unknown id).</returns>
-    public static int ProgGetFdById(uint id, out BpfFd fd)
+    internal static int ProgGetFdById(uint id, out BpfFd fd)
     {
         var attr = new GetIdAttr { start_id = id };
         return CallFd(BpfCommand.BPF_PROG_GET_FD_BY_ID, ref attr, out fd);
@@ -406,7 +410,7 @@ internal static unsafe class BpfSyscall
     /// <param name="info">Buffer for the info struct.</param>
     /// <param name="infoLen">In: buffer size. Out: bytes the kernel wrote.</param>
     /// <returns>0 or errno (EINVAL for an fd that is not a BPF object).</returns>
-    public static int ObjGetInfoByFd(SafeHandle obj, Span<byte> info, out uint infoLen)
+    internal static int ObjGetInfoByFd(SafeHandle obj, Span<byte> info, out uint infoLen)
     {
         infoLen = 0;
         if (!FdLease.TryAcquire(obj, out var lease, out int fd))
@@ -426,27 +430,11 @@ internal static unsafe class BpfSyscall
         }
     }
 
-    internal static int MapGetInfo(SafeHandle map, out BpfMapInfoNative info)
-    {
-        info = default;
-        Span<byte> buf = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref info, 1));
-        return ObjGetInfoByFd(map, buf, out _);
-    }
 
-    /// <summary>BPF_OBJ_GET_INFO_BY_FD on a program (4.13): counts and scalars only, no arrays.</summary>
-    /// <param name="prog">The program.</param>
-    /// <param name="info">The info the kernel wrote.</param>
-    /// <returns>0 or errno (EINVAL for a descriptor that is not a program).</returns>
-    internal static int ProgGetInfo(SafeHandle prog, out BpfProgInfoNative info)
-    {
-        info = default;
-        Span<byte> buf = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref info, 1));
-        return ObjGetInfoByFd(prog, buf, out _);
-    }
 
-    internal static int ProgLoad(ref ProgLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_PROG_LOAD, ref attr, out fd);
+    private static int ProgLoad(ref ProgLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_PROG_LOAD, ref attr, out fd);
 
-    internal static int ProgTestRun(SafeHandle prog, ref TestRunAttr attr)
+    private static int ProgTestRun(SafeHandle prog, ref TestRunAttr attr)
     {
         if (!FdLease.TryAcquire(prog, out var lease, out int fd))
         {
@@ -460,13 +448,13 @@ internal static unsafe class BpfSyscall
         }
     }
 
-    internal static int BtfLoad(ref BtfLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_BTF_LOAD, ref attr, out fd);
+    private static int BtfLoad(ref BtfLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_BTF_LOAD, ref attr, out fd);
 
     /// <summary>BPF_BTF_GET_FD_BY_ID (5.0).</summary>
     /// <param name="id">BTF object id.</param>
     /// <param name="fd">The opened BTF object.</param>
     /// <returns>0 or errno (ENOENT for an unknown id).</returns>
-    public static int BtfGetFdById(uint id, out BpfFd fd)
+    internal static int BtfGetFdById(uint id, out BpfFd fd)
     {
         var attr = new GetIdAttr { start_id = id };
         return CallFd(BpfCommand.BPF_BTF_GET_FD_BY_ID, ref attr, out fd);
@@ -476,7 +464,7 @@ internal static unsafe class BpfSyscall
     /// <param name="startId">0 to get the lowest id.</param>
     /// <param name="nextId">The next BTF object id.</param>
     /// <returns>0 or errno (ENOENT after the last).</returns>
-    public static int BtfGetNextId(uint startId, out uint nextId)
+    internal static int BtfGetNextId(uint startId, out uint nextId)
     {
         var attr = new GetIdAttr { start_id = startId };
         int err = Call(BpfCommand.BPF_BTF_GET_NEXT_ID, ref attr);
@@ -493,7 +481,7 @@ internal static unsafe class BpfSyscall
     /// <param name="name">Receives the NUL-terminated name, or empty.</param>
     /// <param name="info">The info the kernel wrote: sizes, id, whether it is kernel BTF.</param>
     /// <returns>0 or errno (ENOSPC when a buffer is too small).</returns>
-    public static int BtfGetInfo(SafeHandle btf, Span<byte> data, Span<byte> name, out BpfBtfInfoNative info)
+    private static int BtfGetInfo(SafeHandle btf, Span<byte> data, Span<byte> name, out BpfBtfInfoNative info)
     {
         info = default;
         fixed (byte* d = data)

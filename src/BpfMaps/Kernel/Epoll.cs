@@ -9,6 +9,9 @@ namespace BpfMaps.Kernel;
 /// </summary>
 internal static unsafe class EpollSyscall
 {
+    /// <summary>EPOLLIN: the descriptor is readable.</summary>
+    public const uint In = Interop.Epoll.In;
+
     /// <summary>The most events one <see cref="EpollWait"/> returns.</summary>
     public const int MaxEvents = 64;
 

@@ -9,10 +9,19 @@ namespace BpfMaps.Kernel;
 /// so a Dispose racing a reader cannot unmap memory under it. Every live region is counted for the leak
 /// harness.
 /// </summary>
-internal abstract unsafe class MappedRegion : SafeHandle
+/// <remarks>
+/// Public as part of the backend memory seam (<see cref="IMapMemoryBackend"/>): a backend returns regions
+/// from <see cref="IMapMemoryBackend.MapMemory"/>, and may derive its own (the in-process engine's pinned
+/// memory) by implementing <see cref="Unmap"/>. The public tier alone turns regions into spans.
+/// </remarks>
+public abstract unsafe class MappedRegion : SafeHandle
 {
     private static readonly LeakTracker s_tracker = new();
 
+    /// <summary>A region of <paramref name="length"/> bytes at <paramref name="address"/>, owned from now on.</summary>
+    /// <param name="address">The first byte.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="writable">Whether spans over it may be written.</param>
     protected MappedRegion(nint address, nuint length, bool writable)
         : base(IntPtr.Zero, ownsHandle: true)
     {
@@ -23,16 +32,16 @@ internal abstract unsafe class MappedRegion : SafeHandle
     }
 
     /// <summary>Regions created and not yet released, process-wide.</summary>
-    public static long LiveCount => s_tracker.LiveCount;
+    internal static long LiveCount => s_tracker.LiveCount;
 
     /// <summary>Creation stacks of the live regions (empty unless <c>BPFMAPS_TRACK_FDS=1</c>).</summary>
-    public static IReadOnlyCollection<string> LiveOrigins => s_tracker.LiveOrigins;
+    internal static IReadOnlyCollection<string> LiveOrigins => s_tracker.LiveOrigins;
 
     /// <summary>Regions the finalizer released instead of Dispose.</summary>
-    public static long FinalizedCount => s_tracker.FinalizedCount;
+    internal static long FinalizedCount => s_tracker.FinalizedCount;
 
     /// <summary>Creation stacks of the regions the finalizer released.</summary>
-    public static IReadOnlyCollection<string> FinalizedOrigins => s_tracker.FinalizedOrigins;
+    internal static IReadOnlyCollection<string> FinalizedOrigins => s_tracker.FinalizedOrigins;
 
     /// <summary>The first byte; valid while the region is open (and leased, if another thread may dispose it).</summary>
     public byte* Address => (byte*)handle;
@@ -69,7 +78,7 @@ internal abstract unsafe class MappedRegion : SafeHandle
 }
 
 /// <summary>An mmap: unmapped with munmap when released.</summary>
-internal sealed unsafe class MemoryMapping : MappedRegion
+public sealed unsafe class MemoryMapping : MappedRegion
 {
     private MemoryMapping(nint address, nuint length, bool writable)
         : base(address, length, writable)
@@ -166,7 +175,7 @@ internal sealed unsafe class MemoryMapping : MappedRegion
 /// go when the view is released, so the memory outlives whoever unmapped the parent first. Optionally
 /// reports its release (the engine counts writable views of a map, as the kernel counts writable mmaps).
 /// </summary>
-internal sealed unsafe class RegionView : MappedRegion
+public sealed unsafe class RegionView : MappedRegion
 {
     private readonly MappedRegion _parent;
     private readonly Action? _onRelease;

@@ -1,4 +1,4 @@
-using BpfMaps.Interop;
+using BpfMaps.Kernel;
 
 namespace BpfMaps;
 
@@ -17,7 +17,7 @@ public static class BpfFs
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         BpfErrors.ThrowIfContainsNul(path, nameof(path));
-        return Statfs.Call(path, out Statfs.StatfsBuffer buf) == 0 ? (buf.Type & 0xffffffffL) == Statfs.BpfFsMagic : null;
+        return FileSystemSyscall.IsOnBpfFs(path);
     }
 
     /// <summary>Why <paramref name="path"/> cannot be opened as a pinned object, when the path itself is the reason.</summary>

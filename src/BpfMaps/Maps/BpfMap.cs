@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using BpfMaps.Btf;
-using BpfMaps.Interop;
 using BpfMaps.Kernel;
 
 namespace BpfMaps;
@@ -15,7 +14,11 @@ public sealed partial class BpfMap : IDisposable
 {
     private readonly IMapBackend _backend;
 
-    /// <summary>Wraps a backend. The map owns it and disposes it.</summary>
+    /// <summary>
+    /// Wraps a backend. The map owns it and disposes it. With <see cref="DelegatingMapBackend"/> this is the
+    /// extension point for backends (decorators over the kernel or the in-process engine): every call still
+    /// passes the map's argument checks first; see "Extension point: map backends" in docs/architecture.md.
+    /// </summary>
     /// <param name="backend">The backend.</param>
     public BpfMap(IMapBackend backend)
     {
@@ -80,27 +83,9 @@ public sealed partial class BpfMap : IDisposable
     public static BpfMap Create(MapSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        ValidateSpec(spec);
-        var attr = new MapCreateAttr
-        {
-            map_type = (uint)spec.Type,
-            key_size = (uint)spec.KeySize,
-            value_size = (uint)spec.ValueSize,
-            max_entries = (uint)spec.MaxEntries,
-            map_flags = (uint)spec.Flags,
-            numa_node = spec.NumaNode,
-            btf_key_type_id = spec.BtfKeyTypeId,
-            btf_value_type_id = spec.BtfValueTypeId,
-            btf_vmlinux_value_type_id = spec.BtfVmlinuxValueTypeId,
-            map_extra = spec.MapExtra,
-        };
-        if (spec.Name is { Length: > 0 } name)
-        {
-            unsafe
-            {
-                Encoding.ASCII.GetBytes(name, new Span<byte>(attr.map_name, 15));
-            }
-        }
+        spec.Validate();
+        var args = new MapCreateArgs((uint)spec.Type, (uint)spec.KeySize, (uint)spec.ValueSize, (uint)spec.MaxEntries, (uint)spec.Flags,
+            spec.Name, spec.NumaNode, spec.BtfKeyTypeId, spec.BtfValueTypeId, spec.BtfVmlinuxValueTypeId, spec.MapExtra);
 
         SafeHandle? inner = null;
         if (spec.InnerMap is not null)
@@ -111,7 +96,7 @@ public sealed partial class BpfMap : IDisposable
         // The map takes its own reference on the BTF object, so one loaded here only for the create is closed
         // after it. Without type ids the kernel does not look at btf_fd, so neither is anything loaded.
         using BtfObject? loaded = spec.BtfTypes is { } types && (spec.BtfKeyTypeId | spec.BtfValueTypeId) != 0 ? BtfObject.Load(types.RawBytes) : null;
-        int err = BpfSyscall.MapCreate(ref attr, inner, (loaded ?? spec.Btf)?.Fd, out BpfFd fd);
+        int err = BpfSyscall.MapCreate(args, inner, (loaded ?? spec.Btf)?.Fd, out BpfFd fd);
         if (err != 0)
         {
             fd.Dispose();
@@ -172,7 +157,7 @@ public sealed partial class BpfMap : IDisposable
     public static BpfMap FromOwnedFd(BpfFd fd)
     {
         ArgumentNullException.ThrowIfNull(fd);
-        int err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
+        int err = BpfSyscall.MapGetInfo(fd, out MapInfoFields native);
         if (err != 0)
         {
             fd.Dispose();
@@ -272,7 +257,7 @@ public sealed partial class BpfMap : IDisposable
                     BpfErrors.Throw(err, BpfCommand.BPF_MAP_GET_FD_BY_ID);
                 }
 
-                err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
+                err = BpfSyscall.MapGetInfo(fd, out MapInfoFields native);
                 if (err != 0)
                 {
                     BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
@@ -355,7 +340,7 @@ public sealed partial class BpfMap : IDisposable
     {
         if (Handle is { } h)
         {
-            int err = BpfSyscall.MapGetInfo(h, out BpfMapInfoNative native);
+            int err = BpfSyscall.MapGetInfo(h, out MapInfoFields native);
             if (err != 0)
             {
                 BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);

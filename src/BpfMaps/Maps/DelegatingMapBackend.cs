@@ -5,8 +5,27 @@ namespace BpfMaps;
 /// <summary>
 /// A backend that passes every call on to another one. Derive from it to watch or change a few
 /// calls (logging, fault injection in tests, a delete between two get_next_key calls) and inherit
-/// the rest unchanged.
+/// the rest unchanged. This is the library's extension point for backends, with
+/// <see cref="BpfMap(IMapBackend)"/>: see "Extension point: map backends" in docs/architecture.md.
 /// </summary>
+/// <example>
+/// A decorator that counts lookups (compiled and run in <c>tests/BpfMaps.InProcess.Tests/BackendExtensionTests.cs</c>):
+/// <code>
+/// sealed class CountingBackend(IMapBackend inner) : DelegatingMapBackend(inner, ownsInner: false)
+/// {
+///     public int Lookups { get; private set; }
+///
+///     public override int Lookup(ReadOnlySpan&lt;byte&gt; key, Span&lt;byte&gt; value, ulong flags)
+///     {
+///         Lookups++;
+///         return base.Lookup(key, value, flags);
+///     }
+/// }
+///
+/// using BpfMap map = BpfMap.Create(spec);
+/// using var counted = new BpfMap(new CountingBackend(map.Backend));
+/// </code>
+/// </example>
 /// <param name="inner">The backend calls go to.</param>
 /// <param name="ownsInner">Whether disposing this disposes <paramref name="inner"/>.</param>
 public abstract class DelegatingMapBackend(IMapBackend inner, bool ownsInner = true) : IMapBackend
@@ -17,8 +36,9 @@ public abstract class DelegatingMapBackend(IMapBackend inner, bool ownsInner = t
     /// <summary>The backend under any number of decorators: what a backend checks when it must know what kind of map it was given.</summary>
     /// <param name="backend">A backend, decorated or not.</param>
     /// <returns>The innermost backend.</returns>
-    internal static IMapBackend Innermost(IMapBackend backend)
+    public static IMapBackend Innermost(IMapBackend backend)
     {
+        ArgumentNullException.ThrowIfNull(backend);
         while (backend is DelegatingMapBackend d)
         {
             backend = d.Inner;

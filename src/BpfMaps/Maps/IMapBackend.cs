@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace BpfMaps;
 
 /// <summary>
-/// The contract a map backend fulfils: the kernel (<see cref="Kernel.KernelMapBackend"/>) or the
+/// The contract a map backend fulfils: the kernel (<see cref="KernelMapBackend"/>) or the
 /// in-process engine. Methods mirror the bpf() map commands one-to-one, take the same
 /// buffers and return 0 or the errno the kernel would return. Backends do not validate
 /// sizes beyond what the kernel itself checks; <see cref="BpfMap"/> does that.

@@ -7,11 +7,15 @@ namespace BpfMaps;
 /// The memory side of a backend, beside the map commands of <see cref="IMapBackend"/>: mmap of the map
 /// (BPF_F_MMAPABLE arrays, ring buffers) and something to wait on for readiness (poll). The kernel backend
 /// mmaps and dups its descriptor; the in-process engine hands out views of its own memory and an eventfd
-/// its producers signal. Both give the kernel's errno for the same request. Internal: the regions are raw
-/// memory, so only the public tier (<see cref="MapMemory"/>, <see cref="Events.RingBuffer"/>,
-/// <see cref="Events.UserRingBuffer"/>) hands them out, as bounded spans.
+/// its producers signal. Both give the kernel's errno for the same request.
 /// </summary>
-internal interface IMapMemoryBackend
+/// <remarks>
+/// Public so that a backend in another assembly (the in-process engine) can implement it; it is a seam for
+/// backend implementers, not for applications. The regions are raw memory: only the public tier
+/// (<see cref="MapMemory"/>, <see cref="Events.RingBuffer"/>, <see cref="Events.UserRingBuffer"/>) turns them
+/// into spans, bounded by the map's sizes.
+/// </remarks>
+public interface IMapMemoryBackend
 {
     /// <summary>
     /// mmap(NULL, <paramref name="length"/>, PROT_READ [| PROT_WRITE], MAP_SHARED, map, <paramref name="offset"/>).

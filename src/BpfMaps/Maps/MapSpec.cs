@@ -9,6 +9,15 @@ public sealed record MapSpec
 {
     private const DynamicallyAccessedMemberTypes Fields = DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields;
 
+    /// <summary>
+    /// Checks what every backend checks before it creates a map, whatever the kernel would say: sizes not
+    /// negative, a name of at most 15 ASCII letters, digits, '_' or '.', not both <see cref="Btf"/> and
+    /// <see cref="BtfTypes"/>, and an <see cref="InnerMap"/> for map-in-map types. <see cref="BpfMap.Create"/>
+    /// calls it; another backend's create should too, so both refuse the same specs the same way.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spec is inconsistent; the message says how.</exception>
+    public void Validate() => BpfMap.ValidateSpec(this);
+
     /// <summary>The map type.</summary>
     public required MapType Type { get; init; }
 

@@ -1,4 +1,4 @@
-using BpfMaps.Interop;
+using BpfMaps.Kernel;
 
 namespace BpfMaps;
 
@@ -17,13 +17,13 @@ public static class RegularFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         BpfErrors.ThrowIfContainsNul(path, nameof(path));
-        if (Statx.Call(Statx.AtFdCwd, path, 0, Statx.StatxType, out Statx.StatxBuffer buf) != 0)
+        if (FileSystemSyscall.FileType(path) is not { } type)
         {
             return null;
         }
 
         // S_IFMT bits of st_mode.
-        string? kind = (buf.Mode & 0xf000) switch
+        string? kind = type switch
         {
             0x8000 => null,
             0x4000 => "a directory",

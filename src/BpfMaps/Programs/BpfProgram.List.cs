@@ -1,5 +1,4 @@
 using System.Text;
-using BpfMaps.Interop;
 using BpfMaps.Kernel;
 
 namespace BpfMaps.Programs;
@@ -55,7 +54,7 @@ public sealed partial class BpfProgram
                     BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_FD_BY_ID);
                 }
 
-                err = BpfSyscall.ProgGetInfo(fd, out BpfProgInfoNative native);
+                err = BpfSyscall.ProgGetInfo(fd, out ProgInfoFields native);
                 if (err != 0)
                 {
                     BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
@@ -68,16 +67,5 @@ public sealed partial class BpfProgram
         return result;
     }
 
-    private static unsafe ProgramInfo ToInfo(in BpfProgInfoNative n)
-    {
-        string name;
-        fixed (byte* p = n.name)
-        {
-            var span = new ReadOnlySpan<byte>(p, 16);
-            int len = span.IndexOf((byte)0);
-            name = Encoding.UTF8.GetString(len < 0 ? span : span[..len]);
-        }
-
-        return new ProgramInfo(n.id, (ProgramType)n.type, name, n.btf_id);
-    }
+    private static ProgramInfo ToInfo(in ProgInfoFields n) => new(n.Id, (ProgramType)n.Type, n.Name, n.BtfId);
 }

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using BpfMaps.Asm;
-using BpfMaps.Interop;
 using BpfMaps.Kernel;
 
 namespace BpfMaps.Programs;
@@ -47,7 +46,7 @@ public sealed partial class BpfProgram : IDisposable
     /// <param name="license">License string; helpers marked GPL-only need a GPL-compatible one.</param>
     /// <param name="options">Name and log options; null for the defaults.</param>
     /// <returns>The loaded program.</returns>
-    /// <exception cref="ArgumentException">Empty program, a bad name or license, or a map without a kernel descriptor.</exception>
+    /// <exception cref="ArgumentException">Empty program, a bad name or license, or a map reference that is not an ld_imm64.</exception>
     /// <exception cref="BpfVerifierException">The verifier refused the program; carries its log.</exception>
     /// <exception cref="BpfException">Other kernel errors (EPERM without CAP_BPF, E2BIG for too many instructions).</exception>
     public static BpfProgram Load(ProgramType type, AssembledProgram program, string license = "GPL", ProgramLoadOptions? options = null)
@@ -103,7 +102,7 @@ public sealed partial class BpfProgram : IDisposable
         {
             foreach (MapReference r in maps)
             {
-                SafeHandle h = r.Map.Handle ?? throw new ArgumentException($"map '{r.Map.Name}' has no kernel descriptor; programs can only use kernel maps", nameof(instructions));
+                SafeHandle h = r.Map;
                 bool added = false;
                 try
                 {
@@ -111,7 +110,7 @@ public sealed partial class BpfProgram : IDisposable
                 }
                 catch (ObjectDisposedException)
                 {
-                    throw new ObjectDisposedException($"map '{r.Map.Name}' referenced at slot {r.Slot} is disposed");
+                    throw new ObjectDisposedException($"map '{r.Name}' referenced at slot {r.Slot} is disposed");
                 }
 
                 held[heldCount++] = h;
@@ -140,7 +139,7 @@ public sealed partial class BpfProgram : IDisposable
         }
     }
 
-    private static unsafe BpfProgram LoadSlots(ProgramType type, Instruction[] slots, string license, ProgramLoadOptions options, Btf.BtfObject? funcBtf, ReadOnlySpan<uint> funcInfo)
+    private static BpfProgram LoadSlots(ProgramType type, Instruction[] slots, string license, ProgramLoadOptions options, Btf.BtfObject? funcBtf, ReadOnlySpan<uint> funcInfo)
     {
         byte[] lic = BpfMap.NulTerminated(license, nameof(license));
         int logLevel = options.LogLevel;
@@ -151,45 +150,13 @@ public sealed partial class BpfProgram : IDisposable
             byte[]? log = logLevel > 0 ? ArrayPool<byte>.Shared.Rent(logSize) : null;
             try
             {
-                int err;
-                BpfFd fd;
-                fixed (Instruction* insns = slots)
-                fixed (byte* l = lic)
-                fixed (byte* logBuf = log)
-                fixed (uint* fi = funcInfo)
+                if (log is not null)
                 {
-                    var attr = new ProgLoadAttr
-                    {
-                        prog_type = (uint)type,
-                        insn_cnt = (uint)slots.Length,
-                        insns = (ulong)insns,
-                        license = (ulong)l,
-                        log_level = (uint)logLevel,
-                        log_size = log is null ? 0 : (uint)logSize,
-                        log_buf = (ulong)logBuf,
-                        expected_attach_type = options.ExpectedAttachType,
-                    };
-                    if (funcBtf is not null)
-                    {
-                        // Created for this load and owned by it: nothing else can close it meanwhile.
-                        attr.prog_btf_fd = (uint)funcBtf.Fd.Value;
-                        attr.func_info_rec_size = SubprogramBtf.RecordSize;
-                        attr.func_info = (ulong)fi;
-                        attr.func_info_cnt = (uint)(funcInfo.Length / 2);
-                    }
-
-                    if (log is not null)
-                    {
-                        log[0] = 0;
-                    }
-
-                    if (options.Name is { Length: > 0 } name)
-                    {
-                        Encoding.ASCII.GetBytes(name, new Span<byte>(attr.prog_name, 15));
-                    }
-
-                    err = BpfSyscall.ProgLoad(ref attr, out fd);
+                    log[0] = 0;
                 }
+
+                int err = BpfSyscall.ProgLoad((uint)type, MemoryMarshal.AsBytes(slots.AsSpan()), lic, options.Name, options.ExpectedAttachType,
+                    (uint)logLevel, log is null ? default : log.AsSpan(0, logSize), funcBtf?.Fd, SubprogramBtf.RecordSize, funcInfo, out BpfFd fd);
 
                 if (err == 0)
                 {
@@ -334,29 +301,12 @@ public sealed partial class BpfProgram : IDisposable
     /// <param name="result">The result when 0 is returned.</param>
     /// <returns>0 or errno.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="repeat"/> is negative.</exception>
-    public unsafe int TryTestRun(ReadOnlySpan<byte> data, Span<byte> dataOut, int repeat, out TestRunResult result)
+    public int TryTestRun(ReadOnlySpan<byte> data, Span<byte> dataOut, int repeat, out TestRunResult result)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(repeat);
-        result = default;
-        fixed (byte* din = data)
-        fixed (byte* dout = dataOut)
-        {
-            var attr = new TestRunAttr
-            {
-                data_size_in = (uint)data.Length,
-                data_in = (ulong)din,
-                data_size_out = (uint)dataOut.Length,
-                data_out = dataOut.IsEmpty ? 0 : (ulong)dout,
-                repeat = (uint)repeat,
-            };
-            int err = BpfSyscall.ProgTestRun(Fd, ref attr);
-            if (err == 0)
-            {
-                result = new TestRunResult(attr.retval, attr.duration, (int)attr.data_size_out);
-            }
-
-            return err;
-        }
+        int err = BpfSyscall.ProgTestRun(Fd, data, dataOut, (uint)repeat, out TestRunFields r);
+        result = err == 0 ? new TestRunResult(r.ReturnValue, r.DurationNs, (int)r.DataSizeOut) : default;
+        return err;
     }
 
     /// <summary>

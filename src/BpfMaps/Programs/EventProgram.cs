@@ -186,7 +186,7 @@ public static class EventProgram
             throw new ArgumentException($"DiscardEvery {o.DiscardEvery}: only reserved records can be discarded, and it cannot be negative", nameof(o));
         }
 
-        if (!Enum.IsDefined(o.Wakeup) || (perf && o.Wakeup != Events.RingBufferWakeup.Default))
+        if (!Enum.IsDefined(o.Wakeup) || (perf && o.Wakeup != RingBufferWakeup.Default))
         {
             throw new ArgumentException($"wake-up {o.Wakeup}: Default, None or Force, and only for ring buffers", nameof(o));
         }

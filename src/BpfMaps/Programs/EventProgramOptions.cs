@@ -22,7 +22,7 @@ public sealed record EventProgramOptions
     public int DiscardEvery { get; init; }
 
     /// <summary>The flags of bpf_ringbuf_submit/discard/output: when to wake a waiting consumer.</summary>
-    public Events.RingBufferWakeup Wakeup { get; init; }
+    public RingBufferWakeup Wakeup { get; init; }
 
     /// <summary>
     /// <see cref="ProgramType.SchedCls"/> (default; its test runs are cheap per call, see <see cref="CounterProgramOptions.ProgramType"/>),

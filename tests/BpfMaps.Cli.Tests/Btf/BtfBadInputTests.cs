@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using BpfMaps.Btf;
 using BpfMaps.Tests.Corpus;
 using static BpfMaps.Cli.Tests.Cli;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests.Btf;
 

@@ -1,6 +1,7 @@
 using BpfMaps.Btf;
 using BpfMaps.Tests.Corpus;
 using static BpfMaps.Cli.Tests.Btf.BtfOutputs;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests.Btf;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using BpfMaps.Tests.Corpus;
+using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests.Btf;
 

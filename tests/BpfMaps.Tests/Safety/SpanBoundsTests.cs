@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using BpfMaps.Programs;
 
 namespace BpfMaps.Tests.Safety;
 
@@ -61,10 +62,11 @@ public partial class SpanBoundsTests
     {
         ["MapTypeExtensions.TryParseKernelName(string, out MapType)"] = "a parser: a name with a NUL matches no map type and it returns false",
         ["MapInfo.new(MapType, uint, int, int, int, MapFlags, string, uint, uint, uint, uint, ulong)"] = "a record of what the kernel reported; it hands the name to nothing",
-        ["DrainRaceMethodResult.new(DrainMethod, string, long, long, long, long, long, long, long, TimeSpan)"] = "a result record; the method name is a label",
         ["MapInfo.new(MapType, uint, int, int, int, MapFlags, string, uint, uint, uint, uint, ulong, uint)"] = "a record of what the kernel reported; it hands the name to nothing",
         ["BtfObjectInfo.new(uint, string, int, bool)"] = "a record of what the kernel reported about a BTF object",
         ["ProgramInfo.new(uint, ProgramType, string, uint)"] = "a record of what the kernel reported about a program; it hands the name to nothing",
+        ["InstructionBuilder.LoadMap(Register, SafeHandle, string)"] = "the name only labels messages about the reference; the kernel gets the descriptor",
+        ["MapReference.new(int, SafeHandle, string)"] = "a plain record; the name only labels messages about the reference",
         ["BtfBuilderMember.new(string, uint, uint, int)"] = "a plain record; AddComposite refuses a NUL in the name when it writes it",
         ["BtfSpec.FindType(string, BtfKind)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",
         ["BtfSpec.FindTypes(string)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",

@@ -1,4 +1,4 @@
-namespace BpfMaps.Events;
+namespace BpfMaps.Programs;
 
 /// <summary>The wake-up flags of bpf_ringbuf_submit, bpf_ringbuf_discard and bpf_ringbuf_output.</summary>
 public enum RingBufferWakeup

@@ -1,4 +1,4 @@
-namespace BpfMaps.Programs;
+namespace BpfMaps;
 
 /// <summary>
 /// Drains u64 counters straight out of a live map with one of the usual methods. None of them is exact

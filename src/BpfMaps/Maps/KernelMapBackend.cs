@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using BpfMaps.Interop;
+using BpfMaps.Kernel;
 
-namespace BpfMaps.Kernel;
+namespace BpfMaps;
 
 /// <summary>
 /// The kernel backend: every call is one bpf() syscall on the owned descriptor. The kernel reads and
@@ -128,22 +128,23 @@ public sealed class KernelMapBackend : IMapBackend, IMapMemoryBackend
     {
         _layout.CheckCursor(inBatch.Length, outBatch.Length);
         _layout.CheckBatch(keys.Length, values.Length, count);
-        return BpfSyscall.MapBatch(andDelete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH,
-            _fd, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
+        return andDelete
+            ? BpfSyscall.MapLookupAndDeleteBatch(_fd, inBatch, outBatch, keys, values, ref count, elemFlags, flags)
+            : BpfSyscall.MapLookupBatch(_fd, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
     }
 
     /// <inheritdoc />
     public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ref uint count, ulong elemFlags, ulong flags)
     {
         _layout.CheckBatch(keys.Length, values.Length, count);
-        return BpfSyscall.MapBatch(BpfCommand.BPF_MAP_UPDATE_BATCH, _fd, default, default, keys, values, ref count, elemFlags, flags);
+        return BpfSyscall.MapUpdateBatch(_fd, keys, values, ref count, elemFlags, flags);
     }
 
     /// <inheritdoc />
     public int DeleteBatch(ReadOnlySpan<byte> keys, ref uint count, ulong elemFlags, ulong flags)
     {
         _layout.CheckBatch(keys.Length, 0, count, checkValues: false);
-        return BpfSyscall.MapBatch(BpfCommand.BPF_MAP_DELETE_BATCH, _fd, default, default, keys, default, ref count, elemFlags, flags);
+        return BpfSyscall.MapDeleteBatch(_fd, keys, ref count, elemFlags, flags);
     }
 
     /// <inheritdoc />
@@ -164,30 +165,16 @@ public sealed class KernelMapBackend : IMapBackend, IMapMemoryBackend
 
     int IMapMemoryBackend.OpenPollHandle(out SafeHandle? handle)
     {
-        handle = null;
-        if (!FdLease.TryAcquire(_fd, out var lease, out int fd))
-        {
-            return Errno.EBADF;
-        }
-
-        using (lease)
-        {
-            // A descriptor of its own, so the waiter does not depend on this backend staying open.
-            int copy = Interop.Interop.Dup(fd);
-            if (copy < 0)
-            {
-                return Marshal.GetLastSystemError();
-            }
-
-            handle = new BpfFd(copy);
-            return 0;
-        }
+        // A descriptor of its own, so the waiter does not depend on this backend staying open.
+        int err = BpfSyscall.Dup(_fd, out BpfFd? copy);
+        handle = copy;
+        return err;
     }
 
     private static MapInfo ReadInfo(BpfFd fd)
     {
         ArgumentNullException.ThrowIfNull(fd);
-        int err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
+        int err = BpfSyscall.MapGetInfo(fd, out MapInfoFields native);
         if (err != 0)
         {
             BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
@@ -216,17 +203,7 @@ public sealed class KernelMapBackend : IMapBackend, IMapMemoryBackend
         }
     }
 
-    internal static unsafe MapInfo ToInfo(in BpfMapInfoNative n)
-    {
-        string name;
-        fixed (byte* p = n.name)
-        {
-            var span = new ReadOnlySpan<byte>(p, 16);
-            int len = span.IndexOf((byte)0);
-            name = System.Text.Encoding.ASCII.GetString(len < 0 ? span : span[..len]);
-        }
-
-        return new MapInfo((MapType)n.type, n.id, (int)n.key_size, (int)n.value_size, (int)n.max_entries,
-            (MapFlags)n.map_flags, name, n.btf_id, n.btf_key_type_id, n.btf_value_type_id, n.ifindex, n.map_extra, n.btf_vmlinux_value_type_id);
-    }
+    internal static MapInfo ToInfo(in MapInfoFields n)
+        => new((MapType)n.Type, n.Id, (int)n.KeySize, (int)n.ValueSize, (int)n.MaxEntries,
+            (MapFlags)n.Flags, n.Name, n.BtfId, n.BtfKeyTypeId, n.BtfValueTypeId, n.Ifindex, n.MapExtra, n.BtfVmlinuxValueTypeId);
 }

@@ -1,6 +1,6 @@
 using BpfMaps.Btf;
 
-namespace BpfMaps.Cli;
+namespace BpfMaps.Cli.Errors;
 
 /// <summary>Turns whatever a command threw into one stderr line and an exit code. The only such switch in the CLI.</summary>
 internal static class ErrorReport
@@ -11,7 +11,7 @@ internal static class ErrorReport
     public static (ExitCode Code, string Message) Classify(Exception ex) => ex switch
     {
         CliException c => (c.Code, c.Message),
-        Hosting.OutputWriteException o => (ExitCode.OutputFailed, OneLine(o.Message)),
+        OutputWriteException o => (ExitCode.OutputFailed, OneLine(o.Message)),
         BpfNotSupportedException n => (ExitCode.NotSupported, n.Message),
         BpfException { Errno: Errno.EPERM or Errno.EACCES } b => (ExitCode.PermissionDenied, $"permission denied ({b.Command}): run as root or with CAP_BPF and CAP_SYS_ADMIN"),
         BpfException { Errno: Errno.ENOENT, FailedCommand: BpfCommand.BPF_OBJ_GET or BpfCommand.BPF_MAP_GET_FD_BY_ID } b => (ExitCode.MapNotFound, OneLine(b.Hint ?? b.Message)),

@@ -1,6 +1,6 @@
 using BpfMaps.Kernel;
 
-namespace BpfMaps.Programs;
+namespace BpfMaps;
 
 /// <summary>
 /// A double-buffered counter map that drains without losing updates from live BPF writers: an outer
@@ -69,30 +69,7 @@ public sealed class SwapDrainMap : DoubleBufferedCounterMap
     /// <exception cref="ArgumentException">The spec is a map-in-map or otherwise invalid.</exception>
     /// <exception cref="BpfException">The kernel refused a create or the slot update.</exception>
     public static SwapDrainMap Create(MapSpec innerSpec, string? outerName = null)
-    {
-        ArgumentNullException.ThrowIfNull(innerSpec);
-        if (innerSpec.Type.IsMapInMap())
-        {
-            throw new ArgumentException($"inner maps cannot themselves be {innerSpec.Type}", nameof(innerSpec));
-        }
-
-        BpfMap? a = null, b = null, outer = null;
-        try
-        {
-            a = BpfMap.Create(innerSpec);
-            b = BpfMap.Create(innerSpec);
-            outer = BpfMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1, InnerMap = a, Name = outerName });
-            var map = FromMaps(outer, a, b);
-            a = b = outer = null;
-            return map;
-        }
-        finally
-        {
-            outer?.Dispose();
-            b?.Dispose();
-            a?.Dispose();
-        }
-    }
+        => CreateMaps(innerSpec, outerName, BpfMap.Create, FromMaps);
 
     /// <summary>
     /// Builds a swap-drain map over existing maps and puts <paramref name="first"/> into slot 0. Takes

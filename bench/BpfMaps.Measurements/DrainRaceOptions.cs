@@ -1,4 +1,6 @@
-namespace BpfMaps.Programs;
+using BpfMaps.Programs;
+
+namespace BpfMaps.Measurements;
 
 /// <summary>Options of <see cref="DrainRace.Run(DrainRaceOptions?, CancellationToken)"/>.</summary>
 public sealed record DrainRaceOptions

@@ -1,4 +1,6 @@
-namespace BpfMaps.Programs;
+using BpfMaps.Programs;
+
+namespace BpfMaps.Measurements;
 
 /// <summary>The outcome of one drain method in a <see cref="DrainRace"/>.</summary>
 /// <param name="Method">The method.</param>

@@ -1,4 +1,4 @@
-namespace BpfMaps.Cli;
+namespace BpfMaps.Cli.Errors;
 
 /// <summary>
 /// What <c>bpfmap</c> returns to the shell. Every expected failure has its own code so scripts can

@@ -1,4 +1,6 @@
-namespace BpfMaps.Programs;
+using BpfMaps.Programs;
+
+namespace BpfMaps.Measurements;
 
 /// <summary>The drain methods <see cref="DrainRace"/> compares.</summary>
 public enum DrainMethod

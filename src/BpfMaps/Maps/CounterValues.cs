@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace BpfMaps.Programs;
+namespace BpfMaps;
 
 /// <summary>Reads u64 counter values out of value buffers (one value, or one per CPU at an 8-byte stride).</summary>
 internal static class CounterValues

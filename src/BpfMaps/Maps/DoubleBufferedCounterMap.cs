@@ -1,4 +1,4 @@
-namespace BpfMaps.Programs;
+namespace BpfMaps;
 
 /// <summary>
 /// What every double-buffered counter map shares, whatever backs it: an outer ARRAY_OF_MAPS whose slot 0
@@ -50,6 +50,48 @@ public abstract class DoubleBufferedCounterMap : ICounterMapDrainer, IDisposable
 
     /// <summary>The key of the outer map's only slot.</summary>
     protected static ReadOnlySpan<byte> SlotKey => [0, 0, 0, 0];
+
+    /// <summary>
+    /// Makes the maps of a double-buffered counter map: two inner maps from <paramref name="innerSpec"/> and a
+    /// one-slot ARRAY_OF_MAPS over them, each with <paramref name="create"/> (how a backend makes a map: the only
+    /// thing the kernel and the engine differ in here), then hands all three to <paramref name="construct"/>,
+    /// which puts the first into service. Whatever was made is disposed if a step throws.
+    /// </summary>
+    /// <typeparam name="T">The derived map.</typeparam>
+    /// <param name="innerSpec">The spec of each inner map; not itself a map-in-map.</param>
+    /// <param name="outerName">Name of the outer map, or null.</param>
+    /// <param name="create">Makes one map from a spec.</param>
+    /// <param name="construct">Builds the derived map from the outer map, the first and the second inner map, taking ownership.</param>
+    /// <returns>The map.</returns>
+    /// <exception cref="ArgumentException">The spec is a map-in-map.</exception>
+    protected static T CreateMaps<T>(MapSpec innerSpec, string? outerName, Func<MapSpec, BpfMap> create, Func<BpfMap, BpfMap, BpfMap, T> construct)
+        where T : DoubleBufferedCounterMap
+    {
+        ArgumentNullException.ThrowIfNull(innerSpec);
+        ArgumentNullException.ThrowIfNull(create);
+        ArgumentNullException.ThrowIfNull(construct);
+        if (innerSpec.Type.IsMapInMap())
+        {
+            throw new ArgumentException($"inner maps cannot themselves be {innerSpec.Type}", nameof(innerSpec));
+        }
+
+        BpfMap? a = null, b = null, outer = null;
+        try
+        {
+            a = create(innerSpec);
+            b = create(innerSpec);
+            outer = create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 1, InnerMap = a, Name = outerName });
+            T map = construct(outer, a, b);
+            a = b = outer = null;
+            return map;
+        }
+        finally
+        {
+            outer?.Dispose();
+            b?.Dispose();
+            a?.Dispose();
+        }
+    }
 
     /// <summary>
     /// Puts the idle inner map into slot 0 and returns the inner map it replaced. Once this returns,

@@ -1,4 +1,4 @@
-namespace BpfMaps.Programs;
+namespace BpfMaps;
 
 /// <summary>Receives one drained counter: its key bytes and its value (summed over CPUs for per-CPU maps).</summary>
 /// <param name="key">The key bytes, valid only during the call.</param>

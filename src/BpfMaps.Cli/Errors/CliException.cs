@@ -1,4 +1,4 @@
-namespace BpfMaps.Cli;
+namespace BpfMaps.Cli.Errors;
 
 /// <summary>
 /// An expected, user-facing failure: printed as one line on stderr (no stack trace) and turned into

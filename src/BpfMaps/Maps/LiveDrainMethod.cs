@@ -1,4 +1,4 @@
-namespace BpfMaps.Programs;
+namespace BpfMaps;
 
 /// <summary>How <see cref="LiveCounterDrainer"/> drains a map that programs keep writing.</summary>
 public enum LiveDrainMethod
