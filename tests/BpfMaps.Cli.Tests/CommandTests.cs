@@ -38,13 +38,23 @@ public class CommandTests
         Fails(ExitCode.KeyNotFound, "not found", "update", "pinned", p, "key", "9", "0", "0", "0", "value", "1", "0", "0", "0", "0", "0", "0", "0", "exist");
         Assert.Equal("key: 01 00 00 00  value: 2a 00 00 00 00 00 00 00\n", Ok("lookup", "pinned", p, "key", "1", "0", "0", "0").Stdout);
         Assert.Equal("null\n", Ok("-j", "update", "pinned", p, "key", "3", "0", "0", "0", "value", "3", "0", "0", "0", "0", "0", "0", "0").Stdout);
-        Assert.Contains("next key:", Ok("getnext", "pinned", p).Stdout);
+        byte[] first = new byte[4];
+        using (BpfMap pm = BpfMap.OpenPinned(p))
+        {
+            Assert.True(pm.TryGetNextKey([], first));
+        }
+
+        Assert.Equal($"key: None\nnext key:\n{first[0]:x2} 00 00 00\n", Ok("getnext", "pinned", p).Stdout);
         Ok("delete", "pinned", p, "key", "3", "0", "0", "0");
         Fails(ExitCode.KeyNotFound, "not found", "delete", "pinned", p, "key", "3", "0", "0", "0");
         Ok("pin", "pinned", p, dir["m2"]);
-        Assert.Contains("Found 2 elements", Ok("dump", "pinned", dir["m2"]).Stdout);
+        string[] dumped = Ok("dump", "pinned", dir["m2"]).Stdout.Split('\n');
+        Assert.Equal(["key: 01 00 00 00  value: 2a 00 00 00 00 00 00 00", "key: 02 00 00 00  value: 07 00 00 00 00 00 00 00"], dumped[..^2].Order());
+        Assert.Equal(["Found 2 elements", ""], dumped[^2..]);
         Ok("freeze", "pinned", p);
-        Assert.Equal(1, JsonNode.Parse(Ok("-j", "show", "pinned", p).Stdout)!["frozen"]!.GetValue<int>());
+        JsonNode shown = JsonNode.Parse(Ok("-j", "show", "pinned", p).Stdout)!;
+        Assert.Equal(("hash", "cmd_test", 0, 4, 8, 16, 1), (shown["type"]!.GetValue<string>(), shown["name"]!.GetValue<string>(), shown["flags"]!.GetValue<int>(),
+            shown["bytes_key"]!.GetValue<int>(), shown["bytes_value"]!.GetValue<int>(), shown["max_entries"]!.GetValue<int>(), shown["frozen"]!.GetValue<int>()));
         Fails(ExitCode.PermissionDenied, "permission denied", "update", "pinned", p, "key", "1", "0", "0", "0", "value", "1", "0", "0", "0", "0", "0", "0", "0");
     }
 
@@ -63,7 +73,8 @@ public class CommandTests
         Assert.Single(r.StderrLines);
         RunResult d = Cli.Run("-j", "delete", "pinned", p, "key", "5", "0", "0", "0");
         Assert.Equal((int)ExitCode.KeyNotFound, d.Exit);
-        Assert.Contains("\"error\"", d.Stdout);
+        using BpfMap m = BpfMap.OpenPinned(p);
+        Assert.Equal($"{{\"error\":\"key 05 00 00 00 not found in map {m.Id}\"}}\n", d.Stdout);
     }
 
     [Fact]
@@ -95,21 +106,24 @@ public class CommandTests
 
         string id = m.Id.ToString();
         string csv = Ok("--format", "csv", "--percpu", "sum", "--sort", "value", "--top", "3", "dump", "id", id).Stdout;
-        string[] lines = csv.TrimEnd().Split('\n');
-        Assert.Equal("key,key_u,value_sum", lines[0]);
-        Assert.Equal(4, lines.Length);
         int cpus = m.Cpus;
-        Assert.Equal($"09010000,265,{90 * cpus + (cpus * (cpus - 1) / 2)}", lines[1]);
+        int cpuSum = cpus * (cpus - 1) / 2;
+        Assert.Equal(["key,key_u,value_sum", $"09010000,265,{90 * cpus + cpuSum}", $"08010000,264,{80 * cpus + cpuSum}", $"07010000,263,{70 * cpus + cpuSum}"], csv.TrimEnd().Split('\n'));
 
         string keys = Ok("--format", "csv", "--percpu", "max", "--sort", "key", "--key-prefix", "0701", "dump", "id", id).Stdout;
         Assert.Equal([$"07010000,263,{70 + cpus - 1}"], keys.TrimEnd().Split('\n').Skip(1));
 
-        JsonNode? nd = JsonNode.Parse(Ok("--format", "ndjson", "--percpu", "min", "--sort", "key", "--top", "1", "dump", "id", id).Stdout);
-        Assert.Equal(0UL, nd!["value"]!.GetValue<ulong>());
+        Assert.Equal("{\"key\":[\"0x00\",\"0x00\",\"0x00\",\"0x00\"],\"value\":0}\n", Ok("--format", "ndjson", "--percpu", "min", "--sort", "key", "--top", "1", "dump", "id", id).Stdout);
 
-        string table = Cli.Run(terminal: true, "dump", "id", id).Stdout;
-        Assert.Contains("cpu 0", table);
-        Assert.Contains("10 entries", table);
+        // Every entry is a row: its key, the key as a number, and a column per CPU (the first is checked,
+        // so that the test holds wherever the table must narrow columns to fit 140 characters).
+        string[] table = Cli.Run(terminal: true, "dump", "id", id).Stdout.Split('\n');
+        string[][] rows = [.. table.Where(l => l.Contains('│')).Select(l => l.Split('│', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[..3])];
+        Assert.Equal(["key", "key (u)", "cpu 0"], rows[0]);
+        Assert.Equal(
+            Enumerable.Range(0, 10).Select(k => (uint)(k | (k < 5 ? 0 : 0x100))).Select(k => $"{Convert.ToHexString(U32(k)).ToLowerInvariant()} {k} {k % 0x100 * 10}"),
+            rows[1..].Select(r => $"{r[0].Replace(" ", "", StringComparison.Ordinal)} {r[1]} {r[2]}").OrderBy(r => uint.Parse(r.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Contains("10 entries", table.Last(l => l.Trim().Length > 0));
     }
 
     [Fact]
@@ -121,8 +135,11 @@ public class CommandTests
             m.Update(U32(k), U32(k));
         }
 
-        JsonNode? drained = JsonNode.Parse(Ok("-j", "drain", "id", m.Id.ToString()).Stdout);
-        Assert.Equal(40, drained!.AsArray().Count);
+        // Every key once, with its value, in bpftool's shape.
+        JsonArray drained = JsonNode.Parse(Ok("-j", "drain", "id", m.Id.ToString()).Stdout)!.AsArray();
+        Assert.Equal(
+            Enumerable.Range(0, 40).Select(k => $"{{\"key\":[\"0x{k:x2}\",\"0x00\",\"0x00\",\"0x00\"],\"value\":[\"0x{k:x2}\",\"0x00\",\"0x00\",\"0x00\"]}}"),
+            drained.Select(e => e!.ToJsonString()).Order(StringComparer.Ordinal));
         Assert.Equal(0, m.Count());
     }
 
@@ -132,13 +149,39 @@ public class CommandTests
         using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 64, Name = "cmd_watch" });
         m.Update(U32(1), BitConverter.GetBytes(5UL));
         RunResult r = Ok("--format", "ndjson", "watch", "id", m.Id.ToString(), "--interval", "0.05", "--count", "2");
-        string[] frames = r.Stdout.TrimEnd().Split('\n');
-        Assert.Equal(2, frames.Length);
-        Assert.Equal(5, JsonNode.Parse(frames[1])!["total"]!.GetValue<double>());
-        Assert.Contains("tick 1", Ok("watch", "id", m.Id.ToString(), "--count", "1").Stdout);
+        Assert.Equal(
+            [
+                "{\"tick\":1,\"entries\":1,\"keys\":1,\"total\":5,\"delta\":0,\"rate\":0,\"top\":[{\"key\":\"01000000\",\"value\":5,\"delta\":0,\"rate\":0}]}",
+                "{\"tick\":2,\"entries\":1,\"keys\":1,\"total\":5,\"delta\":0,\"rate\":0,\"top\":[{\"key\":\"01000000\",\"value\":5,\"delta\":0,\"rate\":0}]}",
+            ],
+            r.Stdout.TrimEnd().Split('\n').Select(f => Untimed(f, rates: false)));
+        Assert.Equal("tick 1: entries 1 keys 1 total 5 delta 0 rate 0.0/s\n  key 1  value 5  delta 0  rate 0.0/s\n", Ok("watch", "id", m.Id.ToString(), "--count", "1").Stdout);
+
+        // A drain takes the whole value as the delta; the rate depends on the time the tick took.
         RunResult d = Ok("--format", "ndjson", "watch", "id", m.Id.ToString(), "--drain", "--interval", "0.05", "--count", "1");
-        Assert.Equal(5, JsonNode.Parse(d.Stdout)!["delta"]!.GetValue<double>());
+        JsonNode drained = JsonNode.Parse(d.Stdout)!;
+        Assert.True(drained["rate"]!.GetValue<double>() > 0, d.Stdout);
+        Assert.Equal(drained["rate"]!.GetValue<double>(), drained["top"]![0]!["rate"]!.GetValue<double>());
+        Assert.Equal(
+            "{\"tick\":1,\"entries\":1,\"keys\":1,\"total\":5,\"delta\":5,\"top\":[{\"key\":\"01000000\",\"value\":5,\"delta\":5}]}",
+            Untimed(d.Stdout, rates: true));
         Assert.Equal(0, m.Count());
+
+        // The frame without the fields that depend on timing.
+        static string Untimed(string frame, bool rates)
+        {
+            JsonObject f = JsonNode.Parse(frame)!.AsObject();
+            Assert.True(f.Remove("elapsed"), frame);
+            if (rates)
+            {
+                foreach (JsonObject o in (IEnumerable<JsonObject>)[f, .. f["top"]!.AsArray().Select(x => x!.AsObject())])
+                {
+                    Assert.True(o.Remove("rate"), frame);
+                }
+            }
+
+            return f.ToJsonString();
+        }
     }
 
     [Fact]

@@ -19,11 +19,19 @@ public class DumpFailureTests
             => ++_batches == 2 ? Errno.EFAULT : Inner.LookupBatch(andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
     }
 
-    private static (string Output, CliException Error) DumpFailing(Func<Stream, IEntryRenderer> renderer, int entries = 3 * DumpOptions.DefaultBatchSize)
+    /// <summary>Dumps a map of keys 0..entries-1 (values key * 3) whose second batch call fails.</summary>
+    /// <returns>What the renderer wrote, the error, and the map's keys in the kernel's order.</returns>
+    private static (string Output, CliException Error, uint[] Order) DumpFailing(Func<Stream, IEntryRenderer> renderer, int entries = 3 * DumpOptions.DefaultBatchSize)
     {
         Kernel.Require();
         using BpfMap real = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = entries, Name = "dumpfail_t" });
         BenchMaps.FillU64(real, entries);
+        var order = new List<uint>();
+        foreach (MapEntry x in real.Dump())
+        {
+            order.Add(BitConverter.ToUInt32(x.Key));
+        }
+
         using var failing = new BpfMap(new SecondBatchFails(real.Backend));
         var ms = new MemoryStream();
         CliException e;
@@ -34,16 +42,27 @@ public class DumpFailureTests
 
         Assert.Equal(ExitCode.KernelError, e.Code);
         Assert.Contains("EFAULT", e.Message, StringComparison.Ordinal);
-        return (Encoding.UTF8.GetString(ms.ToArray()), e);
+        return (Encoding.UTF8.GetString(ms.ToArray()), e, [.. order]);
+    }
+
+    /// <summary>Entries written before the failure: the first ones in the kernel's order, each with its own value.</summary>
+    private static void AssertFirstEntries(uint[] order, IReadOnlyList<JsonNode?> written)
+    {
+        Assert.NotEmpty(written);
+        Assert.Equal(order.Take(written.Count).Select(Json), written.Select(x => x!.ToJsonString()));
+
+        static string Json(uint k)
+            => $"{{\"key\":[{Bytes(BitConverter.GetBytes(k))}],\"value\":[{Bytes(BitConverter.GetBytes(k * 3UL))}]}}";
+
+        static string Bytes(byte[] b) => string.Join(',', b.Select(x => $"\"0x{x:x2}\""));
     }
 
     [Fact]
     public void Json_dump_that_fails_is_a_closed_array_ending_with_the_error()
     {
-        (string output, CliException e) = DumpFailing(ms => new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false));
+        (string output, CliException e, uint[] order) = DumpFailing(ms => new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false));
         JsonArray entries = JsonNode.Parse(output)!.AsArray();
-        Assert.True(entries.Count > 1, "the first batch's entries were written");
-        Assert.All(entries.Take(entries.Count - 1), x => Assert.NotNull(x!["key"]));
+        AssertFirstEntries(order, entries.Take(entries.Count - 1).ToList());
         Assert.Equal(e.Message, (string?)entries[^1]!["error"]);
         Assert.True(e.JsonWritten, "the runner must not add a second error object after the array");
     }
@@ -53,20 +72,19 @@ public class DumpFailureTests
     {
         const int entries = 10 * DumpOptions.DefaultBatchSize;
         Assert.SkipUnless(Environment.ProcessorCount > 1, "read-ahead needs two CPUs");
-        (string output, CliException e) = DumpFailing(ms => new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false), entries);
+        (string output, CliException e, uint[] order) = DumpFailing(ms => new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false), entries);
         JsonArray all = JsonNode.Parse(output)!.AsArray();
         Assert.Equal(e.Message, (string?)all[^1]!["error"]);
         Assert.InRange(all.Count - 1, 1, DumpOptions.DefaultBatchSize);
-        Assert.All(all.Take(all.Count - 1), x => Assert.NotNull(x!["key"]));
+        AssertFirstEntries(order, all.Take(all.Count - 1).ToList());
     }
 
     [Fact]
     public void Ndjson_dump_that_fails_ends_with_an_error_line()
     {
-        (string output, CliException e) = DumpFailing(ms => new NdjsonEntryRenderer(ms, new EntryLayout(4, 8)));
+        (string output, CliException e, uint[] order) = DumpFailing(ms => new NdjsonEntryRenderer(ms, new EntryLayout(4, 8)));
         string[] lines = output.TrimEnd('\n').Split('\n');
-        Assert.True(lines.Length > 1);
-        Assert.All(lines[..^1], l => Assert.NotNull(JsonNode.Parse(l)!["key"]));
+        AssertFirstEntries(order, lines[..^1].Select(l => JsonNode.Parse(l)).ToList());
         Assert.Equal(e.Message, (string?)JsonNode.Parse(lines[^1])!["error"]);
         Assert.True(e.JsonWritten);
     }
@@ -74,8 +92,13 @@ public class DumpFailureTests
     [Fact]
     public void Plain_dump_that_fails_keeps_its_entries_but_claims_no_count()
     {
-        (string output, CliException e) = DumpFailing(ms => new PlainEntryRenderer(ms, new EntryLayout(4, 8)));
-        Assert.Contains("key:", output, StringComparison.Ordinal);
+        (string output, CliException e, uint[] order) = DumpFailing(ms => new PlainEntryRenderer(ms, new EntryLayout(4, 8)));
+        string[] lines = output.Split('\n');
+        Assert.Equal("", lines[^1]);
+        Assert.NotEmpty(lines[..^1]);
+        Assert.Equal(
+            order.Take(lines.Length - 1).Select(k => $"key: {Spaced(BitConverter.GetBytes(k))}  value: {Spaced(BitConverter.GetBytes(k * 3UL))}"),
+            lines[..^1]);
         Assert.DoesNotContain("Found", output, StringComparison.Ordinal);
         Assert.False(e.JsonWritten);
     }
@@ -98,11 +121,13 @@ public class DumpFailureTests
         Assert.Contains("cannot be deleted", (string?)JsonNode.Parse(r.Stdout)!["error"], StringComparison.Ordinal);
         Assert.EndsWith("\n", r.Stdout, StringComparison.Ordinal);
         RunResult still = Cli.Run("-j", "dump", "pinned", dir["h"]);
-        Assert.Single(JsonNode.Parse(still.Stdout)!.AsArray());
+        Assert.Equal("[{\"key\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\"],\"value\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\",\"0x00\",\"0x00\",\"0x00\",\"0x00\"]}]\n", still.Stdout);
 
         // A --key-prefix longer than the keys is refused before any output: one error object, no array.
         RunResult p = Cli.Run("-j", "--key-prefix", "0102030405", "dump", "name", name);
         Assert.Equal((int)ExitCode.SizeMismatch, p.Exit);
         Assert.Contains("--key-prefix has 5 bytes", (string?)JsonNode.Parse(p.Stdout)!["error"], StringComparison.Ordinal);
     }
+
+    private static string Spaced(byte[] b) => string.Join(' ', b.Select(x => x.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 }

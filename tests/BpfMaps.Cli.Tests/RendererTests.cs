@@ -221,14 +221,19 @@ public class RendererTests
     [Fact]
     public void Show_ndjson_csv_and_table()
     {
-        Assert.Equal(2, RenderInfo(o => new NdjsonMapInfoRenderer(o), false, Details(), Details()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.StartsWith("id,type,name", RenderInfo(o => new CsvMapInfoRenderer(o), false, Details()));
-        Assert.Contains("42,percpu_hash,counts,1,4,8,1024,2320,0,0,,", RenderInfo(o => new CsvMapInfoRenderer(o), false, Details()));
+        const string Line = """{"id":42,"type":"percpu_hash","name":"counts","flags":1,"bytes_key":4,"bytes_value":8,"max_entries":1024,"bytes_memlock":2320,"frozen":0}""";
+        Assert.Equal(Line + "\n" + Line + "\n", RenderInfo(o => new NdjsonMapInfoRenderer(o), false, Details(), Details()));
+        Assert.Equal(
+            "id,type,name,flags,bytes_key,bytes_value,max_entries,bytes_memlock,frozen,btf_id,pinned,pids\n42,percpu_hash,counts,1,4,8,1024,2320,0,0,,\n",
+            RenderInfo(o => new CsvMapInfoRenderer(o), false, Details()));
         var ms = new MemoryStream();
         new TableMapInfoRenderer(new CliConsole(ms, new StringWriter(), false, false, 140).Out).Render([Details()], false);
-        string t = Encoding.UTF8.GetString(ms.ToArray());
-        Assert.Contains("percpu_hash", t);
-        Assert.Contains("1 map", t);
+        string[] t = Encoding.UTF8.GetString(ms.ToArray()).Split('\n');
+        string[][] rows = [.. t.Where(l => l.Contains('│')).Select(l => l.Split('│', StringSplitOptions.TrimEntries)[1..^1])];
+        Assert.Equal(
+            [["id", "type", "name", "key", "value", "max_entries", "memlock", "flags", "pinned / pids"], ["42", "percpu_hash", "counts", "4", "8", "1,024", "2,320", "0x1", ""]],
+            rows);
+        Assert.Contains("1 map", t.Last(l => l.Trim().Length > 0));
     }
 
     [Fact]

@@ -115,40 +115,41 @@ public sealed class BtfFieldTests
         ExporterOptions options = ExporterConfig.Parse($$"""{ "maps": [ { "map": "id {{map.Id}}", "labels": ["dport"], "metrics": ["pakets"] } ] }""");
         int code = await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken);
         Assert.Equal(2, code);
-        string line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("bpfmap export: maps[0].metrics[0].field: no field 'pakets' in the value of map", line, StringComparison.Ordinal);
-        Assert.EndsWith("its fields are comm, packets, bytes, last_err, pad", line, StringComparison.Ordinal);
+        string what = $"map '{map.Name}' (id {map.Id}, hash)";
+        Assert.Equal($"bpfmap export: maps[0].metrics[0].field: no field 'pakets' in the value of {what}; its fields are comm, packets, bytes, last_err, pad", OneLine(errors));
 
-        errors = new StringWriter();
-        options = ExporterConfig.Parse($$"""{ "maps": [ { "map": "id {{map.Id}}", "labels": ["sport"], "metrics": ["packets"] } ] }""");
-        Assert.Equal(2, await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken));
-        Assert.Contains("maps[0].labels[0].field: no field 'sport' in the key", errors.ToString(), StringComparison.Ordinal);
-
-        errors = new StringWriter();
-        options = ExporterConfig.Parse($$"""{ "maps": [ { "map": "id {{map.Id}}", "labels": ["dport"], "metrics": ["comm"] } ] }""");
-        Assert.Equal(2, await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken));
-        Assert.Contains("field 'comm' of map", errors.ToString(), StringComparison.Ordinal);
-        Assert.Contains("not a number", errors.ToString(), StringComparison.Ordinal);
-
-        errors = new StringWriter();
-        options = ExporterConfig.Parse($$"""{ "maps": [ { "map": "id {{map.Id}}", "labels": [{ "field": "dport", "type": "ipv4" }], "metrics": ["packets"] } ] }""");
-        Assert.Equal(2, await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken));
-        Assert.Contains("maps[0].labels[0].type: ipv4 needs 4 bytes but field 'dport'", errors.ToString(), StringComparison.Ordinal);
+        Assert.Equal(
+            $"bpfmap export: maps[0].labels[0].field: no field 'sport' in the key of {what}; its fields are saddr, dport, pad",
+            await ConfigErrorAsync($$"""{ "maps": [ { "map": "id {{map.Id}}", "labels": ["sport"], "metrics": ["packets"] } ] }"""));
+        Assert.Equal(
+            $"bpfmap export: maps[0].metrics[0].field: field 'comm' of {what} is text, not a number; numeric fields are packets, bytes, last_err, pad",
+            await ConfigErrorAsync($$"""{ "maps": [ { "map": "id {{map.Id}}", "labels": ["dport"], "metrics": ["comm"] } ] }"""));
+        Assert.Equal(
+            $"bpfmap export: maps[0].labels[0].type: ipv4 needs 4 bytes but field 'dport' of {what} has 2",
+            await ConfigErrorAsync($$"""{ "maps": [ { "map": "id {{map.Id}}", "labels": [{ "field": "dport", "type": "ipv4" }], "metrics": ["packets"] } ] }"""));
     }
+
+    /// <summary>The one line the exporter prints for <paramref name="json"/>, which must be a configuration error (exit code 2).</summary>
+    private static async Task<string> ConfigErrorAsync(string json)
+    {
+        var errors = new StringWriter();
+        Assert.Equal(2, await ExporterHost.RunAsync(ExporterConfig.Parse(json), errors, TestContext.Current.CancellationToken));
+        return OneLine(errors);
+    }
+
+    private static string OneLine(StringWriter errors) => Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
     [Fact]
     public async Task Fields_of_a_map_without_btf_are_a_configuration_error()
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
-        var errors = new StringWriter();
-        ExporterOptions options = ExporterConfig.Parse($$"""{ "maps": [ { "map": "id {{map.Id}}", "key": "u32", "metrics": ["packets"] } ] }""");
-        Assert.Equal(2, await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken));
-        Assert.Contains("has no BTF; name fields by offset and type instead", errors.ToString(), StringComparison.Ordinal);
-
-        errors = new StringWriter();
-        options = ExporterConfig.Parse($$"""{ "maps": [ { "map": "id {{map.Id}}" } ] }""");
-        Assert.Equal(2, await ExporterHost.RunAsync(options, errors, TestContext.Current.CancellationToken));
-        Assert.Contains("has no BTF, so there are no fields to export by default", errors.ToString(), StringComparison.Ordinal);
+        string what = $"map '{map.Name}' (id {map.Id}, hash)";
+        Assert.Equal(
+            $"bpfmap export: maps[0].map: {what} has no BTF; name fields by offset and type instead",
+            await ConfigErrorAsync($$"""{ "maps": [ { "map": "id {{map.Id}}", "key": "u32", "metrics": ["packets"] } ] }"""));
+        Assert.Equal(
+            $"bpfmap export: maps[0].metrics: {what} has no BTF, so there are no fields to export by default; give 'labels' and 'metrics' by offset and type",
+            await ConfigErrorAsync($$"""{ "maps": [ { "map": "id {{map.Id}}" } ] }"""));
     }
 
     [Theory]

@@ -392,7 +392,8 @@ public sealed class ExporterChurnTests
 
             uint key = k;
             Scrape s = await e.UntilAsync(x => x.Value("churn_value", ("key", key.ToString(System.Globalization.CultureInfo.InvariantCulture))) == key * 10, $"key {k}");
-            Assert.Single(s.Find("churn_value"));
+            Sample only = Assert.Single(s.Find("churn_value"));
+            Assert.Equal((key.ToString(System.Globalization.CultureInfo.InvariantCulture), key * 10.0), (only.Labels["key"], only.Value));
         }
     }
 }

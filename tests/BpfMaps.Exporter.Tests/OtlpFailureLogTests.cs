@@ -42,19 +42,24 @@ public sealed class OtlpFailureLogTests
                 failures.Record($"refused {i}");
             }
 
-            Assert.Single(Lines(log));
+            Assert.Equal(["warning: OTLP export failed: refused 1"], Lines(log));
 
             clock.Advance(TimeSpan.FromSeconds(10));
             failures.Record("refused 7");
-            Assert.Equal("warning: OTLP export: 6 more failures since the last report; latest: refused 7", Lines(log)[^1]);
+            Assert.Equal(["warning: OTLP export failed: refused 1", "warning: OTLP export: 6 more failures since the last report; latest: refused 7"], Lines(log));
 
             // The count starts again after each summary.
             clock.Advance(TimeSpan.FromSeconds(30));
             failures.Record("refused 8");
             clock.Advance(TimeSpan.FromSeconds(30));
             failures.Record("refused 9");
-            Assert.Equal(3, Lines(log).Length);
-            Assert.Equal("warning: OTLP export: 2 more failures since the last report; latest: refused 9", Lines(log)[^1]);
+            Assert.Equal(
+                [
+                    "warning: OTLP export failed: refused 1",
+                    "warning: OTLP export: 6 more failures since the last report; latest: refused 7",
+                    "warning: OTLP export: 2 more failures since the last report; latest: refused 9",
+                ],
+                Lines(log));
             Assert.Equal(9, failures.Failures);
         }
     }
@@ -67,9 +72,9 @@ public sealed class OtlpFailureLogTests
         clock.Advance(TimeSpan.FromSeconds(5));
         failures.Record("refused 2");
         failures.Record("refused 3");
-        Assert.Single(Lines(log));
+        Assert.Equal(["warning: OTLP export failed: refused 1"], Lines(log));
         failures.Dispose();
-        Assert.Equal("warning: OTLP export: 2 more failures since the last report; latest: refused 3", Lines(log)[^1]);
+        Assert.Equal(["warning: OTLP export failed: refused 1", "warning: OTLP export: 2 more failures since the last report; latest: refused 3"], Lines(log));
     }
 
     [Fact]

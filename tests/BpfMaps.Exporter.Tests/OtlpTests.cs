@@ -86,7 +86,8 @@ public sealed class OtlpTests
             (string Path, string Body) export = receiver.Requests.FirstOrDefault(r => r.Body.Contains("pushed_bytes", StringComparison.Ordinal));
             Assert.True(export.Body is not null, $"no export with pushed_bytes arrived; log: {run.LogText}");
             Assert.Equal("/v1/metrics", export.Path);
-            Assert.Contains("otlphost", export.Body, StringComparison.Ordinal);
+            (Dictionary<string, string> resource, _) = OtlpMetrics.Read(System.Text.Encoding.Latin1.GetBytes(export.Body));
+            Assert.Equal(("bpfmap-exporter", "otlphost"), (resource["service.name"], resource["host"]));
             Assert.Contains("bpfmap_exporter_reads", export.Body, StringComparison.Ordinal);
         }
         finally

@@ -50,8 +50,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
             {
                 ctx = await _listener.GetContextAsync();
             }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException || (e is InvalidOperationException && !_listener.IsListening))
             {
+                // Stopped, possibly between the IsListening check and the call ("call the Start() method").
                 return;
             }
 
