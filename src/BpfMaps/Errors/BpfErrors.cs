@@ -62,9 +62,13 @@ internal static class BpfErrors
         return new BpfException(errno, call, DefaultHint(errno, null));
     }
 
+    /// <summary>Throws the exception for <paramref name="errno"/> from a command on no map (a layer below Maps/ names no map type).</summary>
+    [DoesNotReturn]
+    public static void Throw(int errno, BpfCommand command) => throw Create(errno, command, null);
+
     /// <summary>Throws the exception for <paramref name="errno"/>.</summary>
     [DoesNotReturn]
-    public static void Throw(int errno, BpfCommand command, MapType? mapType = null) => throw Create(errno, command, mapType);
+    public static void Throw(int errno, BpfCommand command, MapType? mapType) => throw Create(errno, command, mapType);
 
     /// <summary>Throws the exception for <paramref name="errno"/> from a call other than bpf().</summary>
     [DoesNotReturn]
