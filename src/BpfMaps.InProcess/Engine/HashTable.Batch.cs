@@ -69,6 +69,8 @@ internal sealed partial class HashTable
     }
 
     /// <summary>Copies one bucket without its lock; -1 if it holds more than <paramref name="room"/>.</summary>
+    // Out of line: inlined, its retry loop would bloat the caller's hot path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int CopyBucket(ref Bucket b, Span<byte> keys, Span<byte> values, uint at, uint room)
     {
         var read = new BucketRead(this, ref b, keys, values, at, room);

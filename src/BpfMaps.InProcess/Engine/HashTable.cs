@@ -500,6 +500,8 @@ internal sealed partial class HashTable : MapCore, IHashStats
         }
     }
 
+    // Out of line: inlined, its retry loop would bloat the caller's hot path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool FirstKey(ref Bucket b, Span<byte> dst)
     {
         var read = new FirstKeyRead(this, ref b, dst);

@@ -65,6 +65,8 @@ internal sealed unsafe partial class InlineHashTable
     }
 
     /// <summary>Copies one bucket without its lock: how many entries (0 if it emptied meanwhile), or -1 if they do not fit in <paramref name="room"/>.</summary>
+    // Out of line: inlined, its retry loop would bloat the caller's hot path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int CopyBucket(uint b, Span<byte> keys, Span<byte> values, uint at, uint room)
     {
         var read = new BucketRead(this, b, keys, values, at, room);

@@ -380,6 +380,8 @@ internal sealed unsafe partial class InlineHashTable : MapCore, IHashStats
         return LookupChain(b, hash, key, value);
     }
 
+    // Out of line: inlined, its retry loop would bloat the caller's hot path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int LookupChain(uint b, uint hash, ReadOnlySpan<byte> key, Span<byte> value)
     {
         var read = new LookupRead(this, b, hash, key, value);
@@ -591,6 +593,8 @@ internal sealed unsafe partial class InlineHashTable : MapCore, IHashStats
         }
     }
 
+    // Out of line: inlined, its retry loop would bloat the caller's hot path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool FirstKey(uint b, Span<byte> dst)
     {
         var read = new FirstKeyRead(this, b, dst);
