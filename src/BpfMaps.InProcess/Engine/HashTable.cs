@@ -500,10 +500,14 @@ internal sealed partial class HashTable : MapCore, IHashStats
         }
     }
 
-    // Out of line: inlined, its retry loop would bloat the caller's hot path.
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool FirstKey(ref Bucket b, Span<byte> dst)
     {
+        // Most buckets a walk passes are empty, and an empty bucket has nothing to copy, so nothing to validate.
+        if ((Volatile.Read(ref b.Seq) & 1) == 0 && Volatile.Read(ref b.Head) < 0)
+        {
+            return false;
+        }
+
         var read = new FirstKeyRead(this, ref b, dst);
         Seqlock.Read(ref b.Seq, ref read);
         return read.Found;

@@ -593,8 +593,6 @@ internal sealed unsafe partial class InlineHashTable : MapCore, IHashStats
         }
     }
 
-    // Out of line: inlined, its retry loop would bloat the caller's hot path.
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool FirstKey(uint b, Span<byte> dst)
     {
         var read = new FirstKeyRead(this, b, dst);
