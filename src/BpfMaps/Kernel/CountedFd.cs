@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace BpfMaps.Kernel;
 
 /// <summary>
-/// A descriptor that is not a BPF object (epoll, eventfd, memfd): closed exactly once by its SafeHandle,
+/// A descriptor that is not a BPF object (epoll, eventfd, memfd, perf event): closed exactly once by its SafeHandle,
 /// and counted like <see cref="BpfFd"/> so the leak harness can check that every one is released.
 /// </summary>
 internal abstract class CountedFd : SafeHandle
@@ -14,7 +14,7 @@ internal abstract class CountedFd : SafeHandle
     {
     }
 
-    /// <summary>Descriptors of this kind (all three) created and not yet closed, process-wide.</summary>
+    /// <summary>Descriptors of these kinds (all four) created and not yet closed, process-wide.</summary>
     public static long LiveCount => s_tracker.LiveCount;
 
     /// <summary>Creation stacks of the live ones (empty unless <c>BPFMAPS_TRACK_FDS=1</c>).</summary>
@@ -69,5 +69,10 @@ internal sealed class EventFdHandle : CountedFd
 
 /// <summary>A memfd: the pages of an in-process ring buffer, mapped twice.</summary>
 internal sealed class MemFdHandle : CountedFd
+{
+}
+
+/// <summary>A perf event (perf_event_open): one CPU's ring of a perf event array.</summary>
+internal sealed class PerfEventHandle : CountedFd
 {
 }
