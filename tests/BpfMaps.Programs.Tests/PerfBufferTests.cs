@@ -410,6 +410,19 @@ public class PerfBufferTests : KernelTest
     }
 
     [Fact]
+    public void A_failed_open_releases_what_it_had_opened()
+    {
+        // A frozen map refuses BPF_MAP_UPDATE_ELEM with EPERM, after the first ring's perf event, mapping and epoll
+        // registration exist: all of them must be released (KernelTest checks descriptors, regions and /proc/self/maps
+        // after the test).
+        using BpfMap perf = CreatePerfArray("t_perf_frozen");
+        perf.Freeze();
+        BpfException e = Assert.Throws<BpfException>(() => PerfBuffer.Open(perf));
+        Assert.Equal(Errno.EPERM, e.Errno);
+        Assert.Contains("BPF_MAP_UPDATE_ELEM", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Misuse_is_refused_with_the_reason()
     {
         using BpfMap ring = RingBufferTests.CreateRing();

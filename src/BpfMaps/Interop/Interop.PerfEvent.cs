@@ -83,13 +83,12 @@ internal struct PerfEventAttr
     [FieldOffset(0)] public uint type;
     [FieldOffset(4)] public uint size;
     [FieldOffset(8)] public ulong config;
-    /// <summary>Shares its slot with <c>sample_freq</c>.</summary>
     [FieldOffset(16)] public ulong sample_period;
+    [FieldOffset(16)] public ulong sample_freq;
     [FieldOffset(24)] public ulong sample_type;
     [FieldOffset(32)] public ulong read_format;
     /// <summary>The bitfield word after read_format: disabled (bit 0), ..., watermark (bit 14), ...</summary>
     [FieldOffset(40)] public ulong flags;
-    /// <summary>Shares its slot with <c>wakeup_watermark</c>.</summary>
     [FieldOffset(48)] public uint wakeup_events;
     [FieldOffset(48)] public uint wakeup_watermark;
     [FieldOffset(52)] public uint bp_type;
