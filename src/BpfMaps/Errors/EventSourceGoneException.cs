@@ -2,8 +2,9 @@ namespace BpfMaps;
 
 /// <summary>
 /// An event source stopped being readable while it was read: the kernel hung up one of a perf buffer's events
-/// (epoll reported EPOLLHUP or EPOLLERR, as when the event's CPU or PMU goes away). Records read before are not
-/// affected; the other rings of the buffer still work.
+/// (epoll reported EPOLLHUP or EPOLLERR, as when the event's CPU or PMU goes away), or a ring's records are corrupt
+/// (a length or position no kernel writes). Records read before are not affected; a perf buffer's other rings still
+/// work, a corrupt ring is not read again.
 /// </summary>
 public sealed class EventSourceGoneException : InvalidOperationException
 {

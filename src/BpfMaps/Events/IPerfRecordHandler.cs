@@ -27,6 +27,9 @@ public readonly ref struct PerfSample
         Data = data;
     }
 
+    /// <summary>PERF_RECORD_SAMPLE, the record type of a sample (what bpftool prints as <c>type</c>).</summary>
+    public const uint RecordType = 9;
+
     /// <summary>The CPU whose ring the sample was in.</summary>
     public int Cpu { get; }
 
@@ -48,7 +51,12 @@ public readonly ref struct PerfSample
 /// <param name="Cpu">The ring's CPU.</param>
 /// <param name="Index">The ring's perf event array slot.</param>
 /// <param name="Count">Samples dropped since the ring's previous report.</param>
-public readonly record struct PerfLost(int Cpu, int Index, ulong Count);
+/// <param name="EventId">The id the kernel gave the ring's perf event (the record's <c>id</c>; bpftool prints it).</param>
+public readonly record struct PerfLost(int Cpu, int Index, ulong Count, ulong EventId = 0)
+{
+    /// <summary>PERF_RECORD_LOST, the record type of a lost report (what bpftool prints as <c>type</c>).</summary>
+    public const uint RecordType = 2;
+}
 
 /// <summary>Hands each sample's data to an <see cref="IRecordHandler"/>; lost reports only count (see <see cref="PerfBuffer.LostCount"/>).</summary>
 internal ref struct RecordHandlerAdapter<THandler> : IPerfRecordHandler where THandler : IRecordHandler, allows ref struct

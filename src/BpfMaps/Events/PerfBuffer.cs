@@ -253,7 +253,8 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// <summary>Hands every sample in the rings to <paramref name="handler"/>, without waiting (libbpf's perf_buffer__consume).</summary>
     /// <param name="handler">Called once per sample with its data; valid for the call only.</param>
     /// <returns>Samples handed over. Lost reports are counted in <see cref="LostCount"/>.</returns>
-    /// <exception cref="InvalidOperationException">Another thread is consuming, or a ring's records are corrupt.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming.</exception>
+    /// <exception cref="EventSourceGoneException">A ring's records are corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public int Consume(RecordHandler handler)
     {
@@ -266,7 +267,8 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// <typeparam name="THandler">The handler type; the same handlers <see cref="RingBuffer"/> takes.</typeparam>
     /// <param name="handler">Called once per sample; its state is updated in place.</param>
     /// <returns>Samples handed over. Lost reports are counted in <see cref="LostCount"/>.</returns>
-    /// <exception cref="InvalidOperationException">Another thread is consuming, or a ring's records are corrupt.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming.</exception>
+    /// <exception cref="EventSourceGoneException">A ring's records are corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public int Consume<THandler>(ref THandler handler) where THandler : IRecordHandler, allows ref struct
     {
@@ -290,8 +292,8 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// <param name="handler">Called once per sample.</param>
     /// <returns>Samples handed over: 0 on timeout or <see cref="Wake"/>.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout other than infinite.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is consuming, or a ring's records are corrupt.</exception>
-    /// <exception cref="EventSourceGoneException">The kernel hung up a ring's event (the samples before it were handed over).</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming.</exception>
+    /// <exception cref="EventSourceGoneException">The kernel hung up a ring's event (the samples before it were handed over), or a ring's records are corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="BpfException">epoll_wait failed.</exception>
     public int Poll(TimeSpan timeout, RecordHandler handler)
@@ -307,8 +309,8 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// <param name="handler">Called once per sample.</param>
     /// <returns>Samples handed over.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout other than infinite.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is consuming, or a ring's records are corrupt.</exception>
-    /// <exception cref="EventSourceGoneException">The kernel hung up a ring's event.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming.</exception>
+    /// <exception cref="EventSourceGoneException">The kernel hung up a ring's event, or a ring's records are corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="BpfException">epoll_wait failed.</exception>
     public int Poll<THandler>(TimeSpan timeout, ref THandler handler) where THandler : IRecordHandler, allows ref struct
@@ -331,7 +333,8 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// <typeparam name="THandler">The handler type; a struct or ref struct is called directly.</typeparam>
     /// <param name="handler">Called once per record.</param>
     /// <returns>Records handed over (samples and lost reports).</returns>
-    /// <exception cref="InvalidOperationException">Another thread is consuming, or a ring's records are corrupt.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming.</exception>
+    /// <exception cref="EventSourceGoneException">A ring's records are corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public int ConsumeRecords<THandler>(ref THandler handler) where THandler : IPerfRecordHandler, allows ref struct
         => ConsumeCore(ref handler, int.MaxValue);
@@ -342,8 +345,8 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// <param name="handler">Called once per record.</param>
     /// <returns>Records handed over: 0 on timeout or <see cref="Wake"/>.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout other than infinite.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is consuming, or a ring's records are corrupt.</exception>
-    /// <exception cref="EventSourceGoneException">The kernel hung up a ring's event.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming.</exception>
+    /// <exception cref="EventSourceGoneException">The kernel hung up a ring's event, or a ring's records are corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="BpfException">epoll_wait failed.</exception>
     public int PollRecords<THandler>(TimeSpan timeout, ref THandler handler) where THandler : IPerfRecordHandler, allows ref struct
@@ -573,7 +576,7 @@ public sealed unsafe class PerfBuffer : IDisposable
                 }
 
                 uint type = header->type;
-                if (type == PerfEvent.RecordSample)
+                if (type == PerfSample.RecordType)
                 {
                     if (size < rawOffset + sizeof(uint))
                     {
@@ -590,13 +593,14 @@ public sealed unsafe class PerfBuffer : IDisposable
                     n++;
                     handler.OnSample(new PerfSample(cpu, index, time, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref record, rawOffset + sizeof(uint)), (int)raw)));
                 }
-                else if (type == PerfEvent.RecordLost && size >= sizeof(PerfEventHeader) + 2 * sizeof(ulong))
+                else if (type == PerfLost.RecordType && size >= sizeof(PerfEventHeader) + 2 * sizeof(ulong))
                 {
+                    ulong id = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader)));
                     ulong lost = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader) + sizeof(ulong)));
                     ring.Lost += lost;
                     _lostReports++;
                     n++;
-                    handler.OnLost(new PerfLost(cpu, index, lost));
+                    handler.OnLost(new PerfLost(cpu, index, lost, id));
                 }
 
                 // Other record types (none are asked for) are skipped. Pairs with the kernel's read of data_tail before
@@ -872,7 +876,7 @@ public sealed unsafe class PerfBuffer : IDisposable
         _corrupt = true;
         ulong tail = ring.Page->data_tail, head = Volatile.Read(ref ring.Page->data_head);
         PerfEventHeader h = *(PerfEventHeader*)(ring.Data + (tail & ring.Mask));
-        throw new InvalidOperationException($"{this}: the ring of CPU {ring.Cpu} is corrupt: at tail {tail} (head {head}) a record of type {h.type} claims {h.size} bytes");
+        throw new EventSourceGoneException(ToString(), ring.Cpu, $"{this}: the ring of CPU {ring.Cpu} is corrupt: at tail {tail} (head {head}) a record of type {h.type} claims {h.size} bytes");
     }
 
     /// <summary>One CPU's ring: its event and where its pages are mapped.</summary>

@@ -55,11 +55,11 @@ internal static unsafe partial class PerfEvent
     /// <summary>PERF_EVENT_IOC_PAUSE_OUTPUT (Linux 4.7): 1 pauses the ring (samples are dropped and counted lost), 0 resumes.</summary>
     public const ulong IocPauseOutput = 0x40042409;
 
-    /// <summary>PERF_RECORD_LOST: <c>{ header; u64 id; u64 lost; }</c>.</summary>
-    public const uint RecordLost = 2;
+    /// <summary>PERF_RECORD_LOST: <c>{ header; u64 id; u64 lost; }</c> (public as <see cref="Events.PerfLost.RecordType"/>).</summary>
+    public const uint RecordLost = Events.PerfLost.RecordType;
 
-    /// <summary>PERF_RECORD_SAMPLE.</summary>
-    public const uint RecordSample = 9;
+    /// <summary>PERF_RECORD_SAMPLE (public as <see cref="Events.PerfSample.RecordType"/>).</summary>
+    public const uint RecordSample = Events.PerfSample.RecordType;
 
     /// <summary>PERF_ATTR_SIZE_VER7: the attr size this library passes (every field it sets is in VER0).</summary>
     public const int AttrSize = 128;
