@@ -48,8 +48,28 @@ public sealed class EventProducer : IDisposable
 
     public EventProducerCounters Counters(int cpu) => EventProgram.ReadCounters(_state)[cpu];
 
-    /// <summary>Runs the program <paramref name="n"/> times on <paramref name="cpu"/>.</summary>
-    public void Produce(int cpu, int n) => _program.TestRunOnCpu(cpu, Packet, n);
+    /// <summary>
+    /// Runs the program <paramref name="n"/> times on <paramref name="cpu"/>. A test run with repeats stops early with
+    /// EINTR when a signal is pending (the runtime signals threads to suspend them for a GC); every run counts one
+    /// record accepted or dropped, so the counters say how many are left to run.
+    /// </summary>
+    public void Produce(int cpu, int n)
+    {
+        EventProducerCounters c = Counters(cpu);
+        ulong target = c.Accepted + c.Dropped + (ulong)n;
+        while (true)
+        {
+            c = Counters(cpu);
+            ulong done = c.Accepted + c.Dropped;
+            if (done >= target)
+            {
+                return;
+            }
+
+            int err = _program.TryTestRunOnCpu(cpu, Packet, (int)(target - done), out _);
+            Assert.True(err is 0 or Errno.EINTR, $"test run on CPU {cpu}: {Errno.Name(err)}");
+        }
+    }
 
     /// <summary>Runs the program on <paramref name="cpu"/> until a run is accepted (a perf reader has its event in the slot): that run is sequence 0.</summary>
     public void WaitForReader(int cpu, TimeSpan? timeout = null)
