@@ -532,16 +532,48 @@ public sealed unsafe class PerfBuffer : IDisposable
         }
     }
 
-    // Fully optimized from the first call, and without exception handling inside, so the positions stay in registers
-    // (see RingBuffer.Walk).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // One ring's records. The common one, a sample that does not wrap, goes through WalkSamples; WalkOne takes
+    // whatever that loop stops at (a wrapped sample, a lost report, another type), one record at a time.
     private int Walk<THandler>(Ring ring, ref THandler handler, int limit) where THandler : IPerfRecordHandler, allows ref struct
     {
-        PerfEventMmapPage* page = ring.Page;
-        byte* data = ring.Data;
-        ulong mask = ring.Mask;
-        int cpu = ring.Cpu, index = ring.Index;
-        int rawOffset = _rawOffset;
+        int n = 0;
+        while (true)
+        {
+            int samples = WalkSamples(ring.Page, ring.Data, ring.Mask, ring.Cpu, ring.Index, _rawOffset, ref handler, limit - n);
+            if (samples < 0)
+            {
+                return -1;
+            }
+
+            n += samples;
+            if (n >= limit)
+            {
+                return n;
+            }
+
+            switch (WalkOne(ring, ref handler))
+            {
+                case OneCorrupt: return -1;
+                case OneEmpty: return n;
+                case OneHandled: n++; break;
+            }
+
+            if (n >= limit)
+            {
+                return n;
+            }
+        }
+    }
+
+    private const int OneCorrupt = -1, OneEmpty = 0, OneHandled = 1, OneSkipped = 2;
+
+    // The hot loop: fully optimized from the first call, with no calls but the handler's and no exception handling,
+    // so the positions stay in registers (see RingBuffer.Walk). Returns the samples handed over, -1 for a corrupt
+    // record, and stops at an empty ring, at the budget, or before a record it leaves to WalkOne.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int WalkSamples<THandler>(PerfEventMmapPage* page, byte* data, ulong mask, int cpu, int index, int rawOffset, ref THandler handler, int budget)
+        where THandler : IPerfRecordHandler, allows ref struct
+    {
         ulong tail = page->data_tail;
         int n = 0;
         while (true)
@@ -564,56 +596,99 @@ public sealed unsafe class PerfBuffer : IDisposable
                 ulong at = tail & mask;
                 PerfEventHeader* header = (PerfEventHeader*)(data + at);
                 uint size = header->size;
-                if (size < sizeof(PerfEventHeader) || size > head - tail)
+                if (header->type != PerfSample.RecordType || at + size > mask + 1)
+                {
+                    return n;
+                }
+
+                if (size < rawOffset + sizeof(uint) || size > head - tail)
                 {
                     return -1;
                 }
 
-                ref byte record = ref *(byte*)header;
-                if (at + size > mask + 1)
+                byte* record = (byte*)header;
+                uint raw = Unsafe.ReadUnaligned<uint>(record + rawOffset);
+                if (raw > size - rawOffset - sizeof(uint))
                 {
-                    record = ref Reassemble(data, at, size, mask);
+                    return -1;
                 }
 
-                uint type = header->type;
-                if (type == PerfSample.RecordType)
-                {
-                    if (size < rawOffset + sizeof(uint))
-                    {
-                        return -1;
-                    }
+                ulong time = rawOffset > sizeof(PerfEventHeader) ? Unsafe.ReadUnaligned<ulong>(record + sizeof(PerfEventHeader)) : 0;
+                n++;
+                handler.OnSample(new PerfSample(cpu, index, time, new ReadOnlySpan<byte>(record + rawOffset + sizeof(uint), (int)raw)));
 
-                    uint raw = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref record, rawOffset));
-                    if (raw > size - rawOffset - sizeof(uint))
-                    {
-                        return -1;
-                    }
-
-                    ulong time = rawOffset > sizeof(PerfEventHeader) ? Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader))) : 0;
-                    n++;
-                    handler.OnSample(new PerfSample(cpu, index, time, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref record, rawOffset + sizeof(uint)), (int)raw)));
-                }
-                else if (type == PerfLost.RecordType && size >= sizeof(PerfEventHeader) + 2 * sizeof(ulong))
-                {
-                    ulong id = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader)));
-                    ulong lost = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader) + sizeof(ulong)));
-                    ring.Lost += lost;
-                    _lostReports++;
-                    n++;
-                    handler.OnLost(new PerfLost(cpu, index, lost, id));
-                }
-
-                // Other record types (none are asked for) are skipped. Pairs with the kernel's read of data_tail before
-                // it writes: the space is free once this is seen.
+                // Pairs with the kernel's read of data_tail before it writes: the space is free once this is seen.
                 tail += size;
                 Volatile.Write(ref page->data_tail, tail);
-                if (n >= limit)
+                if (n == budget)
                 {
                     return n;
                 }
             }
             while (tail != head);
         }
+    }
+
+    // The record at a ring's tail, whatever it is: a sample that wraps (reassembled), a lost report, or a type that is
+    // skipped (none are asked for). Publishes the tail after the handler, as WalkSamples does.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int WalkOne<THandler>(Ring ring, ref THandler handler) where THandler : IPerfRecordHandler, allows ref struct
+    {
+        PerfEventMmapPage* page = ring.Page;
+        ulong mask = ring.Mask;
+        ulong tail = page->data_tail;
+        ulong head = Volatile.Read(ref page->data_head);
+        if (head == tail)
+        {
+            return OneEmpty;
+        }
+
+        ulong at = tail & mask;
+        PerfEventHeader* header = (PerfEventHeader*)(ring.Data + at);
+        uint size = header->size;
+        if (head - tail > mask + 1 || size < sizeof(PerfEventHeader) || size > head - tail)
+        {
+            return OneCorrupt;
+        }
+
+        ref byte record = ref *(byte*)header;
+        if (at + size > mask + 1)
+        {
+            record = ref Reassemble(ring.Data, at, size, mask);
+        }
+
+        int result = OneSkipped;
+        uint type = header->type;
+        if (type == PerfSample.RecordType)
+        {
+            int rawOffset = _rawOffset;
+            if (size < rawOffset + sizeof(uint))
+            {
+                return OneCorrupt;
+            }
+
+            uint raw = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref record, rawOffset));
+            if (raw > size - rawOffset - sizeof(uint))
+            {
+                return OneCorrupt;
+            }
+
+            ulong time = rawOffset > sizeof(PerfEventHeader) ? Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader))) : 0;
+            handler.OnSample(new PerfSample(ring.Cpu, ring.Index, time, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref record, rawOffset + sizeof(uint)), (int)raw)));
+            result = OneHandled;
+        }
+        else if (type == PerfLost.RecordType && size >= sizeof(PerfEventHeader) + 2 * sizeof(ulong))
+        {
+            ulong id = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader)));
+            ulong lost = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, sizeof(PerfEventHeader) + sizeof(ulong)));
+            ring.Lost += lost;
+            _lostReports++;
+            handler.OnLost(new PerfLost(ring.Cpu, ring.Index, lost, id));
+            result = OneHandled;
+        }
+
+        Volatile.Write(ref page->data_tail, tail + size);
+        return result;
     }
 
     // A record that runs past the ring's end: copied, both parts, into one pooled buffer kept for the reader's life.
