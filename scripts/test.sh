@@ -28,11 +28,17 @@ for f in "${trx[@]}"; do
 done
 
 if [ "$skipped" -gt 0 ]; then
+  # Each skipped test with its reason (xunit puts the reason in the result's StdOut).
   echo "Skipped tests and why:"
-  for f in "${trx[@]}"; do
-    grep -o '<UnitTestResult [^>]*outcome="NotExecuted"[^>]*>' "$f" | sed -E 's/.*testName="([^"]*)".*/  \1/' || true
-  done
-  grep -ho '<StdOut>[^<]*Skip[^<]*' "${trx[@]}" 2>/dev/null | head -20 || true
+  awk '
+    /<UnitTestResult / {
+      skipped = ($0 ~ /outcome="NotExecuted"/); reason = ""
+      if (skipped) { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11) }
+      if (skipped && $0 ~ /\/>[[:space:]]*$/) { print "  " name; skipped = 0 }
+    }
+    skipped && /<StdOut>/ && reason == "" { reason = $0; sub(/.*<StdOut>/, "", reason); sub(/<\/StdOut>.*/, "", reason) }
+    skipped && /<\/UnitTestResult>/ { print "  " name (reason == "" ? "" : ": " reason); skipped = 0 }
+  ' "${trx[@]}" | sed -e "s/&apos;/'/g" -e 's/&quot;/"/g' -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
 fi
 
 if [ ${#trx[@]} -eq 0 ]; then

@@ -62,16 +62,16 @@ namespace BpfMaps.Cli
                 root.Options.Add(o);
             }
 
-            AddMapCommand(root, shared, console, "show", "Show maps: all, or the ones MAP names (id N | pinned PATH | name NAME)", (m, w) => m.Show(w), "list");
-            AddMapCommand(root, shared, console, "dump", "Print every entry of MAP (batched, streaming)", (m, w) => m.Dump(w, drain: false));
-            AddMapCommand(root, shared, console, "lookup", "Print the entry of one key", (m, w) => m.Lookup(w));
-            AddMapCommand(root, shared, console, "getnext", "Print the key after DATA (or the first key)", (m, w) => m.GetNext(w));
-            AddMapCommand(root, shared, console, "update", "Create or replace an entry (map-in-map: value MAP)", (m, w) => m.Update(w));
-            AddMapCommand(root, shared, console, "delete", "Delete an entry", (m, w) => m.Delete(w));
-            AddMapCommand(root, shared, console, "create", "Create a map and pin it at FILE", (m, w) => m.Create(w));
-            AddMapCommand(root, shared, console, "pin", "Pin MAP at FILE on a bpffs mount", (m, w) => m.Pin(w));
-            AddMapCommand(root, shared, console, "freeze", "Make MAP read-only for syscalls", (m, w) => m.Freeze(w));
-            AddMapCommand(root, shared, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (m, w) => m.Dump(w, drain: true));
+            AddWordsCommand(root, shared, console, "show", "Show maps: all, or the ones MAP names (id N | pinned PATH | name NAME)", (o, w) => new LifecycleCommands(console, o).Show(w), "list");
+            AddWordsCommand(root, shared, console, "dump", "Print every entry of MAP (batched, streaming)", (o, w) => new DumpCommands(console, o).Dump(w, drain: false));
+            AddWordsCommand(root, shared, console, "lookup", "Print the entry of one key", (o, w) => new ElementCommands(console, o).Lookup(w));
+            AddWordsCommand(root, shared, console, "getnext", "Print the key after DATA (or the first key)", (o, w) => new ElementCommands(console, o).GetNext(w));
+            AddWordsCommand(root, shared, console, "update", "Create or replace an entry (map-in-map: value MAP)", (o, w) => new ElementCommands(console, o).Update(w));
+            AddWordsCommand(root, shared, console, "delete", "Delete an entry", (o, w) => new ElementCommands(console, o).Delete(w));
+            AddWordsCommand(root, shared, console, "create", "Create a map and pin it at FILE", (o, w) => new LifecycleCommands(console, o).Create(w));
+            AddWordsCommand(root, shared, console, "pin", "Pin MAP at FILE on a bpffs mount", (o, w) => new LifecycleCommands(console, o).Pin(w));
+            AddWordsCommand(root, shared, console, "freeze", "Make MAP read-only for syscalls", (o, w) => new LifecycleCommands(console, o).Freeze(w));
+            AddWordsCommand(root, shared, console, "drain", "Print and delete every entry of MAP (BPF_MAP_LOOKUP_AND_DELETE_BATCH)", (o, w) => new DumpCommands(console, o).Dump(w, drain: true));
             AddQueueCommand(root, shared, console, "peek", "Print the head of a queue or the top of a stack; bloom filter: exit 0 if it may hold VALUE", (q, w) => q.Peek(w));
             AddQueueCommand(root, shared, console, "push", "Push VALUE onto a queue or stack (exist: drop the oldest when full), or add it to a bloom filter", (q, w) => q.Push(w, "push"));
             AddQueueCommand(root, shared, console, "pop", "Remove and print the head of a queue or the top of a stack", (q, w) => q.Pop(w, "pop"));
@@ -208,22 +208,21 @@ namespace BpfMaps.Cli
             var entries = new Option<int>("--entries") { Description = "Entries in the benchmark hash map", DefaultValueFactory = _ => 1_000_000 };
             var runs = new Option<int>("--runs") { Description = "Timed runs per tool; the median is shown", DefaultValueFactory = _ => 3 };
             var bpftool = new Option<string>("--bpftool") { Description = "The bpftool to compare with", DefaultValueFactory = _ => "bpftool" };
-            var keep = new Option<bool>("--keep") { Description = "Leave the benchmark map pinned under /sys/fs/bpf" };
-            var cmd = new Command("bench", "Time bpfmap -j dump against bpftool -j map dump on a map it creates and fills") { entries, runs, bpftool, keep };
+            var keep = new Option<bool>("--keep") { Description = "Leave the benchmark maps pinned under /sys/fs/bpf" };
+            var scenario = new Option<BenchScenario>("--scenario") { Description = "Maps to dump: u64 (u32 keys, u64 values), btf (16-byte flow keys, 40-byte flow values, with BTF), or all", DefaultValueFactory = _ => BenchScenario.All };
+            var output = new Option<BenchOutput>("--output") { Description = "Where the timed runs write: null (/dev/null; one more run per tool through a pipe compares the bytes) or pipe (a pipe bench reads and hashes)", DefaultValueFactory = _ => BenchOutput.Null };
+            var cmd = new Command("bench", "Time bpfmap -j dump against bpftool -j map dump and a C LOOKUP_BATCH loop on maps it creates and fills") { entries, runs, bpftool, keep, scenario, output };
             cmd.SetAction(p =>
             {
-                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep))));
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep), p.GetValue(scenario), p.GetValue(output))));
             });
             root.Subcommands.Add(cmd);
         }
 
-        private static void AddMapCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<MapCommands, IReadOnlyList<string>, ExitCode> run, string? alias = null)
-            => AddWordsCommand(root, shared, console, name, description, (o, w) => run(new MapCommands(console, o), w), alias);
-
         private static void AddQueueCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<QueueCommands, IReadOnlyList<string>, ExitCode> run)
             => AddWordsCommand(root, shared, console, name, description, (o, w) => run(new QueueCommands(console, o), w), alias: null);
 
-        private static void AddWordsCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<GlobalOptions, IReadOnlyList<string>, ExitCode> run, string? alias)
+        private static void AddWordsCommand(RootCommand root, SharedOptions shared, CliConsole console, string name, string description, Func<GlobalOptions, IReadOnlyList<string>, ExitCode> run, string? alias = null)
         {
             var words = MapWords(name);
             var cmd = new Command(name, description) { words };

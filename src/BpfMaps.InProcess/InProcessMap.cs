@@ -98,7 +98,7 @@ public static class InProcessMap
         {
             InProcessMapBackend template = Unwrap(innerMap.Backend)
                 ?? throw new ArgumentException($"the inner map of an in-process map must be an in-process map, not {innerMap}", nameof(spec));
-            inner = template.Core?.Info ?? throw BpfErrors.Create(Errno.EBADF, "BPF_MAP_CREATE", spec.Type.ToString());
+            inner = template.Core?.Info ?? throw BpfErrors.Create(Errno.EBADF, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         long maxEntries = spec.MaxEntries;
@@ -125,7 +125,7 @@ public static class InProcessMap
 
         if (err != 0)
         {
-            throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
+            throw BpfErrors.Create(err, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         // The BTF is kept when the spec names types in it, as the kernel keeps map->btf; its id comes from the
@@ -152,7 +152,7 @@ public static class InProcessMap
         }
         catch (OutOfMemoryException)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", spec.Type.ToString());
+            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         ObjectTable.Add(core);
@@ -180,7 +180,7 @@ public static class InProcessMap
 
         if (err != 0)
         {
-            throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
+            throw BpfErrors.Create(err, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         ObjectTable.Add(table!);
@@ -224,7 +224,7 @@ public static class InProcessMap
         int err = backend.AtomicAdd(key, delta);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "atomic add", map.Type.ToString());
+            BpfErrors.Throw(err, KernelCall.AtomicAdd, map.Type);
         }
     }
 

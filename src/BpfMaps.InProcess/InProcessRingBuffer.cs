@@ -100,7 +100,7 @@ public static class InProcessRingBuffer
             long n = table.Drain(ref handler);
             if (n < 0)
             {
-                throw new BpfException((int)-n, "bpf_user_ringbuf_drain", n == -Errno.EBUSY ? "another drain of this ring is running" : "the producer wrote a malformed record");
+                throw new BpfException((int)-n, KernelCall.UserRingbufDrain, n == -Errno.EBUSY ? "another drain of this ring is running" : "the producer wrote a malformed record");
             }
 
             return (int)n;

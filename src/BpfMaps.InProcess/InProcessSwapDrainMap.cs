@@ -150,7 +150,7 @@ public sealed class InProcessSwapDrainMap : DoubleBufferedCounterMap
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "atomic add", InnerType.ToString());
+            BpfErrors.Throw(err, KernelCall.AtomicAdd, InnerType);
         }
     }
 

@@ -193,6 +193,23 @@ public class CommandTests
     }
 
     [Fact]
+    public void Bench_with_btf_dumps_flows_and_compares_with_bpftool_and_the_c_loop()
+    {
+        Kernel.RequireBpffs();
+        Kernel.Bpftool();
+        RunResult r = Cli.Run("bench", "--entries", "3000", "--runs", "1", "--scenario", "btf");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Contains("bench: filled a 3,000-entry hash map of flows with BTF", r.Stderr);
+        Assert.Contains("JSON dump with BTF of a 3,000-entry hash map, key struct flow_key (16 B), value struct flow_stats (40 B)", r.Stdout);
+        Assert.Contains("outputs identical", r.Stdout);
+        Assert.DoesNotContain("hash map, u32 key", r.Stdout);
+        if (!r.Stderr.Contains("no C loop", StringComparison.Ordinal))
+        {
+            Assert.Contains("the C loop's wall time", r.Stdout);
+        }
+    }
+
+    [Fact]
     public void Input_errors_each_have_their_own_code_and_one_line()
     {
         Kernel.RequireBpffs();

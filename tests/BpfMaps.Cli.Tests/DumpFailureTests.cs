@@ -18,11 +18,11 @@ public class DumpFailureTests
             => ++_batches == 2 ? Errno.EFAULT : Inner.LookupBatch(andDelete, inBatch, outBatch, keys, values, ref count, elemFlags, flags);
     }
 
-    private static (string Output, CliException Error) DumpFailing(Func<Stream, IEntryRenderer> renderer)
+    private static (string Output, CliException Error) DumpFailing(Func<Stream, IEntryRenderer> renderer, int entries = 3 * DumpOptions.DefaultBatchSize)
     {
         Kernel.Require();
-        using BpfMap real = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 3 * DumpOptions.DefaultBatchSize, Name = "dumpfail_t" });
-        BenchCommand.Fill(real, 3 * DumpOptions.DefaultBatchSize);
+        using BpfMap real = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = entries, Name = "dumpfail_t" });
+        BenchMaps.FillU64(real, entries);
         using var failing = new BpfMap(new SecondBatchFails(real.Backend));
         var ms = new MemoryStream();
         CliException e;
@@ -45,6 +45,18 @@ public class DumpFailureTests
         Assert.All(entries.Take(entries.Count - 1), x => Assert.NotNull(x!["key"]));
         Assert.Equal(e.Message, (string?)entries[^1]!["error"]);
         Assert.True(e.JsonWritten, "the runner must not add a second error object after the array");
+    }
+
+    [Fact]
+    public void Json_dump_that_reads_ahead_and_fails_ends_with_the_error_after_the_batches_before_it()
+    {
+        const int entries = 10 * DumpOptions.DefaultBatchSize;
+        Assert.SkipUnless(Environment.ProcessorCount > 1, "read-ahead needs two CPUs");
+        (string output, CliException e) = DumpFailing(ms => new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false), entries);
+        JsonArray all = JsonNode.Parse(output)!.AsArray();
+        Assert.Equal(e.Message, (string?)all[^1]!["error"]);
+        Assert.InRange(all.Count - 1, 1, DumpOptions.DefaultBatchSize);
+        Assert.All(all.Take(all.Count - 1), x => Assert.NotNull(x!["key"]));
     }
 
     [Fact]

@@ -158,10 +158,20 @@ public class InputTests
     [Fact]
     public void Error_report_classifies_without_stack_traces()
     {
-        Assert.Equal(ExitCode.PermissionDenied, ErrorReport.Classify(new BpfException(Errno.EPERM, "BPF_MAP_GET_NEXT_ID")).Code);
-        Assert.Equal(ExitCode.MapNotFound, ErrorReport.Classify(new BpfException(Errno.ENOENT, "BPF_OBJ_GET")).Code);
-        Assert.Equal(ExitCode.KernelError, ErrorReport.Classify(new BpfException(Errno.E2BIG, "BPF_MAP_UPDATE_ELEM")).Code);
+        Assert.Equal(ExitCode.PermissionDenied, ErrorReport.Classify(new BpfException(Errno.EPERM, BpfCommand.BPF_MAP_GET_NEXT_ID)).Code);
+        Assert.Equal(ExitCode.MapNotFound, ErrorReport.Classify(new BpfException(Errno.ENOENT, BpfCommand.BPF_OBJ_GET)).Code);
+        Assert.Equal(ExitCode.KernelError, ErrorReport.Classify(new BpfException(Errno.E2BIG, BpfCommand.BPF_MAP_UPDATE_ELEM)).Code);
         Assert.Equal(ExitCode.NotSupported, ErrorReport.Classify(new BpfNotSupportedException("x", "5.6", Errno.ENOTSUPP)).Code);
+        Assert.Equal(ExitCode.NotSupported, ErrorReport.Classify(new BpfNotSupportedException("x", null, Errno.EPERM, BpfCommand.BPF_OBJ_GET)).Code);
+        Assert.Equal(ExitCode.NoBtf, ErrorReport.Classify(new BpfException(Errno.ENOENT, BpfCommand.BPF_BTF_GET_FD_BY_ID)).Code);
+        Assert.Equal(ExitCode.KernelError, ErrorReport.Classify(new BpfException(Errno.ENOENT, BpfCommand.BPF_MAP_LOOKUP_ELEM)).Code);
+        Assert.Equal(ExitCode.KernelError, ErrorReport.Classify(new BpfException(Errno.ENOENT, KernelCall.Mmap, null)).Code);
+        var (size, sizeText) = ErrorReport.Classify(new MapSizeMismatchException("key is 3 bytes but the map expects 4 bytes", "key", 4, 3));
+        Assert.Equal(ExitCode.SizeMismatch, size);
+        Assert.Equal("key is 3 bytes but the map expects 4 bytes", sizeText);
+
+        // Only a size mismatch is a size mismatch: any other bad argument is the caller's usage.
+        Assert.Equal(ExitCode.Usage, ErrorReport.Classify(new ArgumentException("batch size 0 must be positive", "options")).Code);
         var (code, msg) = ErrorReport.Classify(new InvalidOperationException("boom\nline2"));
         Assert.Equal(ExitCode.Failure, code);
         Assert.DoesNotContain("\n", msg);

@@ -36,7 +36,7 @@ public class StreamingTests
         Kernel.Require();
         const int n = 3 * DumpOptions.DefaultBatchSize;
         using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = n, Name = "stream_t" });
-        BenchCommand.Fill(m, n);
+        BenchMaps.FillU64(m, n);
         long batches = 0;
         var r = new BatchTrackingRenderer(() => batches);
         long written = DumpPipeline.RunCore(m, drain: false, r, new EntryLayout(4, 8), new GlobalOptions(), _ => batches++);
@@ -46,11 +46,62 @@ public class StreamingTests
     }
 
     [Fact]
+    public void A_dump_that_reads_ahead_renders_every_entry_in_the_kernels_order()
+    {
+        Kernel.Require();
+        const int n = 20 * DumpOptions.DefaultBatchSize;
+        using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = n, Name = "stream_ahead" });
+        BenchMaps.FillU64(m, n);
+        Assert.Equal(Environment.ProcessorCount > 1, BatchReadAhead.Worthwhile(m));
+        var expected = new List<uint>();
+        foreach (MapEntry e in m.Dump())
+        {
+            expected.Add(MemoryMarshal.Read<uint>(e.Key));
+        }
+
+        var ms = new MemoryStream();
+        using (var r = new JsonEntryRenderer(ms, new EntryLayout(4, 8), pretty: false))
+        {
+            Assert.Equal(n, DumpPipeline.RunCore(m, false, r, new EntryLayout(4, 8), new GlobalOptions(), null));
+        }
+
+        uint[] keys = [.. JsonNode.Parse(Encoding.UTF8.GetString(ms.ToArray()))!.AsArray()
+            .Select(x => MemoryMarshal.Read<uint>(x!["key"]!.AsArray().Select(b => Convert.ToByte(b!.GetValue<string>(), 16)).ToArray()))];
+        Assert.Equal(expected, keys);
+    }
+
+    [Fact]
+    public void A_json_dump_with_btf_allocates_nothing_per_entry()
+    {
+        Kernel.Require();
+        long Allocated(int n)
+        {
+            using BpfMap m = BenchMaps.CreateFlows(n);
+            EntryLayout layout = EntryLayout.Of(m, PerCpuMode.Raw);
+            Dump();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Dump();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+
+            void Dump()
+            {
+                using var r = new JsonEntryRenderer(Stream.Null, layout, pretty: false);
+                Assert.Equal(n, DumpPipeline.RunCore(m, false, r, layout, new GlobalOptions(), null));
+            }
+        }
+
+        long small = Allocated(10_000), large = Allocated(50_000);
+
+        // The renderer's buffer, the enumerator and the read-ahead thread are per dump, not per entry.
+        Assert.True(large - small < 4096, $"10,000 entries allocated {small:N0} B and 50,000 allocated {large:N0} B");
+    }
+
+    [Fact]
     public void Sorting_holds_entries_but_top_keeps_only_the_best()
     {
         Kernel.Require();
         using BpfMap m = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 5000, Name = "stream_top" });
-        BenchCommand.Fill(m, 5000);
+        BenchMaps.FillU64(m, 5000);
         var ms = new MemoryStream();
         using (var r = new NdjsonEntryRenderer(ms, new EntryLayout(4, 8)))
         {

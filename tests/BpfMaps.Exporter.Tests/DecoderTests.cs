@@ -73,16 +73,16 @@ public sealed class DecoderTests
     [InlineData("1.5s", 1_500)]
     [InlineData("2m", 120_000)]
     [InlineData("00:00:03", 3_000)]
-    public void Intervals_parse(string text, int ms) => Assert.Equal(TimeSpan.FromMilliseconds(ms), ExporterConfig.ParseInterval(text));
+    public void Intervals_parse(string text, int ms) => Assert.Equal(TimeSpan.FromMilliseconds(ms), ConfigValues.ParseInterval(text));
 
     [Theory]
     [InlineData("127.0.0.1:9435", "127.0.0.1", 9435)]
     [InlineData("[::1]:9000", "[::1]", 9000)]
     [InlineData("localhost:80", "localhost", 80)]
     [InlineData("", null, 0)]
-    public void Listen_parses(string text, string? host, int port) => Assert.Equal((host, port), ExporterConfig.ParseListen(text));
+    public void Listen_parses(string text, string? host, int port) => Assert.Equal((host, port), ConfigValues.ParseListen(text));
 
     [Fact]
     public void Config_paths_read_like_the_json() =>
-        Assert.Equal("maps[0].metrics[12].perCpu", ExporterConfig.PathOf("Maps:0:METRICS:12:percpu"));
+        Assert.Equal("maps[0].metrics[12].perCpu", ConfigKeys.PathOf("Maps:0:METRICS:12:percpu"));
 }

@@ -16,7 +16,7 @@ public sealed class SeriesExpiryTests
             Maps = [new MapOptions { Map = $"id {map.Id}", Name = "churn", Mode = mode, Key = "u32", ExpireAfter = expire, Metrics = [new MetricOptions { Name = "churn_value" }] }],
         };
         var self = new ExporterMetrics(prometheus: true, otel: false, []);
-        return (self, new MapExport(ExporterConfig.Compile(options).Maps[0], options.MaxSeries, self, NullLogger.Instance));
+        return (self, new MapExport(PlanCompiler.Compile(options).Maps[0], options.MaxSeries, self, NullLogger.Instance));
     }
 
     private static void Fill(BpfMap map, uint first, int count)
@@ -140,13 +140,56 @@ public sealed class SeriesExpiryTests
     }
 
     [Theory]
+    [InlineData("dump", null)]
+    [InlineData("dump", "300ms")]
+    [InlineData("drain", "300ms")]
+    [InlineData("drain", "never")]
+    public void Series_of_a_map_that_is_gone_go_as_keys_that_were_not_read(string mode, string? expire)
+    {
+        TestMaps.Require();
+        string pin = $"/sys/fs/bpf/{TestMaps.UniqueName()}";
+        using (BpfMap map = TestMaps.Create(MapType.Hash, 4, 8))
+        {
+            Fill(map, 1, 2);
+            map.Pin(pin);
+        }
+
+        try
+        {
+            var options = new ExporterOptions
+            {
+                Listen = "127.0.0.1:1",
+                Maps = [new MapOptions { Map = $"pinned {pin}", Name = "gone", Mode = mode, Key = "u32", ExpireAfter = expire, Metrics = [new MetricOptions { Name = "gone_value" }] }],
+            };
+            string name = mode == "drain" ? "gone_value_total" : "gone_value";
+            using var self = new ExporterMetrics(prometheus: true, otel: false, []);
+            using var export = new MapExport(PlanCompiler.Compile(options).Maps[0], 100, self, NullLogger.Instance);
+            export.Read();
+            Assert.Equal(2, Published(self, name));
+
+            File.Delete(pin);
+            export.Read();
+            Assert.False(export.Up);
+            int expected = mode == "dump" && expire is null ? 0 : 2;
+            Assert.Equal(expected, Published(self, name));
+            Thread.Sleep(350);
+            export.Read();
+            Assert.Equal(expire is "never" ? 2 : 0, Published(self, name));
+        }
+        finally
+        {
+            File.Delete(pin);
+        }
+    }
+
+    [Theory]
     [InlineData("dump", "never", "maps[0].expireAfter: 'never' is not a duration such as 30s, 10m or 2h, or 0")]
     [InlineData("drain", "0", "maps[0].expireAfter: '0' is not a duration such as 30s, 10m or 2h, or never")]
     [InlineData("drain", "8d", "maps[0].expireAfter: '8d' is not a duration")]
     public void Bad_expiry_values_name_the_field(string mode, string expire, string expected)
     {
         var options = new ExporterOptions { Maps = [new MapOptions { Map = "id 1", Mode = mode, Key = "u32", ExpireAfter = expire, Metrics = [new MetricOptions { Name = "x" }] }] };
-        var e = Assert.Throws<ExporterConfigException>(() => ExporterConfig.Compile(options));
+        var e = Assert.Throws<ExporterConfigException>(() => PlanCompiler.Compile(options));
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
     }
 }

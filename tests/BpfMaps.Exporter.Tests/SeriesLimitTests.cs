@@ -27,7 +27,7 @@ public sealed class SeriesLimitTests
                 Maps = [new MapOptions { Map = $"id {map.Id}", Name = "limit", Key = "u32", Metrics = [new MetricOptions { Name = "limit_value" }] }],
             };
             Self = new ExporterMetrics(prometheus: true, otel: false, []);
-            Export = new MapExport(ExporterConfig.Compile(options).Maps[0], options.MaxSeries, Self, NullLogger.Instance);
+            Export = new MapExport(PlanCompiler.Compile(options).Maps[0], options.MaxSeries, Self, NullLogger.Instance);
         }
 
         public ExporterMetrics Self { get; }

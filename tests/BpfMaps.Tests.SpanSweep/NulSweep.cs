@@ -40,6 +40,8 @@ internal sealed class NulSweep(TargetSet set, Output output)
                 using BpfMap state = EventProgram.CreateStateMap("sweep_state");
                 return EventProgram.Load((BpfMap)t.Targets.First(x => x.Name == "kernel ringbuf").Receiver, state, new EventProgramOptions { Name = s });
             }),
+        new("Exp2HistogramProgramOptions.Name", "Exp2HistogramProgram.Load(BpfMap, Exp2HistogramProgramOptions)", "options", Kernel: true,
+            (t, s) => Exp2HistogramProgram.Load(t.Targets.First(x => x.Name == "kernel hash").Fixture!.Map, new Exp2HistogramProgramOptions { Name = s })),
     ];
 
     public static bool IsPathOrName(string? name)

@@ -119,38 +119,50 @@ internal static class DumpPipeline
         int keySize = map.KeySize;
         int valueSize = map.ValueBufferSize;
         long written = 0, read = 0;
-        using (MapEnumerator e = drain ? map.Drain().GetEnumerator() : map.Dump().GetEnumerator())
+        if (!drain && BatchReadAhead.Worthwhile(map))
         {
+            // The kernel reads the next batches while this thread renders the current one.
+            using var ahead = new BatchReadAhead(map);
+            while (ahead.MoveNextBatch())
+            {
+                Batch(ahead.BatchKeys, ahead.BatchValues, ahead.BatchCount);
+            }
+        }
+        else
+        {
+            using MapEnumerator e = drain ? map.Drain().GetEnumerator() : map.Dump().GetEnumerator();
             while (e.MoveNextBatch())
             {
-                ReadOnlySpan<byte> keys = e.BatchKeys;
-                ReadOnlySpan<byte> values = e.BatchValues;
-                int n = e.BatchCount;
-                for (int i = 0; i < n; i++)
-                {
-                    ReadOnlySpan<byte> key = keys.Slice(i * keySize, keySize);
-                    if (prefix is not null && !key.StartsWith(prefix))
-                    {
-                        continue;
-                    }
-
-                    ReadOnlySpan<byte> value = values.Slice(i * valueSize, valueSize);
-                    if (ordering is not null)
-                    {
-                        ordering.Add(key, value);
-                    }
-                    else
-                    {
-                        renderer.Entry(key, value);
-                        written++;
-                    }
-                }
-
-                read += n;
-                onBatch?.Invoke(read);
+                Batch(e.BatchKeys, e.BatchValues, e.BatchCount);
             }
         }
 
         return ordering is not null ? ordering.Emit(renderer) : written;
+
+        void Batch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                ReadOnlySpan<byte> key = keys.Slice(i * keySize, keySize);
+                if (prefix is not null && !key.StartsWith(prefix))
+                {
+                    continue;
+                }
+
+                ReadOnlySpan<byte> value = values.Slice(i * valueSize, valueSize);
+                if (ordering is not null)
+                {
+                    ordering.Add(key, value);
+                }
+                else
+                {
+                    renderer.Entry(key, value);
+                    written++;
+                }
+            }
+
+            read += n;
+            onBatch?.Invoke(read);
+        }
     }
 }

@@ -110,7 +110,7 @@ internal sealed class BpfCounterWorkload : IDemoWorkload
                 int err = _program.TryTestRun(packets[k], Span<byte>.Empty, RepeatPerRun, out _);
                 if (err != 0 && err != Errno.EINTR)
                 {
-                    throw new BpfException(err, "BPF_PROG_TEST_RUN");
+                    throw new BpfException(err, BpfCommand.BPF_PROG_TEST_RUN);
                 }
             }
         }

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using BpfMaps.Btf;
 
@@ -13,6 +15,9 @@ internal static class BpftoolJson
     // "0xNN" for every byte, UTF-8, quotes included: entries are written as raw JSON, which is what
     // makes a million-entry dump cheap.
     private static readonly byte[] Quoted = BuildQuoted();
+
+    // The same with a comma, as one little-endian word each: "0xNN", and a spare byte.
+    private static readonly ulong[] QuotedComma = BuildQuotedComma();
 
     /// <summary>Writes <paramref name="bytes"/> as <c>["0x01","0x02"]</c>.</summary>
     /// <param name="w">The writer.</param>
@@ -37,21 +42,7 @@ internal static class BpftoolJson
             return;
         }
 
-        int o = 0;
-        scratch[o++] = (byte)'[';
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            if (i > 0)
-            {
-                scratch[o++] = (byte)',';
-            }
-
-            Quoted.AsSpan(bytes[i] * 6, 6).CopyTo(scratch[o..]);
-            o += 6;
-        }
-
-        scratch[o++] = (byte)']';
-        w.WriteRawValue(scratch[..o], skipInputValidation: true);
+        w.WriteRawValue(scratch[..PutBytes(bytes, scratch)], skipInputValidation: true);
     }
 
     /// <summary>Scratch bytes <see cref="WriteBytes"/> needs for <paramref name="n"/> bytes.</summary>
@@ -68,7 +59,7 @@ internal static class BpftoolJson
     /// <param name="formatted">For maps with BTF: a reused buffer the compact path builds the entry in, <c>formatted</c> included.</param>
     public static void WriteEntry(Utf8JsonWriter w, EntryLayout layout, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Span<byte> scratch, ArrayBufferWriter<byte>? formatted = null)
     {
-        if (!w.Options.Indented && !layout.Aggregated && !layout.MapInMap && scratch.Length >= EntryScratchSize(layout))
+        if (CanFormatRaw(layout, w.Options.Indented) && scratch.Length >= EntryScratchSize(layout))
         {
             // The hot path of a compact dump: the whole object formatted here, handed to the writer once.
             int n = FormatRaw(layout, key, value, scratch);
@@ -145,7 +136,22 @@ internal static class BpftoolJson
     public static int EntryScratchSize(EntryLayout layout)
         => 64 + ScratchSize(layout.KeySize) + (layout.Cpus * (40 + ScratchSize(layout.ValueSize)));
 
-    private static int FormatRaw(EntryLayout layout, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Span<byte> d)
+    /// <summary>Whether entries of <paramref name="layout"/> can be written as raw compact JSON by <see cref="FormatRaw"/>.</summary>
+    /// <param name="layout">The layout.</param>
+    /// <param name="pretty">Whether the output is indented.</param>
+    /// <returns>True for compact output of plain and per-CPU (not reduced) entries that are not map-in-map.</returns>
+    public static bool CanFormatRaw(EntryLayout layout, bool pretty) => !pretty && !layout.Aggregated && !layout.MapInMap;
+
+    /// <summary>
+    /// One entry as compact JSON without <c>formatted</c>, into <paramref name="d"/>, which must have
+    /// <see cref="EntryScratchSize"/> bytes.
+    /// </summary>
+    /// <param name="layout">The layout (see <see cref="CanFormatRaw"/>).</param>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value buffer.</param>
+    /// <param name="d">Where to write.</param>
+    /// <returns>Bytes written; the last is the object's closing brace.</returns>
+    public static int FormatRaw(EntryLayout layout, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Span<byte> d)
     {
         int o = 0;
         o += Put("{\"key\":"u8, d[o..]);
@@ -181,23 +187,36 @@ internal static class BpftoolJson
         return s.Length;
     }
 
+    /// <summary>
+    /// <c>["0x01","0x02"]</c> into <paramref name="d"/>, which must have <see cref="ScratchSize"/> bytes: each
+    /// byte is one 8-byte store of <c>"0xNN",</c> and a byte the next store overwrites; the last comma
+    /// becomes the closing bracket.
+    /// </summary>
     private static int PutBytes(ReadOnlySpan<byte> bytes, Span<byte> d)
     {
-        int o = 0;
-        d[o++] = (byte)'[';
-        for (int i = 0; i < bytes.Length; i++)
+        if (bytes.IsEmpty)
         {
-            if (i > 0)
-            {
-                d[o++] = (byte)',';
-            }
-
-            Quoted.AsSpan(bytes[i] * 6, 6).CopyTo(d[o..]);
-            o += 6;
+            return Put("[]"u8, d);
         }
 
-        d[o++] = (byte)']';
-        return o;
+        if (d.Length < ScratchSize(bytes.Length))
+        {
+            throw new ArgumentException($"{bytes.Length} bytes need {ScratchSize(bytes.Length)} bytes of room, not {d.Length}", nameof(d));
+        }
+
+        ref byte o = ref MemoryMarshal.GetReference(d);
+        ref ulong table = ref MemoryMarshal.GetArrayDataReference(QuotedComma);
+        o = (byte)'[';
+        int at = 1;
+        foreach (byte b in bytes)
+        {
+            // The last store starts at 7n - 6 and ends at 7n + 2 = ScratchSize(n): in room.
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, at), Unsafe.Add(ref table, b));
+            at += 7;
+        }
+
+        Unsafe.Add(ref o, at - 1) = (byte)']';
+        return at;
     }
 
     /// <summary>Writer options: compact as bpftool <c>-j</c>, indented as <c>-p</c>.</summary>
@@ -209,6 +228,21 @@ internal static class BpftoolJson
         SkipValidation = !pretty,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
+
+    private static ulong[] BuildQuotedComma()
+    {
+        var t = new ulong[256];
+        Span<byte> word = stackalloc byte[8];
+        for (int b = 0; b < 256; b++)
+        {
+            Quoted.AsSpan(b * 6, 6).CopyTo(word);
+            word[6] = (byte)',';
+            word[7] = 0;
+            t[b] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(word);
+        }
+
+        return t;
+    }
 
     private static byte[] BuildQuoted()
     {

@@ -12,14 +12,15 @@ internal static class Renderers
     /// <param name="pretty">Indented JSON.</param>
     /// <param name="single">A single entry (lookup) rather than a dump.</param>
     /// <param name="title">Table title.</param>
+    /// <param name="trailingNewline">JSON: end with a newline (not when nested in a larger document, as a map of a multi-map dump).</param>
     /// <returns>The renderer.</returns>
-    public static IEntryRenderer ForEntries(OutputFormat format, CliConsole console, EntryLayout layout, bool pretty, bool single, string? title) => format switch
+    public static IEntryRenderer ForEntries(OutputFormat format, CliConsole console, EntryLayout layout, bool pretty, bool single, string? title, bool trailingNewline = true) => format switch
     {
         OutputFormat.Ndjson when layout.Columns is { } c => new NdjsonFieldRenderer(console.Stdout, c),
         OutputFormat.Csv when layout.Columns is { } c => new CsvFieldRenderer(console.Stdout, c),
         OutputFormat.Table when layout.Columns is { } c => new TableFieldRenderer(console.Out, c, title),
         OutputFormat.Plain or OutputFormat.Auto when layout.Btf is { } b => new BtfTextEntryRenderer(console.Stdout, b, single),
-        OutputFormat.Json => new JsonEntryRenderer(console.Stdout, layout, pretty, single),
+        OutputFormat.Json => new JsonEntryRenderer(console.Stdout, layout, pretty, single, trailingNewline),
         OutputFormat.Ndjson => new NdjsonEntryRenderer(console.Stdout, layout),
         OutputFormat.Csv => new CsvEntryRenderer(console.Stdout, layout),
         OutputFormat.Table => new TableEntryRenderer(console.Out, layout, title),

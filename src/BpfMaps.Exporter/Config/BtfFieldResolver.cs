@@ -107,9 +107,42 @@ internal static class BtfFieldResolver
             {
                 throw new MapReadException("layout", "labels", $"label '{l.Name}' appears twice");
             }
+
+            if (plan.Histogram is not null && l.Name == "le")
+            {
+                throw new MapReadException("layout", $"{l.Field}.name", $"label 'le' (from field '{l.BtfPath}') is the bucket bound label of a histogram; give the label a 'name'");
+            }
         }
 
-        return plan with { Labels = labels, Metrics = metrics, ZeroConfig = false };
+        HistogramPlan? histogram = plan.Histogram is { } h
+            ? h with
+            {
+                Bucket = ResolveHistogramField(h.Bucket, keyFields, "key", what),
+                Count = ResolveHistogramField(h.Count, valueFields, "value", what),
+                SumField = ResolveHistogramField(h.SumField, valueFields, "value", what),
+            }
+            : null;
+        return plan with { Labels = labels, Metrics = metrics, ZeroConfig = false, Histogram = histogram };
+    }
+
+    /// <summary>A histogram field named by BTF, resolved: an integer of 1, 2, 4 or 8 bytes.</summary>
+    private static HistogramField? ResolveHistogramField(HistogramField? f, IReadOnlyList<BtfField> fields, string where, string what)
+    {
+        if (f?.BtfPath is null)
+        {
+            return f;
+        }
+
+        BtfField b = fields.FirstOrDefault(k => k.Path == f.BtfPath)
+            ?? throw new MapReadException("layout", $"{f.Path}.field", fields.Count == 0
+                ? $"{what} has no {where} type in its BTF"
+                : $"no field '{f.BtfPath}' in the {where} of {what}; its fields are {Names(fields)}");
+        if (b.Kind is not (BtfFieldKind.Unsigned or BtfFieldKind.Signed) || b.Size is not (1 or 2 or 4 or 8))
+        {
+            throw new MapReadException("layout", $"{f.Path}.field", $"field '{b.Path}' of {what} is {b.Kind.ToString().ToLowerInvariant()} of {b.Size} bytes; a bucket index, count or sum is an integer of 1, 2, 4 or 8 bytes");
+        }
+
+        return f with { Btf = b };
     }
 
     /// <summary>A label name from a field path: <c>saddr</c>, <c>inner_port</c>, <c>slots_2</c>; a scalar key is <paramref name="whole"/>.</summary>

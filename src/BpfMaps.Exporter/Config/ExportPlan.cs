@@ -62,8 +62,12 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
     /// <summary>No key, labels or metrics were given: with BTF, every key field is a label and every numeric value field a metric.</summary>
     public bool ZeroConfig { get; init; }
 
+    /// <summary>The map is a histogram (and <see cref="Metrics"/> is empty), or null.</summary>
+    public HistogramPlan? Histogram { get; init; }
+
     /// <summary>Whether fields are named by BTF and must be resolved against the map before reading.</summary>
-    public bool NeedsBtf => ZeroConfig || Labels.Any(l => l.BtfPath is not null && l.Btf is null) || Metrics.Any(m => m.BtfPath is not null && m.Btf is null);
+    public bool NeedsBtf => ZeroConfig || Labels.Any(l => l.BtfPath is not null && l.Btf is null) || Metrics.Any(m => m.BtfPath is not null && m.Btf is null)
+        || (Histogram is { } h && new[] { h.Bucket, h.Count, h.SumField }.Any(f => f is { BtfPath: not null, Btf: null }));
 
     /// <summary>The config path of this map (<c>maps[2]</c>).</summary>
     public string Path => $"maps[{Index}]";
@@ -80,7 +84,7 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
             return ("map", $"{what} has no key/value entries to export");
         }
 
-        if (Labels.Count == 0 && info.MaxEntries != 1 && !ZeroConfig)
+        if (Labels.Count == 0 && info.MaxEntries != 1 && !ZeroConfig && Histogram is null)
         {
             return ("key", $"{what} holds up to {info.MaxEntries} entries; give 'key' or 'labels' so that each entry has its own series");
         }
@@ -122,17 +126,78 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
             return ("mode", $"{what} holds inner maps; draining it would delete them");
         }
 
+        return Histogram is { } h ? CheckHistogram(h.WithSizes(info.KeySize, info.ValueSize), h.Bucket is null, info, what) : null;
+    }
+
+    /// <summary>The histogram's fields against the map: each fits, none overlaps another, and the bucket field can hold every index configured.</summary>
+    private (string Field, string Problem)? CheckHistogram(HistogramPlan h, bool wholeKey, MapInfo info, string what)
+    {
+        HistogramField bucket = h.Bucket!;
+        if (bucket.Length is not (1 or 2 or 4 or 8) || (long)bucket.Start + bucket.Length > info.KeySize)
+        {
+            return (bucket.Path, wholeKey
+                ? $"{what} has {info.KeySize}-byte keys, which are not a bucket index of 1, 2, 4 or 8 bytes; name the bucket field with 'bucket' (and the others with 'labels')"
+                : bucket.Length is not (1 or 2 or 4 or 8)
+                    ? $"a bucket index is 1, 2, 4 or 8 bytes, not {bucket.Length} ({bucket.Describe()})"
+                    : $"{bucket.Describe()} needs {bucket.Start + bucket.Length} bytes but {what} has {info.KeySize}-byte keys");
+        }
+
+        ulong fits = bucket.Length == 8 ? ulong.MaxValue : (1UL << (8 * bucket.Length)) - 1;
+        if (h.BucketMax > fits)
+        {
+            return ("histogram.bucketMax", $"{h.BucketMax} does not fit the {bucket.Length}-byte bucket index ({bucket.Describe()}), which holds up to {fits}");
+        }
+
+        if (h.SumKey is { } sumKey && sumKey > fits)
+        {
+            return ("histogram.sum.key", $"{sumKey} does not fit the {bucket.Length}-byte bucket index ({bucket.Describe()}), which holds up to {fits}");
+        }
+
+        for (int i = 0; i < Labels.Count; i++)
+        {
+            LabelField l = Labels[i];
+            int size = l.SizeIn(info.KeySize);
+            if (l.Start < bucket.Start + bucket.Length && bucket.Start < l.Start + size)
+            {
+                return (bucket.Path, $"key bytes {Range(bucket.Start, bucket.Length)} are the bucket index and also {l.Field} (bytes {Range(l.Start, size)}); a label must not include the bucket");
+            }
+        }
+
+        foreach (HistogramField? f in (ReadOnlySpan<HistogramField?>)[h.Count, h.SumField])
+        {
+            if (f is null)
+            {
+                continue;
+            }
+
+            if (f.Length is not (1 or 2 or 4 or 8))
+            {
+                return (f.Path, $"a count or sum is 1, 2, 4 or 8 bytes, not {f.Length} ({f.Describe()})");
+            }
+
+            if ((long)f.Start + f.Length > info.ValueSize)
+            {
+                return (f.Path, $"{f.Describe()} needs {f.Start + f.Length} bytes but {what} has {info.ValueSize}-byte values");
+            }
+        }
+
+        if (h.SumField is { } sum && sum.Start < h.Count!.Start + h.Count.Length && h.Count.Start < sum.Start + sum.Length)
+        {
+            return (sum.Path, $"value bytes {Range(sum.Start, sum.Length)} are the sum and also the count (bytes {Range(h.Count.Start, h.Count.Length)})");
+        }
+
         return null;
     }
+
+    private static string Range(int start, int length) => length == 1 ? $"{start}" : $"{start}..{start + length - 1}";
 
     /// <summary>Key bytes that no label decodes, as ranges (<c>6..7</c>); entries differing only there share a series.</summary>
     public string? UncoveredKeyBytes(int keySize)
     {
         var covered = new bool[keySize];
-        foreach (LabelField l in Labels)
+        foreach ((int start, int size) in Labels.Select(l => (l.Start, l.SizeIn(keySize))).Concat(Histogram?.Bucket is { } b ? [(b.Start, b.Length)] : []))
         {
-            int size = l.SizeIn(keySize);
-            for (int i = l.Start; i < Math.Min(keySize, l.Start + size); i++)
+            for (int i = start; i < Math.Min(keySize, start + size); i++)
             {
                 covered[i] = true;
             }
@@ -155,6 +220,6 @@ internal sealed record MapPlan(int Index, MapSelector Selector, string Label, bo
             ranges.Add(start == i ? $"{start}" : $"{start}..{i}");
         }
 
-        return ranges.Count == 0 || Labels.Count == 0 ? null : string.Join(", ", ranges);
+        return ranges.Count == 0 || (Labels.Count == 0 && Histogram is null) ? null : string.Join(", ", ranges);
     }
 }

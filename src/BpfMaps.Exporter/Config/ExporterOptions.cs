@@ -82,8 +82,86 @@ public sealed class MapOptions
     /// <summary>Labels decoded from byte ranges of the key.</summary>
     public List<LabelOptions> Labels { get; set; } = [];
 
-    /// <summary>Metrics decoded from the value; at least one.</summary>
+    /// <summary>Metrics decoded from the value; at least one, unless the map is a <see cref="Histogram"/>.</summary>
     public List<MetricOptions> Metrics { get; set; } = [];
+
+    /// <summary>
+    /// The map is a histogram: its key holds the <see cref="Labels"/> and a bucket index, its value a count.
+    /// Instead of <see cref="Metrics"/>.
+    /// </summary>
+    public HistogramOptions? Histogram { get; set; }
+}
+
+/// <summary>
+/// A histogram map: each entry counts the observations of one bucket of one label set. The key holds the
+/// labels and the bucket index (<see cref="Bucket"/>), the value the count (<see cref="Count"/>), summed over
+/// CPUs for per-CPU maps. Bucket types have ebpf_exporter's meanings.
+/// </summary>
+public sealed class HistogramOptions
+{
+    /// <summary>The metric name; Prometheus gets <c>NAME_bucket</c>, <c>NAME_sum</c> and <c>NAME_count</c>.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The help text.</summary>
+    public string? Help { get; set; }
+
+    /// <summary>
+    /// <c>exp2</c>: bucket i holds values up to 2^i. <c>exp2zero</c>: bucket 0 holds 0, bucket i &gt; 0 values up to
+    /// 2^(i-1). <c>linear</c>: bucket i holds values below (i+1)·<see cref="BucketStep"/>. <c>fixed</c>: the bucket field
+    /// holds the bucket's upper bound itself, one of <see cref="BucketKeys"/>.
+    /// </summary>
+    public string? BucketType { get; set; }
+
+    /// <summary>The lowest bucket published (lower buckets are counted in it); default 0, or the first of <see cref="BucketKeys"/>.</summary>
+    public long? BucketMin { get; set; }
+
+    /// <summary>The highest bucket published; required except for <c>fixed</c> (default the last of <see cref="BucketKeys"/>).</summary>
+    public long? BucketMax { get; set; }
+
+    /// <summary><c>linear</c> only: the width of a bucket in the map's units. Default 1.</summary>
+    public double? BucketStep { get; set; }
+
+    /// <summary><c>fixed</c> only: the bucket keys, which are their upper bounds, increasing.</summary>
+    public List<ulong>? BucketKeys { get; set; }
+
+    /// <summary>Turns the map's units into the published ones, e.g. <c>1e-6</c> for microseconds to seconds. Default 1.</summary>
+    public double? Multiplier { get; set; }
+
+    /// <summary>
+    /// Counts in buckets above <see cref="BucketMax"/>: <c>error</c> (default) fails the read with a line naming
+    /// <c>bucketMax</c>; <c>inf</c> counts them in <c>+Inf</c> only; <c>max</c> says the program clamps into
+    /// <see cref="BucketMax"/>, whose count is then published in <c>+Inf</c> only, since it holds larger values too.
+    /// </summary>
+    public string? Overflow { get; set; }
+
+    /// <summary>The key field holding the bucket index: a BTF field, or an offset and size (1, 2, 4 or 8). Default the whole key when there are no labels.</summary>
+    public HistogramFieldOptions? Bucket { get; set; }
+
+    /// <summary>The value field holding the count: a BTF field, or an offset and size (1, 2, 4 or 8; default 8). Default the first 8 bytes of the value.</summary>
+    public HistogramFieldOptions? Count { get; set; }
+
+    /// <summary>
+    /// Where the sum of the observed values is: a value field (BTF field, or offset and size) summed over the
+    /// entries, or <c>key</c>, a bucket index whose count is the sum (ebpf_exporter puts it at bucketMax + 1).
+    /// Without it, <c>_sum</c> is estimated from the bucket bounds.
+    /// </summary>
+    public HistogramFieldOptions? Sum { get; set; }
+}
+
+/// <summary>A field of a histogram map: by BTF name, by offset and size, or (for <see cref="HistogramOptions.Sum"/>) a bucket index. A plain string means <see cref="Field"/>.</summary>
+public sealed class HistogramFieldOptions
+{
+    /// <summary>A BTF field name (<c>slot</c>, <c>hist.bucket</c>).</summary>
+    public string? Field { get; set; }
+
+    /// <summary>Byte offset in the key or value.</summary>
+    public int? Offset { get; set; }
+
+    /// <summary>Byte count: 1, 2, 4 or 8 (an unsigned integer in host byte order); required for a bucket index, default 8 for a count or sum.</summary>
+    public int? Size { get; set; }
+
+    /// <summary><see cref="HistogramOptions.Sum"/> only: the bucket index whose count is the sum of the observed values.</summary>
+    public ulong? Key { get; set; }
 }
 
 /// <summary>A label decoded from a byte range of the key.</summary>

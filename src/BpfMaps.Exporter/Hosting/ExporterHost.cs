@@ -76,7 +76,7 @@ public static class ExporterHost
         ExportPlan plan;
         try
         {
-            plan = ExporterConfig.Compile(options);
+            plan = PlanCompiler.Compile(options);
         }
         catch (ExporterConfigException e)
         {
@@ -115,7 +115,7 @@ public static class ExporterHost
                 }
             });
             using OtlpFailureLog? otlpFailures = plan.OtlpEndpoint is null ? null : new OtlpFailureLog(log, OtlpFailureLog.SummaryEvery);
-            using IHost host = Build(plan, loop, self, errors);
+            using IHost host = Build(plan, loop, self, otlpFailures, errors);
             try
             {
                 await host.StartAsync(ct).ConfigureAwait(false);
@@ -210,7 +210,7 @@ public static class ExporterHost
             return loop;
         });
 
-    private static IHost Build(ExportPlan plan, ReadLoop loop, ExporterMetrics self, TextWriter errors)
+    private static IHost Build(ExportPlan plan, ReadLoop loop, ExporterMetrics self, OtlpFailureLog? otlpFailures, TextWriter errors)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "bpfmap-exporter" });
         ConfigureLogging(builder.Logging, errors);
@@ -218,25 +218,40 @@ public static class ExporterHost
         AddReadLoop(builder.Services, loop);
         if (plan.ListenHost is { } listenHost)
         {
-            builder.Services.AddHostedService(_ => new PrometheusEndpoint(listenHost, plan.ListenPort, self.Registry!));
+            builder.Services.AddHostedService(_ => new PrometheusEndpoint(listenHost, plan.ListenPort, self));
         }
 
         if (plan.OtlpEndpoint is { } endpoint)
         {
+            // Histograms are pushed beside OpenTelemetry's SDK (which aggregates single observations only), with
+            // the same resource, so a receiver sees one service instance.
+            string version = typeof(ExporterHost).Assembly.GetName().Version?.ToString() ?? "";
+            string instance = Guid.NewGuid().ToString();
+            if (plan.Maps.Any(m => m.Histogram is not null))
+            {
+                KeyValuePair<string, object?>[] resource =
+                [
+                    new("service.name", "bpfmap-exporter"),
+                    new("service.instance.id", instance),
+                    new("service.version", version),
+                    .. plan.ConstantLabels.Select(kv => new KeyValuePair<string, object?>(kv.Key, kv.Value)),
+                ];
+                builder.Services.AddHostedService(_ => new OtlpHistogramExporter(endpoint, plan.OtlpHttp, plan.OtlpDelta, plan.Interval, self.Maps, resource, otlpFailures));
+            }
+
             builder.Services.AddOpenTelemetry()
                 .ConfigureResource(r => r
-                    .AddService("bpfmap-exporter", serviceVersion: typeof(ExporterHost).Assembly.GetName().Version?.ToString())
+                    .AddService("bpfmap-exporter", serviceVersion: version, autoGenerateServiceInstanceId: false, serviceInstanceId: instance)
                     .AddAttributes(plan.ConstantLabels.Select(kv => new KeyValuePair<string, object>(kv.Key, kv.Value))))
                 .WithMetrics(m =>
                 {
                     m.AddMeter(ExporterMetrics.MeterName);
-                    foreach (MapPlan map in plan.Maps)
-                    {
-                        foreach (MetricPlan metric in map.Metrics)
-                        {
-                            m.AddView(metric.Name, new MetricStreamConfiguration { CardinalityLimit = plan.MaxSeries + 1 });
-                        }
-                    }
+
+                    // Every instrument of the exporter's meter, those named from BTF fields when a map is opened included:
+                    // maxSeries bounds them, not OpenTelemetry's default of 2000 points.
+                    m.AddView(instrument => instrument.Meter.Name == ExporterMetrics.MeterName
+                        ? new MetricStreamConfiguration { CardinalityLimit = plan.MaxSeries + 1 }
+                        : null);
 
                     m.AddOtlpExporter((exporter, reader) =>
                     {

@@ -35,6 +35,7 @@ internal sealed class ExporterMetrics : IDisposable
     /// <param name="constantLabels">Labels on every Prometheus series (OpenTelemetry puts them on the resource).</param>
     public ExporterMetrics(bool prometheus, bool otel, IEnumerable<KeyValuePair<string, string>> constantLabels)
     {
+        ConstantLabels = constantLabels.Select(kv => (kv.Key, kv.Value)).ToArray();
         if (prometheus)
         {
             Registry = Metrics.NewCustomRegistry();
@@ -55,6 +56,39 @@ internal sealed class ExporterMetrics : IDisposable
             _dropped = Meter.CreateCounter<long>("bpfmap_exporter_dropped_entries", description: DroppedHelp);
             Meter.CreateObservableGauge("bpfmap_exporter_map_entries", () => _maps.Select(m => new Measurement<long>(m.Entries, m.MapTag)).ToList(), description: EntriesHelp);
             Meter.CreateObservableGauge("bpfmap_exporter_map_up", () => _maps.Select(m => new Measurement<int>(m.Up ? 1 : 0, m.MapTag)).ToList(), description: UpHelp);
+        }
+    }
+
+    /// <summary>The labels on every series (OpenTelemetry puts them on the resource).</summary>
+    public IReadOnlyList<(string Name, string Value)> ConstantLabels { get; }
+
+    /// <summary>The maps being exported.</summary>
+    public IReadOnlyList<MapExport> Maps => _maps;
+
+    /// <summary>
+    /// Writes a scrape in the Prometheus text format: prometheus-net's families (self-metrics, counters, gauges),
+    /// then the histogram families, each written from its map's table while the map is not being read.
+    /// </summary>
+    /// <param name="output">The response body.</param>
+    /// <param name="ct">Cancels the write.</param>
+    public async Task WriteTextAsync(Stream output, CancellationToken ct)
+    {
+        if (Registry is not null)
+        {
+            await Registry.CollectAndExportAsTextAsync(output, ct).ConfigureAwait(false);
+        }
+
+        foreach (MapExport map in _maps)
+        {
+            if (map.Buckets is null)
+            {
+                continue;
+            }
+
+            // Written to a buffer under the map's lock, sent after it: a slow scraper never holds up a read.
+            using var text = new PooledBufferWriter();
+            map.WriteHistogramText(text);
+            await output.WriteAsync(text.WrittenMemory, ct).ConfigureAwait(false);
         }
     }
 

@@ -31,6 +31,9 @@ internal sealed partial class MapExport : IDisposable
     private Prometheus.Counter?[] _promCounters = [];
     private Prometheus.Gauge?[] _promGauges = [];
     private bool _published;
+    private HistogramBuckets? _buckets;
+    private bool _opening;
+    private byte[] _histogramKey = [];
     private BpfMap? _map;
     private long _generation;
     private string? _lastProblem;
@@ -57,6 +60,23 @@ internal sealed partial class MapExport : IDisposable
     /// <exception cref="MapReadException">A metric name derived from a BTF field is already used by another map.</exception>
     private void CreateInstruments(MapPlan plan)
     {
+        if (plan.Histogram is { } histogram)
+        {
+            CreateHistogram(plan, histogram);
+            return;
+        }
+
+        // Two BTF fields can derive one name (a.b and a_b), or a derived name can be one given by offset.
+        var publishedNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (MetricPlan m in plan.Metrics)
+        {
+            string published = m.Counter && !m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name + "_total" : m.Name;
+            if (!publishedNames.Add(published))
+            {
+                throw new MapReadException("layout", "metrics", $"two metrics of {plan.Path} are published as {published}{(m.BtfPath is null ? "" : $" (the second from field '{m.BtfPath}')")}; give them distinct names");
+            }
+        }
+
         foreach (MetricPlan m in plan.Metrics)
         {
             string published = m.Counter && !m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name + "_total" : m.Name;
@@ -140,11 +160,16 @@ internal sealed partial class MapExport : IDisposable
     {
         try
         {
+            _opening = true;
             EnsureCurrent();
         }
         catch (MapReadException e)
         {
             throw new ExporterConfigException($"{_plan.Path}.{e.Field}", e.Message);
+        }
+        finally
+        {
+            _opening = false;
         }
     }
 
@@ -170,6 +195,11 @@ internal sealed partial class MapExport : IDisposable
         {
             problem = e;
         }
+        catch (BpfNotSupportedException e)
+        {
+            // A map type the kernel cannot dump or drain: reported like any failed read, the exporter goes on.
+            problem = new MapReadException("unsupported", "map", e.Message, e);
+        }
         catch (BpfException e) when (e.Errno == Errno.EPERM && _plan.Drain && _map?.IsFrozen() == true)
         {
             problem = new MapReadException("layout", "mode", $"map '{_map.Name}' (id {_map.Id}) was frozen: userspace can no longer drain it; use mode 'dump'", e);
@@ -189,19 +219,30 @@ internal sealed partial class MapExport : IDisposable
         }
 
         Up = false;
-        Entries = 0;
-        CloseMap();
-        if (!_plan.Drain || problem.Reason == "layout")
+        if (!problem.AfterRead)
         {
-            // A dump's series describe a map that is gone; drained counters stay (they are monotonic).
-            lock (_lock)
+            Entries = 0;
+            CloseMap();
+        }
+
+        lock (_lock)
+        {
+            if (problem.Reason == "layout" && (!_plan.Drain || !problem.AfterRead))
             {
+                // The map does not fit the configuration: what was read from it cannot be trusted. (Counts drained
+                // by a read that went through are kept.)
                 foreach (Series s in _series.Values)
                 {
                     Unpublish(s);
                 }
 
                 _series.Clear();
+            }
+            else
+            {
+                // Nothing was read: every series goes as it would when a read did not see its key. A dump's at once,
+                // or once expireAfter has passed; drained counters once expireAfter has passed, or never.
+                Expire(gen: -1, _clock.GetTimestamp());
             }
         }
 
@@ -306,6 +347,11 @@ internal sealed partial class MapExport : IDisposable
                 throw new MapReadException("layout", "mode", $"map '{map.Name}' (id {map.Id}) is frozen: BPF programs can still write it, but userspace cannot delete from it; use mode 'dump'");
             }
 
+            if (resolved.Histogram is { } h)
+            {
+                resolved = resolved with { Histogram = h.WithSizes(map.KeySize, map.ValueSize) };
+            }
+
             if (!_published)
             {
                 CreateInstruments(resolved);
@@ -314,6 +360,11 @@ internal sealed partial class MapExport : IDisposable
             {
                 throw new MapReadException("layout", "map", $"the map now at {_configured.Selector} has other BTF fields than the one first exported; restart the exporter to export them");
             }
+
+            if (_opening && resolved.Histogram is { } histogram)
+            {
+                CheckBucketsAtStartup(map, histogram);
+            }
         }
         catch
         {
@@ -321,7 +372,11 @@ internal sealed partial class MapExport : IDisposable
             throw;
         }
 
-        _plan = resolved;
+        lock (_lock)
+        {
+            _plan = resolved;
+            _histogramKey = resolved.Histogram is null ? [] : new byte[map.KeySize];
+        }
 
         bool replaced = _map is not null;
         CloseMap();
@@ -330,16 +385,23 @@ internal sealed partial class MapExport : IDisposable
         LogOpened(_log, _plan.Label, description, replaced ? "replaced the previous map with" : "opened");
         // Key bytes that BTF fields do not cover are padding, which the BTF names nowhere; only offset
         // labels can leave out bytes that matter.
-        if (!_plan.Labels.All(l => l.Btf is not null) && _plan.UncoveredKeyBytes(map.KeySize) is { } uncovered)
+        bool byBtf = _plan.Labels.All(l => l.Btf is not null) && (_plan.Histogram is null || _plan.Histogram.Bucket?.Btf is not null);
+        if (!byBtf && _plan.UncoveredKeyBytes(map.KeySize) is { } uncovered)
         {
             LogUncovered(_log, _plan.Label, uncovered);
+        }
+        else if (byBtf && _plan.Histogram is not null && UncoveredKeyFields(map) is { } fields)
+        {
+            LogUncoveredFields(_log, _plan.Label, fields);
         }
     }
 
     /// <summary>Whether a replacement map resolves to the same labels and metrics, so its series can take over.</summary>
     private static bool SameShape(MapPlan a, MapPlan b)
         => a.Labels.Select(l => l.Name).SequenceEqual(b.Labels.Select(l => l.Name))
-            && a.Metrics.Select(m => (m.Name, m.Counter, m.PerCpu)).SequenceEqual(b.Metrics.Select(m => (m.Name, m.Counter, m.PerCpu)));
+            && a.Metrics.Select(m => (m.Name, m.Counter, m.PerCpu)).SequenceEqual(b.Metrics.Select(m => (m.Name, m.Counter, m.PerCpu)))
+            && (a.Histogram is null) == (b.Histogram is null)
+            && (a.Histogram is null || (a.Histogram.SumKey is null && a.Histogram.SumField is null) == (b.Histogram!.SumKey is null && b.Histogram.SumField is null));
 
     private void CloseMap()
     {
@@ -355,9 +417,11 @@ internal sealed partial class MapExport : IDisposable
         long dropped = 0;
         MapEntries source = _plan.Drain ? map.Drain(map.Type.IsArray() ? s_arrayDrain : null) : map.Dump();
         long now = _clock.GetTimestamp();
+        HistogramPlan? histogram = _plan.Histogram;
         lock (_lock)
         {
             long gen = ++_generation;
+            _pastMax = null;
 
             // A dump counts the keys of this read against the limit, not the table: the keys of the
             // last read are still in it until the end, and a map whose keys all changed would
@@ -372,31 +436,51 @@ internal sealed partial class MapExport : IDisposable
                 for (int i = 0; i < e.BatchCount; i++)
                 {
                     ReadOnlySpan<byte> key = keys.Slice(i * ks, ks);
-                    if (!_plan.Drain && live >= _keyCapacity)
-                    {
-                        // A known key left out here is unpublished below with the keys that left the map.
-                        dropped++;
-                        continue;
-                    }
 
-                    if (!lookup.TryGetValue(key, out Series? s))
+                    // A histogram's entries are its buckets: the series is the key without the bucket index.
+                    ReadOnlySpan<byte> seriesKey = histogram is null ? key : WithoutBucket(key, histogram);
+                    bool known = lookup.TryGetValue(seriesKey, out Series? s);
+                    if (!known || s!.Generation != gen)
                     {
-                        // Drained counters stay for good, so in drain mode the table is what counts.
-                        if (_plan.Drain && _series.Count >= _keyCapacity)
+                        if (!_plan.Drain && live >= _keyCapacity)
                         {
+                            // A known key left out here is unpublished below with the keys that left the map.
                             dropped++;
                             continue;
                         }
 
-                        KeyValuePair<string, object?>[] tags = MakeTags(key);
-                        s = new Series(tags, tags.Select(t => (string)t.Value!).ToArray(), _slots, _self.Factory is not null);
-                        lookup.TryAdd(key, s);
+                        if (!known)
+                        {
+                            // Drained counters stay for good, so in drain mode the table is what counts.
+                            if (_plan.Drain && _series.Count >= _keyCapacity)
+                            {
+                                dropped++;
+                                continue;
+                            }
+
+                            s = NewSeries(key);
+                            lookup.TryAdd(seriesKey, s);
+                        }
+
+                        live++;
+                        s!.Generation = gen;
+                        s.LastSeenTicks = now;
+
+                        // A dump's counts are absolute: the buckets of this read replace the last read's.
+                        if (!_plan.Drain)
+                        {
+                            s.Histogram?.Clear();
+                        }
                     }
 
-                    live++;
-                    s.Generation = gen;
-                    s.LastSeenTicks = now;
-                    Apply(map, s, values.Slice(i * vs, vs));
+                    if (histogram is null)
+                    {
+                        Apply(map, s, values.Slice(i * vs, vs));
+                    }
+                    else if (!AddBucket(map, s.Histogram!, histogram, key, values.Slice(i * vs, vs)))
+                    {
+                        dropped++;
+                    }
                 }
 
                 entries += e.BatchCount;
@@ -405,7 +489,7 @@ internal sealed partial class MapExport : IDisposable
             // Published series change only here, after the read: first the ones that go, then the ones
             // read, so the endpoint never shows more than the limit, not even in the middle of a read.
             Expire(gen, now);
-            if (_self.Factory is not null)
+            if (_self.Factory is not null && histogram is null)
             {
                 foreach (Series s in _series.Values)
                 {
@@ -422,6 +506,12 @@ internal sealed partial class MapExport : IDisposable
         if (dropped > 0)
         {
             _self.OnDropped(this, dropped);
+        }
+
+        if (_pastMax is { } past)
+        {
+            // Counted as dropped above; the rest of the read is published, and the read reported failed.
+            throw new MapReadException("layout", "histogram.bucketMax", PastMaxMessage(past.Index, past.Key)) { AfterRead = true };
         }
     }
 
@@ -525,6 +615,18 @@ internal sealed partial class MapExport : IDisposable
                 children[i] = null;
             }
         }
+    }
+
+    private Series NewSeries(ReadOnlySpan<byte> key)
+    {
+        KeyValuePair<string, object?>[] tags = MakeTags(key);
+        string[] values = tags.Select(t => (string)t.Value!).ToArray();
+        if (_plan.Histogram is null)
+        {
+            return new Series(tags, values, _slots, _self.Factory is not null);
+        }
+
+        return new Series(tags, values, 0, prometheus: false) { Histogram = NewHistogramSeries(tags) };
     }
 
     private KeyValuePair<string, object?>[] MakeTags(ReadOnlySpan<byte> key)
@@ -636,6 +738,9 @@ internal sealed partial class MapExport : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "map {Map}: key bytes {Bytes} are in no label; entries that differ only there share a series (the last one read wins)")]
     private static partial void LogUncovered(ILogger log, string map, string bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "map {Map}: key fields {Fields} are in no label and are not the bucket; entries that differ only there count in one series")]
+    private static partial void LogUncoveredFields(ILogger log, string map, string fields);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "map {Map}: reading again (id {Id})")]
     private static partial void LogRecovered(ILogger log, string map, uint id);

@@ -8,4 +8,7 @@ internal sealed class MapReadException(string reason, string field, string messa
 
     /// <summary>The config field the problem belongs to, relative to the map (<c>map</c>, <c>labels[1]</c>).</summary>
     public string Field { get; } = field;
+
+    /// <summary>The read went through and published what it could (drained counters are kept); something in it did not fit.</summary>
+    public bool AfterRead { get; init; }
 }

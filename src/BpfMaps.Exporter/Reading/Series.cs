@@ -25,4 +25,7 @@ internal sealed class Series(KeyValuePair<string, object?>[] tags, string[] labe
 
     /// <summary>Whether the series' values are on the Prometheus endpoint.</summary>
     public bool Published { get; set; }
+
+    /// <summary>The buckets and sum of a histogram map's label set, or null for a map of metrics.</summary>
+    public HistogramSeries? Histogram { get; init; }
 }

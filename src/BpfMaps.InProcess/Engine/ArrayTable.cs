@@ -18,9 +18,6 @@ namespace BpfMaps.InProcess.Engine;
 /// </remarks>
 internal sealed class ArrayTable : MapCore, IMappableCore
 {
-    private const ulong NoExist = 1;
-    private const ulong Exist = 2;
-
     private readonly byte[] _data;
     private readonly int[] _seq;
     private readonly int _stride;
@@ -48,7 +45,7 @@ internal sealed class ArrayTable : MapCore, IMappableCore
 
         if (bytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
+            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
         }
 
         // Pinned, so views handed out as spans over raw memory stay where they are.
@@ -110,23 +107,9 @@ internal sealed class ArrayTable : MapCore, IMappableCore
         return Errno.ENOTSUPP;
     }
 
-    private int Lock(uint index)
-    {
-        ref int s = ref _seq[index];
-        SpinWait sw = default;
-        while (true)
-        {
-            int seq = Volatile.Read(ref s);
-            if ((seq & 1) == 0 && Interlocked.CompareExchange(ref s, seq + 1, seq) == seq)
-            {
-                return seq + 1;
-            }
+    private int Lock(uint index) => Seqlock.Lock(ref _seq[index]);
 
-            sw.SpinOnce(sleep1Threshold: -1);
-        }
-    }
-
-    private void Unlock(uint index, int locked) => Volatile.Write(ref _seq[index], locked + 1);
+    private void Unlock(uint index, int locked) => Seqlock.Unlock(ref _seq[index], locked);
 
     private static uint Index(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt32LittleEndian(key);
 
@@ -138,28 +121,29 @@ internal sealed class ArrayTable : MapCore, IMappableCore
             return Errno.ENOENT;
         }
 
-        ref int s = ref _seq[index];
-        SpinWait sw = default;
-        while (true)
-        {
-            int seq = Volatile.Read(ref s);
-            if ((seq & 1) == 0)
-            {
-                Span<byte> slot = Slot(index);
-                bool empty = _fd && BinaryPrimitives.ReadUInt32LittleEndian(slot) == 0;
-                if (!empty)
-                {
-                    slot.CopyTo(value);
-                }
+        var read = new SlotRead(this, index, value);
+        Seqlock.Read(ref _seq[index], ref read);
+        return read.Empty ? Errno.ENOENT : 0;
+    }
 
-                Volatile.ReadBarrier();
-                if (Volatile.Read(ref s) == seq)
-                {
-                    return empty ? Errno.ENOENT : 0;
-                }
+    /// <summary>Copies a slot's value out; an empty map-in-map slot (id 0) is not copied.</summary>
+    private ref struct SlotRead(ArrayTable table, uint index, Span<byte> value) : ISeqlockReader
+    {
+        private readonly Span<byte> _value = value;
+
+        public bool Empty;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
+        {
+            Span<byte> slot = table.Slot(index);
+            Empty = table._fd && BinaryPrimitives.ReadUInt32LittleEndian(slot) == 0;
+            if (!Empty)
+            {
+                slot.CopyTo(_value);
             }
 
-            sw.SpinOnce(sleep1Threshold: -1);
+            return true;
         }
     }
 
@@ -198,7 +182,7 @@ internal sealed class ArrayTable : MapCore, IMappableCore
             return 0;
         }
 
-        if (flags > Exist)
+        if (HasUnknownUpdateFlags(flags))
         {
             return Errno.EINVAL;
         }
@@ -208,10 +192,11 @@ internal sealed class ArrayTable : MapCore, IMappableCore
             return Errno.E2BIG;
         }
 
-        if (flags == NoExist)
+        // Every element of an array always exists.
+        int exist = CheckExistFlags(exists: true, flags);
+        if (exist != 0)
         {
-            // Every element of an array always exists.
-            return Errno.EEXIST;
+            return exist;
         }
 
         int locked = Lock(index);

@@ -15,19 +15,17 @@ namespace BpfMaps.InProcess.Engine;
 /// </summary>
 /// <remarks>
 /// <para>Elements live in one preallocated array, <c>[next:i32][hash:u32][key][value]</c> each, so a
-/// lookup touches one cache line for small keys. Free elements form a lock-free stack with a tagged
-/// head (no ABA); a map is full (E2BIG) when the stack and the never-used tail are both empty, exactly
-/// when the kernel's preallocated freelist runs dry.</para>
-/// <para>Each bucket has one int that is both its lock and a sequence counter: writers move it from
-/// even to odd with a CAS and back to even when done; readers (lookup, get_next_key, lookup batch)
-/// take no lock, copy, and retry if the counter moved. A reader that follows a link into an element
-/// recycled meanwhile is caught by the same check, and chain walks are bounded so they always end.</para>
+/// lookup touches one cache line for small keys. Free elements are a <see cref="FreeElementStack"/>
+/// over that array; a map is full (E2BIG) when it has none left, exactly when the kernel's
+/// preallocated freelist runs dry. lru maps keep their order in an <see cref="LruList"/>.</para>
+/// <para>Each bucket has a <see cref="Seqlock"/>: writers hold it; readers (lookup, get_next_key,
+/// lookup batch) take no lock, copy, and retry if the counter moved. A reader that follows a link into
+/// an element recycled meanwhile is caught by the same check, and chain walks are bounded so they
+/// always end.</para>
 /// </remarks>
 internal sealed class HashTable : MapCore, IHashStats
 {
     private const int Inconsistent = -2;
-    private const ulong NoExist = 1;
-    private const ulong Exist = 2;
 
     private readonly Bucket[] _buckets;
     private readonly uint _mask;
@@ -43,18 +41,11 @@ internal sealed class HashTable : MapCore, IHashStats
     private readonly bool _lru;
     private readonly bool _fd;
 
-    // (tag << 32) | (index + 1); a zero low half means the stack is empty.
-    private long _freeHead;
-    private int _highWater;
-    private int _count;
+    private readonly FreeElementStack _free;
 
-    // A strict LRU list by last update, under one lock (see docs/performance.md and InProcessMap).
-    private readonly int[]? _lruPrev;
-    private readonly int[]? _lruNext;
-    private readonly bool[]? _onLru;
-    private readonly Lock? _lruLock;
-    private int _lruHead = -1;
-    private int _lruTail = -1;
+    // Null unless the map is an lru type.
+    private readonly LruList? _lruList;
+    private int _count;
 
     public HashTable(MapInfo info, int cpus, int valueBufferSize, uint seed)
         : base(info, cpus, valueBufferSize)
@@ -80,17 +71,15 @@ internal sealed class HashTable : MapCore, IHashStats
         long bytes = (long)_stride * _capacity;
         if (bytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
+            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
         }
 
         // Pinned, so batch walks can prefetch elements by address.
         _data = GC.AllocateUninitializedArray<byte>((int)bytes, pinned: true);
+        _free = new FreeElementStack(_data, _stride, _capacity);
         if (_lru)
         {
-            _lruPrev = new int[_capacity];
-            _lruNext = new int[_capacity];
-            _onLru = new bool[_capacity];
-            _lruLock = new Lock();
+            _lruList = new LruList(_capacity);
         }
     }
 
@@ -99,7 +88,7 @@ internal sealed class HashTable : MapCore, IHashStats
     {
         long stride = 8 + (((long)keySize + 7) & ~7L) + (((long)valueBufferSize + 7) & ~7L);
         long buckets = (long)BitOperations.RoundUpToPowerOf2((uint)maxEntries) * Unsafe.SizeOf<Bucket>();
-        return stride * maxEntries + buckets + (lru ? 9L * maxEntries : 0);
+        return stride * maxEntries + buckets + (lru ? LruList.StorageBytes(maxEntries) : 0);
     }
 
     public int NBuckets => _buckets.Length;
@@ -181,32 +170,9 @@ internal sealed class HashTable : MapCore, IHashStats
 
     // ---------------------------------------------------------------- bucket lock / sequence
 
-    private static int LockBucket(ref Bucket b)
-    {
-        int seq = Volatile.Read(ref b.Seq);
-        if ((seq & 1) == 0 && Interlocked.CompareExchange(ref b.Seq, seq + 1, seq) == seq)
-        {
-            return seq + 1;
-        }
+    private static int LockBucket(ref Bucket b) => Seqlock.Lock(ref b.Seq);
 
-        return LockBucketSlow(ref b);
-    }
-
-    private static int LockBucketSlow(ref Bucket b)
-    {
-        SpinWait sw = default;
-        while (true)
-        {
-            sw.SpinOnce(sleep1Threshold: -1);
-            int seq = Volatile.Read(ref b.Seq);
-            if ((seq & 1) == 0 && Interlocked.CompareExchange(ref b.Seq, seq + 1, seq) == seq)
-            {
-                return seq + 1;
-            }
-        }
-    }
-
-    private static void UnlockBucket(ref Bucket b, int locked) => Volatile.Write(ref b.Seq, locked + 1);
+    private static void UnlockBucket(ref Bucket b, int locked) => Seqlock.Unlock(ref b.Seq, locked);
 
     /// <summary>Walks a chain without the lock; <see cref="Inconsistent"/> when it ran into a recycled element.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -259,56 +225,7 @@ internal sealed class HashTable : MapCore, IHashStats
         }
     }
 
-    // ---------------------------------------------------------------- free list
-
-    private int Alloc()
-    {
-        long head = Volatile.Read(ref _freeHead);
-        while ((int)head != 0)
-        {
-            int top = (int)head - 1;
-            int next = Volatile.Read(ref Next(top));
-            long replacement = ((head >>> 32) + 1) << 32 | (uint)(next + 1);
-            long seen = Interlocked.CompareExchange(ref _freeHead, replacement, head);
-            if (seen == head)
-            {
-                return top;
-            }
-
-            head = seen;
-        }
-
-        int hw = Volatile.Read(ref _highWater);
-        while (hw < _capacity)
-        {
-            int seen = Interlocked.CompareExchange(ref _highWater, hw + 1, hw);
-            if (seen == hw)
-            {
-                return hw;
-            }
-
-            hw = seen;
-        }
-
-        return -1;
-    }
-
-    private void Free(int idx)
-    {
-        long head = Volatile.Read(ref _freeHead);
-        while (true)
-        {
-            Volatile.Write(ref Next(idx), (int)head - 1);
-            long replacement = ((head >>> 32) + 1) << 32 | (uint)(idx + 1);
-            long seen = Interlocked.CompareExchange(ref _freeHead, replacement, head);
-            if (seen == head)
-            {
-                return;
-            }
-
-            head = seen;
-        }
-    }
+    // ---------------------------------------------------------------- free elements
 
     /// <summary>
     /// Gives back an element that left the table: inner map reference, count, free list. Its LRU
@@ -322,11 +239,8 @@ internal sealed class HashTable : MapCore, IHashStats
         }
 
         Interlocked.Decrement(ref _count);
-        Free(idx);
+        _free.Return(idx);
     }
-
-    private static int CheckFlags(bool exists, ulong flags)
-        => exists && flags == NoExist ? Errno.EEXIST : !exists && flags == Exist ? Errno.ENOENT : 0;
 
     // ---------------------------------------------------------------- element ops
 
@@ -334,26 +248,31 @@ internal sealed class HashTable : MapCore, IHashStats
     {
         uint hash = HashKey(key);
         ref Bucket b = ref _buckets[hash & _mask];
-        SpinWait sw = default;
-        while (true)
-        {
-            int seq = Volatile.Read(ref b.Seq);
-            if ((seq & 1) == 0)
-            {
-                int idx = FindRacy(Volatile.Read(ref b.Head), hash, key);
-                if (idx >= 0)
-                {
-                    CopyValueOut(idx, value);
-                }
+        var read = new LookupRead(this, ref b, hash, key, value);
+        Seqlock.Read(ref b.Seq, ref read);
+        return read.Found >= 0 ? 0 : Errno.ENOENT;
+    }
 
-                Volatile.ReadBarrier();
-                if (idx != Inconsistent && Volatile.Read(ref b.Seq) == seq)
-                {
-                    return idx >= 0 ? 0 : Errno.ENOENT;
-                }
+    /// <summary>Finds a key in its bucket and copies its value out.</summary>
+    private ref struct LookupRead(HashTable table, ref Bucket bucket, uint hash, ReadOnlySpan<byte> key, Span<byte> value) : ISeqlockReader
+    {
+        private readonly ref Bucket _bucket = ref bucket;
+        private readonly ReadOnlySpan<byte> _key = key;
+        private readonly Span<byte> _value = value;
+
+        /// <summary>The element found, or -1.</summary>
+        public int Found;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
+        {
+            Found = table.FindRacy(Volatile.Read(ref _bucket.Head), hash, _key);
+            if (Found >= 0)
+            {
+                table.CopyValueOut(Found, _value);
             }
 
-            sw.SpinOnce(sleep1Threshold: -1);
+            return Found != Inconsistent;
         }
     }
 
@@ -371,7 +290,7 @@ internal sealed class HashTable : MapCore, IHashStats
             }
         }
 
-        int err = flags > Exist ? Errno.EINVAL : _lru ? UpdateLru(key, value, flags) : UpdateHash(key, value, flags);
+        int err = HasUnknownUpdateFlags(flags) ? Errno.EINVAL : _lru ? UpdateLru(key, value, flags) : UpdateHash(key, value, flags);
         if (err != 0 && _fd)
         {
             ObjectTable.Release(innerId);
@@ -386,7 +305,7 @@ internal sealed class HashTable : MapCore, IHashStats
         ref Bucket b = ref _buckets[hash & _mask];
         int locked = LockBucket(ref b);
         int idx = FindLocked(ref b, hash, key, out _);
-        int err = CheckFlags(idx >= 0, flags);
+        int err = CheckExistFlags(idx >= 0, flags);
         uint oldInner = 0;
         if (err == 0)
         {
@@ -403,7 +322,7 @@ internal sealed class HashTable : MapCore, IHashStats
             }
             else
             {
-                int n = Alloc();
+                int n = _free.Take();
                 if (n < 0)
                 {
                     err = Errno.E2BIG;
@@ -448,14 +367,14 @@ internal sealed class HashTable : MapCore, IHashStats
         ref Bucket b = ref _buckets[hash & _mask];
         int locked = LockBucket(ref b);
         int idx = FindLocked(ref b, hash, key, out int prev);
-        int err = CheckFlags(idx >= 0, flags);
+        int err = CheckExistFlags(idx >= 0, flags);
         int retired = -1;
         if (err == 0)
         {
             if (_percpu && idx >= 0)
             {
                 value.CopyTo(ValueOf(idx));
-                LruTouch(idx);
+                _lruList!.Touch(idx);
             }
             else
             {
@@ -465,11 +384,11 @@ internal sealed class HashTable : MapCore, IHashStats
                 Next(n) = b.Head;
                 b.Head = n;
                 Interlocked.Increment(ref _count);
-                LruPushFront(n);
+                _lruList!.PushFront(n);
                 if (idx >= 0)
                 {
                     Unlink(ref b, idx, prev < 0 ? n : prev);
-                    LruRemove(idx);
+                    _lruList!.Remove(idx);
                     retired = idx;
                 }
 
@@ -480,7 +399,7 @@ internal sealed class HashTable : MapCore, IHashStats
         UnlockBucket(ref b, locked);
         if (n >= 0)
         {
-            Free(n);
+            _free.Return(n);
         }
 
         if (retired >= 0)
@@ -511,7 +430,7 @@ internal sealed class HashTable : MapCore, IHashStats
             Unlink(ref b, idx, prev);
             if (_lru)
             {
-                LruRemove(idx);
+                _lruList!.Remove(idx);
             }
         }
 
@@ -532,36 +451,15 @@ internal sealed class HashTable : MapCore, IHashStats
         {
             uint hash = HashKey(key);
             ref Bucket b = ref _buckets[hash & _mask];
-            SpinWait sw = default;
-            while (true)
+            var read = new NextKeyRead(this, ref b, hash, key, nextKey);
+            Seqlock.Read(ref b.Seq, ref read);
+            if (read.Next >= 0)
             {
-                int seq = Volatile.Read(ref b.Seq);
-                if ((seq & 1) == 0)
-                {
-                    int idx = FindRacy(Volatile.Read(ref b.Head), hash, key);
-                    int next = idx >= 0 ? Next(idx) : -1;
-                    bool valid = idx != Inconsistent && (uint)(next + 1) <= (uint)_capacity;
-                    if (valid && next >= 0)
-                    {
-                        CopyKeyOut(next, nextKey);
-                    }
-
-                    Volatile.ReadBarrier();
-                    if (valid && Volatile.Read(ref b.Seq) == seq)
-                    {
-                        if (next >= 0)
-                        {
-                            return 0;
-                        }
-
-                        // Found and last in its chain: go on with the next bucket. Not found: start over.
-                        start = idx >= 0 ? (hash & _mask) + 1 : 0;
-                        break;
-                    }
-                }
-
-                sw.SpinOnce(sleep1Threshold: -1);
+                return 0;
             }
+
+            // Found and last in its chain: go on with the next bucket. Not found: start over.
+            start = read.Found >= 0 ? (hash & _mask) + 1 : 0;
         }
 
         for (uint i = start; i < (uint)_buckets.Length; i++)
@@ -575,29 +473,60 @@ internal sealed class HashTable : MapCore, IHashStats
         return Errno.ENOENT;
     }
 
-    private bool FirstKey(ref Bucket b, Span<byte> dst)
+    /// <summary>Finds a key in its bucket and copies the key after it in the chain out, if there is one.</summary>
+    private ref struct NextKeyRead(HashTable table, ref Bucket bucket, uint hash, ReadOnlySpan<byte> key, Span<byte> nextKey) : ISeqlockReader
     {
-        SpinWait sw = default;
-        while (true)
-        {
-            int seq = Volatile.Read(ref b.Seq);
-            if ((seq & 1) == 0)
-            {
-                int head = Volatile.Read(ref b.Head);
-                if (head < 0)
-                {
-                    return false;
-                }
+        private readonly ref Bucket _bucket = ref bucket;
+        private readonly ReadOnlySpan<byte> _key = key;
+        private readonly Span<byte> _nextKey = nextKey;
 
-                CopyKeyOut(head, dst);
-                Volatile.ReadBarrier();
-                if (Volatile.Read(ref b.Seq) == seq)
-                {
-                    return true;
-                }
+        /// <summary>The element holding the key, or -1.</summary>
+        public int Found;
+
+        /// <summary>The element after it, whose key was copied out, or -1.</summary>
+        public int Next;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
+        {
+            Found = table.FindRacy(Volatile.Read(ref _bucket.Head), hash, _key);
+            Next = Found >= 0 ? table.Next(Found) : -1;
+            bool valid = Found != Inconsistent && (uint)(Next + 1) <= (uint)table._capacity;
+            if (valid && Next >= 0)
+            {
+                table.CopyKeyOut(Next, _nextKey);
             }
 
-            sw.SpinOnce(sleep1Threshold: -1);
+            return valid;
+        }
+    }
+
+    private bool FirstKey(ref Bucket b, Span<byte> dst)
+    {
+        var read = new FirstKeyRead(this, ref b, dst);
+        Seqlock.Read(ref b.Seq, ref read);
+        return read.Found;
+    }
+
+    /// <summary>Copies the key at the head of a bucket out, if the bucket has one.</summary>
+    private ref struct FirstKeyRead(HashTable table, ref Bucket bucket, Span<byte> dst) : ISeqlockReader
+    {
+        private readonly ref Bucket _bucket = ref bucket;
+        private readonly Span<byte> _dst = dst;
+
+        public bool Found;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
+        {
+            int head = Volatile.Read(ref _bucket.Head);
+            Found = head >= 0;
+            if (Found)
+            {
+                table.CopyKeyOut(head, _dst);
+            }
+
+            return true;
         }
     }
 
@@ -668,47 +597,51 @@ internal sealed class HashTable : MapCore, IHashStats
     /// <summary>Copies one bucket without its lock; -1 if it holds more than <paramref name="room"/>.</summary>
     private int CopyBucket(ref Bucket b, Span<byte> keys, Span<byte> values, uint at, uint room)
     {
-        SpinWait sw = default;
-        while (true)
+        var read = new BucketRead(this, ref b, keys, values, at, room);
+        Seqlock.Read(ref b.Seq, ref read);
+        return (uint)read.Count <= room ? read.Count : -1;
+    }
+
+    /// <summary>Counts a bucket's elements and, if they fit in <c>room</c>, copies them to entry <c>at</c> on.</summary>
+    private ref struct BucketRead(HashTable table, ref Bucket bucket, Span<byte> keys, Span<byte> values, uint at, uint room) : ISeqlockReader
+    {
+        private readonly ref Bucket _bucket = ref bucket;
+        private readonly Span<byte> _keys = keys;
+        private readonly Span<byte> _values = values;
+
+        public int Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
         {
-            int seq = Volatile.Read(ref b.Seq);
-            if ((seq & 1) == 0)
+            int capacity = table._capacity;
+            int keySize = table.KeySize;
+            int valueSize = table._valueSize;
+            Count = 0;
+            for (int idx = Volatile.Read(ref _bucket.Head); idx >= 0; idx = table.Next(idx))
             {
-                int cnt = 0;
-                bool valid = true;
-                for (int idx = Volatile.Read(ref b.Head); idx >= 0; idx = Next(idx))
+                if ((uint)idx >= (uint)capacity || ++Count > capacity)
                 {
-                    if ((uint)idx >= (uint)_capacity || ++cnt > _capacity)
-                    {
-                        valid = false;
-                        break;
-                    }
-                }
-
-                if (valid && (uint)cnt <= room)
-                {
-                    int i = (int)at;
-                    for (int idx = Volatile.Read(ref b.Head); idx >= 0 && i < at + cnt; idx = Next(idx), i++)
-                    {
-                        if ((uint)idx >= (uint)_capacity)
-                        {
-                            valid = false;
-                            break;
-                        }
-
-                        CopyKeyOut(idx, keys.Slice(i * KeySize, KeySize));
-                        CopyValueOut(idx, values.Slice(i * _valueSize, _valueSize));
-                    }
-                }
-
-                Volatile.ReadBarrier();
-                if (valid && Volatile.Read(ref b.Seq) == seq)
-                {
-                    return (uint)cnt <= room ? cnt : -1;
+                    return false;
                 }
             }
 
-            sw.SpinOnce(sleep1Threshold: -1);
+            if ((uint)Count <= room)
+            {
+                int i = (int)at;
+                for (int idx = Volatile.Read(ref _bucket.Head); idx >= 0 && i < at + Count; idx = table.Next(idx), i++)
+                {
+                    if ((uint)idx >= (uint)capacity)
+                    {
+                        return false;
+                    }
+
+                    table.CopyKeyOut(idx, _keys.Slice(i * keySize, keySize));
+                    table.CopyValueOut(idx, _values.Slice(i * valueSize, valueSize));
+                }
+            }
+
+            return true;
         }
     }
 
@@ -741,7 +674,7 @@ internal sealed class HashTable : MapCore, IHashStats
         {
             for (int idx = first; idx >= 0; idx = Next(idx))
             {
-                LruRemove(idx);
+                _lruList!.Remove(idx);
             }
         }
 
@@ -772,7 +705,7 @@ internal sealed class HashTable : MapCore, IHashStats
             AddTo(idx, slot, delta);
             if (_lru)
             {
-                LruTouch(idx);
+                _lruList!.Touch(idx);
             }
 
             UnlockBucket(ref b, locked);
@@ -795,15 +728,15 @@ internal sealed class HashTable : MapCore, IHashStats
             if (idx >= 0)
             {
                 AddTo(idx, slot, delta);
-                LruTouch(idx);
+                _lruList!.Touch(idx);
                 UnlockBucket(ref b, locked);
-                Free(n);
+                _free.Return(n);
                 return 0;
             }
         }
         else
         {
-            n = Alloc();
+            n = _free.Take();
             if (n < 0)
             {
                 UnlockBucket(ref b, locked);
@@ -820,7 +753,7 @@ internal sealed class HashTable : MapCore, IHashStats
         Interlocked.Increment(ref _count);
         if (_lru)
         {
-            LruPushFront(n);
+            _lruList!.PushFront(n);
         }
 
         UnlockBucket(ref b, locked);
@@ -847,17 +780,13 @@ internal sealed class HashTable : MapCore, IHashStats
         SpinWait sw = default;
         for (int attempt = 0; attempt < 1_000_000; attempt++)
         {
-            int n = Alloc();
+            int n = _free.Take();
             if (n >= 0)
             {
                 return n;
             }
 
-            int victim;
-            lock (_lruLock!)
-            {
-                victim = _lruTail;
-            }
+            int victim = _lruList!.Tail;
 
             if (victim < 0)
             {
@@ -879,7 +808,7 @@ internal sealed class HashTable : MapCore, IHashStats
             if (idx >= 0)
             {
                 Unlink(ref b, idx, prev);
-                LruRemove(idx);
+                _lruList!.Remove(idx);
             }
 
             UnlockBucket(ref b, locked);
@@ -896,79 +825,6 @@ internal sealed class HashTable : MapCore, IHashStats
         }
 
         return -1;
-    }
-
-    private void LruPushFront(int idx)
-    {
-        lock (_lruLock!)
-        {
-            LinkFront(idx);
-        }
-    }
-
-    private void LruTouch(int idx)
-    {
-        lock (_lruLock!)
-        {
-            if (_onLru![idx] && _lruHead != idx)
-            {
-                UnlinkLru(idx);
-                LinkFront(idx);
-            }
-        }
-    }
-
-    private void LruRemove(int idx)
-    {
-        lock (_lruLock!)
-        {
-            if (_onLru![idx])
-            {
-                UnlinkLru(idx);
-            }
-        }
-    }
-
-    private void LinkFront(int idx)
-    {
-        _lruPrev![idx] = -1;
-        _lruNext![idx] = _lruHead;
-        if (_lruHead >= 0)
-        {
-            _lruPrev[_lruHead] = idx;
-        }
-        else
-        {
-            _lruTail = idx;
-        }
-
-        _lruHead = idx;
-        _onLru![idx] = true;
-    }
-
-    private void UnlinkLru(int idx)
-    {
-        int p = _lruPrev![idx];
-        int n = _lruNext![idx];
-        if (p >= 0)
-        {
-            _lruNext[p] = n;
-        }
-        else
-        {
-            _lruHead = n;
-        }
-
-        if (n >= 0)
-        {
-            _lruPrev[n] = p;
-        }
-        else
-        {
-            _lruTail = p;
-        }
-
-        _onLru![idx] = false;
     }
 
     // ---------------------------------------------------------------- teardown

@@ -19,8 +19,9 @@ namespace BpfMaps.InProcess.Engine;
 /// -1 for a chain of one, else the first overflow element. Inserting at the head moves the old head
 /// into the pool; deleting the head pulls the next element into the slot. Order within a bucket is
 /// exactly the kernel's.</para>
-/// <para><c>seq</c> is the bucket's lock and sequence counter, as in <see cref="HashTable"/>:
-/// writers hold it odd; readers copy without locking and retry if it moved.</para>
+/// <para><c>seq</c> is the bucket's <see cref="Seqlock"/>, as in <see cref="HashTable"/>:
+/// writers hold it odd; readers copy without locking and retry if it moved. Free overflow elements
+/// are a <see cref="FreeElementStack"/> over the pool.</para>
 /// </remarks>
 internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 {
@@ -28,8 +29,6 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
     private const int Inline = -1;
     private const int NotFound = int.MinValue;
     private const int Inconsistent = int.MinValue + 1;
-    private const ulong NoExist = 1;
-    private const ulong Exist = 2;
     private const uint PrefetchDistance = 16;
 
     private readonly byte[] _slots;
@@ -56,8 +55,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
     // deletes on different CPUs do not fight over one cache line (the kernel's per-CPU freelists
     // do the same). Their sum is max_entries minus the count.
     private readonly Budget[] _budget = new Budget[Stripes];
-    private long _freeHead;
-    private int _highWater;
+    private readonly FreeElementStack _free;
 
     public InlineHashTable(MapInfo info, int cpus, int valueBufferSize, uint seed)
         : base(info, cpus, valueBufferSize)
@@ -77,7 +75,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         long poolBytes = (long)_elemStride * _capacity;
         if (slotBytes + 64 > Array.MaxLength || poolBytes > Array.MaxLength)
         {
-            throw BpfErrors.Create(Errno.ENOMEM, "BPF_MAP_CREATE", info.Type.ToString());
+            throw BpfErrors.Create(Errno.ENOMEM, BpfCommand.BPF_MAP_CREATE, info.Type);
         }
 
         // Slots must start empty; the pool is written before it is read. Both pinned for prefetching.
@@ -86,6 +84,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         _slotPtr = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_slots)) + _slotBase;
         _pool = GC.AllocateUninitializedArray<byte>(Math.Max((int)poolBytes, 1), pinned: true);
         _poolPtr = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pool));
+        _free = new FreeElementStack(_pool, _elemStride, _capacity);
         for (uint b = 0; b < _nBuckets; b++)
         {
             Next(ref S(b)) = Empty;
@@ -226,28 +225,9 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     // ---------------------------------------------------------------- locking
 
-    private int Lock(uint b)
-    {
-        ref int s = ref Seq(b);
-        int seq = Volatile.Read(ref s);
-        if ((seq & 1) == 0 && Interlocked.CompareExchange(ref s, seq + 1, seq) == seq)
-        {
-            return seq + 1;
-        }
+    private int Lock(uint b) => Seqlock.Lock(ref Seq(b));
 
-        SpinWait sw = default;
-        while (true)
-        {
-            sw.SpinOnce(sleep1Threshold: -1);
-            seq = Volatile.Read(ref s);
-            if ((seq & 1) == 0 && Interlocked.CompareExchange(ref s, seq + 1, seq) == seq)
-            {
-                return seq + 1;
-            }
-        }
-    }
-
-    private void Unlock(uint b, int locked) => Volatile.Write(ref Seq(b), locked + 1);
+    private void Unlock(uint b, int locked) => Seqlock.Unlock(ref Seq(b), locked);
 
     // ---------------------------------------------------------------- capacity and pool
 
@@ -282,43 +262,13 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     private int PoolAlloc()
     {
-        long head = Volatile.Read(ref _freeHead);
-        while ((int)head != 0)
-        {
-            int top = (int)head - 1;
-            int next = Volatile.Read(ref Next(ref P(top)));
-            long replacement = ((head >>> 32) + 1) << 32 | (uint)(next + 1);
-            long seen = Interlocked.CompareExchange(ref _freeHead, replacement, head);
-            if (seen == head)
-            {
-                return top;
-            }
-
-            head = seen;
-        }
-
         // Overflow elements never outnumber reserved entries (Reserve comes before PoolAlloc, PoolFree
-        // before the count drops), so this cannot run past the pool; the check guards the unsafe access.
-        int fresh = Interlocked.Increment(ref _highWater) - 1;
-        return fresh < _capacity ? fresh : throw new InvalidOperationException($"in-process hash pool overrun ({fresh} of {_capacity}): engine invariant broken");
+        // before the count drops), so the pool never runs dry; the check guards the unsafe access.
+        int n = _free.Take();
+        return n >= 0 ? n : throw new InvalidOperationException($"in-process hash pool overrun ({_capacity} in use): engine invariant broken");
     }
 
-    private void PoolFree(int idx)
-    {
-        long head = Volatile.Read(ref _freeHead);
-        while (true)
-        {
-            Volatile.Write(ref Next(ref P(idx)), (int)head - 1);
-            long replacement = ((head >>> 32) + 1) << 32 | (uint)(idx + 1);
-            long seen = Interlocked.CompareExchange(ref _freeHead, replacement, head);
-            if (seen == head)
-            {
-                return;
-            }
-
-            head = seen;
-        }
-    }
+    private void PoolFree(int idx) => _free.Return(idx);
 
     // ---------------------------------------------------------------- chain edits (bucket locked)
 
@@ -406,9 +356,6 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         return n;
     }
 
-    private static int CheckFlags(bool exists, ulong flags)
-        => exists && flags == NoExist ? Errno.EEXIST : !exists && flags == Exist ? Errno.ENOENT : 0;
-
     // ---------------------------------------------------------------- element ops
 
     protected override int LookupElem(ReadOnlySpan<byte> key, Span<byte> value) => LookupDirect(key, value);
@@ -437,31 +384,34 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     private int LookupChain(uint b, uint hash, ReadOnlySpan<byte> key, Span<byte> value)
     {
-        ref int seqRef = ref Seq(b);
-        SpinWait sw = default;
-        while (true)
-        {
-            int seq = Volatile.Read(ref seqRef);
-            if ((seq & 1) == 0)
-            {
-                int at = FindRacy(b, hash, key);
-                if (at == Inline)
-                {
-                    CopyValueOut(ref S(b), value);
-                }
-                else if (at >= 0)
-                {
-                    CopyValueOut(ref P(at), value);
-                }
+        var read = new LookupRead(this, b, hash, key, value);
+        Seqlock.Read(ref Seq(b), ref read);
+        return read.At == NotFound ? Errno.ENOENT : 0;
+    }
 
-                Volatile.ReadBarrier();
-                if (at != Inconsistent && Volatile.Read(ref seqRef) == seq)
-                {
-                    return at == NotFound ? Errno.ENOENT : 0;
-                }
+    /// <summary>Finds a key in its bucket and copies its value out.</summary>
+    private ref struct LookupRead(InlineHashTable table, uint bucket, uint hash, ReadOnlySpan<byte> key, Span<byte> value) : ISeqlockReader
+    {
+        private readonly ReadOnlySpan<byte> _key = key;
+        private readonly Span<byte> _value = value;
+
+        /// <summary><see cref="Inline"/>, an overflow index, or <see cref="NotFound"/>.</summary>
+        public int At;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
+        {
+            At = table.FindRacy(bucket, hash, _key);
+            if (At == Inline)
+            {
+                table.CopyValueOut(ref table.S(bucket), _value);
+            }
+            else if (At >= 0)
+            {
+                table.CopyValueOut(ref table.P(At), _value);
             }
 
-            sw.SpinOnce(sleep1Threshold: -1);
+            return At != Inconsistent;
         }
     }
 
@@ -502,7 +452,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
 
     protected override int UpdateElem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
-        if (flags > Exist)
+        if (HasUnknownUpdateFlags(flags))
         {
             return Errno.EINVAL;
         }
@@ -511,7 +461,7 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         uint b = hash & _mask;
         int locked = Lock(b);
         int at = FindLocked(b, hash, key, out int prev);
-        int err = CheckFlags(at != NotFound, flags);
+        int err = CheckExistFlags(at != NotFound, flags);
         if (err == 0)
         {
             if (at == Inline)
@@ -594,37 +544,15 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         {
             uint hash = HashKey(key);
             uint b = hash & _mask;
-            ref int seqRef = ref Seq(b);
-            SpinWait sw = default;
-            while (true)
+            var read = new NextKeyRead(this, b, hash, key, nextKey);
+            Seqlock.Read(ref Seq(b), ref read);
+            if (read.Next >= 0)
             {
-                int seq = Volatile.Read(ref seqRef);
-                if ((seq & 1) == 0)
-                {
-                    int at = FindRacy(b, hash, key);
-                    int next = at == Inline ? Next(ref S(b)) : at >= 0 ? Next(ref P(at)) : -1;
-                    bool valid = at != Inconsistent && next < _capacity;
-                    if (valid && next >= 0)
-                    {
-                        CopyKeyOut(ref P(next), nextKey);
-                    }
-
-                    Volatile.ReadBarrier();
-                    if (valid && Volatile.Read(ref seqRef) == seq)
-                    {
-                        if (next >= 0)
-                        {
-                            return 0;
-                        }
-
-                        // Last in its chain: the next bucket. Not found at all: from the start.
-                        start = at == NotFound ? 0 : b + 1;
-                        break;
-                    }
-                }
-
-                sw.SpinOnce(sleep1Threshold: -1);
+                return 0;
             }
+
+            // Last in its chain: the next bucket. Not found at all: from the start.
+            start = read.At == NotFound ? 0 : b + 1;
         }
 
         for (uint b = start; b < _nBuckets; b++)
@@ -638,30 +566,58 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
         return Errno.ENOENT;
     }
 
-    private bool FirstKey(uint b, Span<byte> dst)
+    /// <summary>Finds a key in its bucket and copies the key after it in the chain out, if there is one.</summary>
+    private ref struct NextKeyRead(InlineHashTable table, uint bucket, uint hash, ReadOnlySpan<byte> key, Span<byte> nextKey) : ISeqlockReader
     {
-        ref int seqRef = ref Seq(b);
-        SpinWait sw = default;
-        while (true)
-        {
-            int seq = Volatile.Read(ref seqRef);
-            if ((seq & 1) == 0)
-            {
-                ref byte s = ref S(b);
-                bool empty = Volatile.Read(ref Next(ref s)) == Empty;
-                if (!empty)
-                {
-                    CopyKeyOut(ref s, dst);
-                }
+        private readonly ReadOnlySpan<byte> _key = key;
+        private readonly Span<byte> _nextKey = nextKey;
 
-                Volatile.ReadBarrier();
-                if (Volatile.Read(ref seqRef) == seq)
-                {
-                    return !empty;
-                }
+        /// <summary><see cref="Inline"/>, an overflow index, or <see cref="NotFound"/>.</summary>
+        public int At;
+
+        /// <summary>The overflow element after it, whose key was copied out, or a negative link.</summary>
+        public int Next;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
+        {
+            At = table.FindRacy(bucket, hash, _key);
+            Next = At == Inline ? InlineHashTable.Next(ref table.S(bucket)) : At >= 0 ? InlineHashTable.Next(ref table.P(At)) : -1;
+            bool valid = At != Inconsistent && Next < table._capacity;
+            if (valid && Next >= 0)
+            {
+                table.CopyKeyOut(ref table.P(Next), _nextKey);
             }
 
-            sw.SpinOnce(sleep1Threshold: -1);
+            return valid;
+        }
+    }
+
+    private bool FirstKey(uint b, Span<byte> dst)
+    {
+        var read = new FirstKeyRead(this, b, dst);
+        Seqlock.Read(ref Seq(b), ref read);
+        return read.Found;
+    }
+
+    /// <summary>Copies the key in a bucket's slot out, if the bucket is not empty.</summary>
+    private ref struct FirstKeyRead(InlineHashTable table, uint bucket, Span<byte> dst) : ISeqlockReader
+    {
+        private readonly Span<byte> _dst = dst;
+
+        public bool Found;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
+        {
+            ref byte s = ref table.S(bucket);
+            Found = Volatile.Read(ref InlineHashTable.Next(ref s)) != Empty;
+            if (Found)
+            {
+                table.CopyKeyOut(ref s, _dst);
+            }
+
+            return true;
         }
     }
 
@@ -726,49 +682,55 @@ internal sealed unsafe class InlineHashTable : MapCore, IHashStats
     /// <summary>Copies one bucket without its lock: how many entries (0 if it emptied meanwhile), or -1 if they do not fit in <paramref name="room"/>.</summary>
     private int CopyBucket(uint b, Span<byte> keys, Span<byte> values, uint at, uint room)
     {
-        ref int seqRef = ref Seq(b);
-        SpinWait sw = default;
-        while (true)
+        var read = new BucketRead(this, b, keys, values, at, room);
+        Seqlock.Read(ref Seq(b), ref read);
+        return (uint)read.Count <= room ? read.Count : -1;
+    }
+
+    /// <summary>Counts a bucket's elements and, if they fit in <c>room</c>, copies them to entry <c>at</c> on.</summary>
+    private ref struct BucketRead(InlineHashTable table, uint bucket, Span<byte> keys, Span<byte> values, uint at, uint room) : ISeqlockReader
+    {
+        private readonly Span<byte> _keys = keys;
+        private readonly Span<byte> _values = values;
+
+        public int Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryRead()
         {
-            int seq = Volatile.Read(ref seqRef);
-            if ((seq & 1) == 0)
+            int capacity = table._capacity;
+            int keySize = table.KeySize;
+            int valueSize = table._valueSize;
+            ref byte s = ref table.S(bucket);
+            int first = Volatile.Read(ref InlineHashTable.Next(ref s));
+            Count = first == Empty ? 0 : 1;
+            for (int idx = first; idx >= 0; idx = InlineHashTable.Next(ref table.P(idx)))
             {
-                ref byte s = ref S(b);
-                int first = Volatile.Read(ref Next(ref s));
-                int cnt = first == Empty ? 0 : 1;
-                bool valid = true;
-                for (int idx = first; idx >= 0 && valid; idx = Next(ref P(idx)))
+                if ((uint)idx >= (uint)capacity || ++Count > capacity + 1)
                 {
-                    valid = (uint)idx < (uint)_capacity && ++cnt <= _capacity + 1;
-                }
-
-                if (valid && cnt > 0 && (uint)cnt <= room)
-                {
-                    int i = (int)at;
-                    CopyKeyOut(ref s, keys.Slice(i * KeySize, KeySize));
-                    CopyValueOut(ref s, values.Slice(i * _valueSize, _valueSize));
-                    i++;
-                    for (int idx = first; idx >= 0 && i < at + cnt; idx = Next(ref P(idx)), i++)
-                    {
-                        if ((uint)idx >= (uint)_capacity)
-                        {
-                            valid = false;
-                            break;
-                        }
-
-                        CopyKeyOut(ref P(idx), keys.Slice(i * KeySize, KeySize));
-                        CopyValueOut(ref P(idx), values.Slice(i * _valueSize, _valueSize));
-                    }
-                }
-
-                Volatile.ReadBarrier();
-                if (valid && Volatile.Read(ref seqRef) == seq)
-                {
-                    return (uint)cnt <= room ? cnt : -1;
+                    return false;
                 }
             }
 
-            sw.SpinOnce(sleep1Threshold: -1);
+            if (Count > 0 && (uint)Count <= room)
+            {
+                int i = (int)at;
+                table.CopyKeyOut(ref s, _keys.Slice(i * keySize, keySize));
+                table.CopyValueOut(ref s, _values.Slice(i * valueSize, valueSize));
+                i++;
+                for (int idx = first; idx >= 0 && i < at + Count; idx = InlineHashTable.Next(ref table.P(idx)), i++)
+                {
+                    if ((uint)idx >= (uint)capacity)
+                    {
+                        return false;
+                    }
+
+                    table.CopyKeyOut(ref table.P(idx), _keys.Slice(i * keySize, keySize));
+                    table.CopyValueOut(ref table.P(idx), _values.Slice(i * valueSize, valueSize));
+                }
+            }
+
+            return true;
         }
     }
 

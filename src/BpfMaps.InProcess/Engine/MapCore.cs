@@ -7,7 +7,15 @@ namespace BpfMaps.InProcess.Engine;
 /// </summary>
 internal abstract class MapCore
 {
+    /// <summary>BPF_NOEXIST: create the element only if it does not exist.</summary>
+    protected const ulong NoExist = 1;
+
+    /// <summary>BPF_EXIST: update the element only if it exists.</summary>
+    protected const ulong Exist = 2;
+
+    /// <summary>BPF_F_LOCK: copy under the value's bpf_spin_lock, which no in-process value has.</summary>
     private const ulong FLock = 4;
+
     private int _refs = 1;
     private int _handles;
     private volatile bool _frozen;
@@ -311,6 +319,20 @@ internal abstract class MapCore
 
         return AddElem(key[..KeySize], delta);
     }
+
+    /// <summary>
+    /// Whether an element update's flags are more than the map types know: anything past BPF_EXIST. <see cref="Update"/>
+    /// refused BPF_F_LOCK already; each type decides when to ask (hash_of_maps resolves its value first, as the kernel).
+    /// </summary>
+    protected static bool HasUnknownUpdateFlags(ulong flags) => flags > Exist;
+
+    /// <summary>
+    /// BPF_NOEXIST and BPF_EXIST against whether the key exists (check_flags in the kernel's htab): EEXIST when it
+    /// exists and BPF_NOEXIST is set, ENOENT when it does not and BPF_EXIST is set, else 0. An array element
+    /// always exists.
+    /// </summary>
+    protected static int CheckExistFlags(bool exists, ulong flags)
+        => exists && flags == NoExist ? Errno.EEXIST : !exists && flags == Exist ? Errno.ENOENT : 0;
 
     protected virtual bool HasLookupAndDeleteElem => false;
 

@@ -248,9 +248,9 @@ public sealed class BtfBuilder
 
     private uint Add(string name, BtfKind kind, int vlen, bool kindFlag, uint sizeOrType, params ReadOnlySpan<uint> data)
     {
-        if ((uint)vlen > 0xffff)
+        if ((uint)vlen > 0xffffff)
         {
-            throw new ArgumentOutOfRangeException(nameof(vlen), vlen, "BTF allows at most 65535 members, values or parameters");
+            throw new ArgumentOutOfRangeException(nameof(vlen), vlen, "BTF allows at most 2^24 - 1 members, values or parameters");
         }
 
         Put(Str(name));

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace BpfMaps.Btf;
 
@@ -90,6 +91,12 @@ public sealed partial class BtfFormatter
         if (data.Length < Reach)
         {
             throw new ArgumentException($"the value is {data.Length} bytes but type {TypeId} reads {Reach}", nameof(data));
+        }
+
+        if (typeof(TSink) == typeof(BtfJsonSink))
+        {
+            WriteCompactJson(ref Unsafe.As<TSink, BtfJsonSink>(ref sink), data);
+            return;
         }
 
         Walk(ref sink, _root, data);
@@ -240,6 +247,21 @@ public sealed partial class BtfFormatter
     {
         ref readonly PlanNode n = ref _nodes[index];
         ReadOnlySpan<byte> d = parent[n.Offset..];
+        if (!TryWriteLeaf(ref sink, in n, d))
+        {
+            WriteComposite(ref sink, in n, d);
+        }
+    }
+
+    /// <summary>
+    /// Writes a node that holds one value (an integer, float, enum, pointer or marker). Inlined into the
+    /// loops over members and elements, so a struct of scalars is written without a call per member.
+    /// </summary>
+    /// <returns>False for a struct, array, variable or section, which <see cref="WriteComposite"/> writes.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryWriteLeaf<TSink>(ref TSink sink, ref readonly PlanNode n, ReadOnlySpan<byte> d)
+        where TSink : IBtfValueSink
+    {
         switch (n.Kind)
         {
             case PlanKind.Unsigned:
@@ -250,7 +272,7 @@ public sealed partial class BtfFormatter
                     32 => BinaryPrimitives.ReadUInt32LittleEndian(d),
                     _ => BinaryPrimitives.ReadUInt64LittleEndian(d),
                 });
-                break;
+                return true;
             case PlanKind.Signed:
                 sink.WriteSigned(n.Bits switch
                 {
@@ -259,44 +281,49 @@ public sealed partial class BtfFormatter
                     32 => BinaryPrimitives.ReadInt32LittleEndian(d),
                     _ => BinaryPrimitives.ReadInt64LittleEndian(d),
                 });
-                break;
+                return true;
             case PlanKind.Bool:
                 sink.WriteBoolean(d[0] != 0);
-                break;
+                return true;
             case PlanKind.Char:
                 sink.WriteChar(d[0]);
-                break;
+                return true;
             case PlanKind.Bits:
                 sink.WriteHex(ReadBits(d, n.BitOffset, n.Bits));
-                break;
+                return true;
             case PlanKind.Float:
-                if (n.Size == 8)
-                {
-                    sink.WriteFloat(BinaryPrimitives.ReadDoubleLittleEndian(d), fromFloat32: false);
-                }
-                else if (n.Size == 4)
-                {
-                    sink.WriteFloat(BinaryPrimitives.ReadSingleLittleEndian(d), fromFloat32: true);
-                }
-                else
-                {
-                    sink.WriteFloat((double)BinaryPrimitives.ReadHalfLittleEndian(d), fromFloat32: true);
-                }
-
-                break;
+                WriteFloat(ref sink, d, n.Size);
+                return true;
             case PlanKind.Enum:
                 WriteEnum(ref sink, _enums[n.Table], d, n.Size);
-                break;
+                return true;
             case PlanKind.Pointer:
                 sink.WritePointer(n.Size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(d) : BinaryPrimitives.ReadUInt64LittleEndian(d));
-                break;
+                return true;
+            case PlanKind.Marker:
+                sink.WriteMarker(_markers[n.Table]);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void WriteComposite<TSink>(ref TSink sink, ref readonly PlanNode n, ReadOnlySpan<byte> d)
+        where TSink : IBtfValueSink
+    {
+        switch (n.Kind)
+        {
             case PlanKind.Struct:
                 sink.StartObject();
                 for (int i = 0; i < n.Count; i++)
                 {
-                    int child = n.First + i;
-                    sink.WriteName(_names[_nodes[child].Name]);
-                    Walk(ref sink, child, d);
+                    ref readonly PlanNode child = ref _nodes[n.First + i];
+                    sink.WriteName(_names[child.Name]);
+                    ReadOnlySpan<byte> c = d[child.Offset..];
+                    if (!TryWriteLeaf(ref sink, in child, c))
+                    {
+                        WriteComposite(ref sink, in child, c);
+                    }
                 }
 
                 sink.EndObject();
@@ -307,9 +334,14 @@ public sealed partial class BtfFormatter
             case PlanKind.CharArray:
             case PlanKind.Array:
                 sink.StartArray();
+                ref readonly PlanNode element = ref _nodes[n.First];
                 for (int i = 0; i < n.Count; i++)
                 {
-                    Walk(ref sink, n.First, d[(i * n.Stride)..]);
+                    ReadOnlySpan<byte> e = d[((i * n.Stride) + element.Offset)..];
+                    if (!TryWriteLeaf(ref sink, in element, e))
+                    {
+                        WriteComposite(ref sink, in element, e);
+                    }
                 }
 
                 sink.EndArray();
@@ -335,6 +367,23 @@ public sealed partial class BtfFormatter
             default:
                 sink.WriteMarker(_markers[n.Table]);
                 break;
+        }
+    }
+
+    private static void WriteFloat<TSink>(ref TSink sink, ReadOnlySpan<byte> d, int size)
+        where TSink : IBtfValueSink
+    {
+        if (size == 8)
+        {
+            sink.WriteFloat(BinaryPrimitives.ReadDoubleLittleEndian(d), fromFloat32: false);
+        }
+        else if (size == 4)
+        {
+            sink.WriteFloat(BinaryPrimitives.ReadSingleLittleEndian(d), fromFloat32: true);
+        }
+        else
+        {
+            sink.WriteFloat((double)BinaryPrimitives.ReadHalfLittleEndian(d), fromFloat32: true);
         }
     }
 

@@ -26,6 +26,12 @@ public sealed class BtfName
         Quoted[0] = (byte)'"';
         escaped.CopyTo(Quoted, 1);
         Quoted[^1] = (byte)'"';
+        // Padded by 16 bytes, so that a sink may copy it in whole 16-byte words.
+        MemberLength = Quoted.Length + 2;
+        MemberToken = new byte[MemberLength + 16];
+        MemberToken[0] = (byte)',';
+        Quoted.CopyTo(MemberToken, 1);
+        MemberToken[MemberLength - 1] = (byte)':';
     }
 
     /// <summary>The name.</summary>
@@ -36,6 +42,15 @@ public sealed class BtfName
 
     /// <summary>The name as a JSON string, quotes included.</summary>
     public byte[] Quoted { get; }
+
+    /// <summary>
+    /// The name as a compact JSON member name after a comma, <c>,"name":</c> (without its first byte, the first
+    /// member's), in its first <see cref="MemberLength"/> bytes, then 16 bytes of padding.
+    /// </summary>
+    internal byte[] MemberToken { get; }
+
+    /// <summary>Bytes of <c>,"name":</c> in <see cref="MemberToken"/>.</summary>
+    internal int MemberLength { get; }
 
     /// <summary>The name for <see cref="Utf8JsonWriter"/>.</summary>
     public JsonEncodedText Encoded { get; }

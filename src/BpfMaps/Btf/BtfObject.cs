@@ -35,7 +35,7 @@ public sealed class BtfObject : IDisposable
                 fd.Dispose();
                 int len = Array.IndexOf(log, (byte)0);
                 string text = System.Text.Encoding.UTF8.GetString(log, 0, len < 0 ? log.Length : len).Trim();
-                throw new BpfException(err, "BPF_BTF_LOAD", text.Length == 0 ? BpfErrors.DefaultHint(err, "BPF_BTF_LOAD") : text.ReplaceLineEndings(" | "));
+                throw new BpfException(err, BpfCommand.BPF_BTF_LOAD, text.Length == 0 ? BpfErrors.DefaultHint(err, BpfCommand.BPF_BTF_LOAD) : text.ReplaceLineEndings(" | "));
             }
 
             return new BtfObject(fd);

@@ -16,7 +16,7 @@ public sealed partial class BtfSpec
     /// <returns>The kernel's BTF.</returns>
     /// <exception cref="IOException">The file is missing (a kernel without BTF) or unreadable.</exception>
     /// <exception cref="BtfException">The file is not valid BTF.</exception>
-    public static BtfSpec LoadVmlinux() => LoadFile(Path.Combine(KernelBtfDirectory, "vmlinux"));
+    public static BtfSpec LoadVmlinux() => ParseCore(ReadKernelFile(Path.Combine(KernelBtfDirectory, "vmlinux")), null);
 
     /// <summary>
     /// Parses a kernel module's BTF, <c>/sys/kernel/btf/MODULE</c> (Linux 5.11), as split BTF on top of vmlinux.
@@ -35,7 +35,7 @@ public sealed partial class BtfSpec
             throw new ArgumentException($"'{module}' is not a module name", nameof(module));
         }
 
-        return LoadFile(Path.Combine(KernelBtfDirectory, module), vmlinux ?? CachedVmlinux());
+        return ParseCore(ReadKernelFile(Path.Combine(KernelBtfDirectory, module)), vmlinux ?? CachedVmlinux());
     }
 
     /// <summary>
@@ -53,7 +53,7 @@ public sealed partial class BtfSpec
         {
             if (err != 0)
             {
-                throw new BpfException(err, "BPF_BTF_GET_FD_BY_ID", err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, "BPF_BTF_GET_FD_BY_ID"));
+                throw new BpfException(err, BpfCommand.BPF_BTF_GET_FD_BY_ID, err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, BpfCommand.BPF_BTF_GET_FD_BY_ID));
             }
 
             return Load(fd);
@@ -84,7 +84,7 @@ public sealed partial class BtfSpec
         {
             if (err != 0)
             {
-                throw new BpfException(err, "BPF_BTF_GET_FD_BY_ID", err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, "BPF_BTF_GET_FD_BY_ID"));
+                throw new BpfException(err, BpfCommand.BPF_BTF_GET_FD_BY_ID, err == Errno.ENOENT ? $"no BTF object with id {id}" : BpfErrors.DefaultHint(err, BpfCommand.BPF_BTF_GET_FD_BY_ID));
             }
 
             return ReadInfo(fd, out _, withData: false);
@@ -108,7 +108,7 @@ public sealed partial class BtfSpec
 
             if (err != 0)
             {
-                BpfErrors.Throw(err, "BPF_BTF_GET_NEXT_ID");
+                BpfErrors.Throw(err, BpfCommand.BPF_BTF_GET_NEXT_ID);
             }
 
             ids.Add(next);
@@ -124,6 +124,44 @@ public sealed partial class BtfSpec
         }
     }
 
+    /// <summary>
+    /// A file of <see cref="KernelBtfDirectory"/>. sysfs hands these out a page per read(), so vmlinux
+    /// (about 5 MB: over a thousand reads) is mapped and copied in one go where the kernel allows it
+    /// (read-only private mappings of vmlinux, Linux 6.16); otherwise, and for modules, it is read.
+    /// The mapping is undone before returning, so nothing refers to it afterwards.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="allowMap">Whether to try mmap first (the benchmark turns it off to time read()).</param>
+    /// <returns>The bytes.</returns>
+    internal static unsafe byte[] ReadKernelFile(string path, bool allowMap = true)
+    {
+        if (allowMap)
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path);
+            long length = RandomAccess.GetLength(handle);
+            if (length > 0 && length <= Array.MaxLength)
+            {
+                // The kernel refuses a mapping longer than its BTF, so every mapped page is backed.
+                nint map = Mman.Mmap(0, (nuint)length, Mman.ProtRead, Mman.MapPrivate, (int)handle.DangerousGetHandle(), 0);
+                if (map != Mman.MapFailed)
+                {
+                    try
+                    {
+                        byte[] blob = GC.AllocateUninitializedArray<byte>((int)length);
+                        new ReadOnlySpan<byte>((void*)map, (int)length).CopyTo(blob);
+                        return blob;
+                    }
+                    finally
+                    {
+                        _ = Mman.Munmap(map, (nuint)length);
+                    }
+                }
+            }
+        }
+
+        return ReadFile(path);
+    }
+
     private static BtfObjectInfo ReadInfo(BpfFd fd, out byte[] data, bool withData = true)
     {
         data = [];
@@ -132,12 +170,12 @@ public sealed partial class BtfSpec
         int err = BpfSyscall.BtfGetInfo(fd, default, default, out BpfBtfInfoNative sizes);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+            BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
         if (sizes.btf_size == 0 && sizes.id == 0)
         {
-            throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is not a BTF object");
+            throw new BpfException(Errno.EINVAL, BpfCommand.BPF_OBJ_GET_INFO_BY_FD, "the descriptor is not a BTF object");
         }
 
         byte[] name = new byte[Math.Max(sizes.name_len + 1, 1)];
@@ -145,7 +183,7 @@ public sealed partial class BtfSpec
         err = BpfSyscall.BtfGetInfo(fd, data, name, out BpfBtfInfoNative info);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+            BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
         int len = Array.IndexOf(name, (byte)0);

@@ -1,11 +1,44 @@
+using System.Buffers;
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace BpfMaps.Btf;
 
 public sealed partial class BtfSpec
 {
+    /// <summary>
+    /// The whole file, in an array that is not zeroed first (every byte is read into it). sysfs hands
+    /// out /sys/kernel/btf files a page per read, so the reads are many either way; a file whose size
+    /// is not known up front, or that turns out longer than its size said, is read the ordinary way.
+    /// </summary>
+    internal static byte[] ReadFile(string path)
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path);
+        long length = RandomAccess.GetLength(handle);
+        if (length <= 0 || length > Array.MaxLength)
+        {
+            return File.ReadAllBytes(path);
+        }
+
+        byte[] blob = GC.AllocateUninitializedArray<byte>((int)length);
+        int filled = 0;
+        while (filled < blob.Length)
+        {
+            int got = RandomAccess.Read(handle, blob.AsSpan(filled), filled);
+            if (got == 0)
+            {
+                Array.Resize(ref blob, filled);
+                return blob;
+            }
+
+            filled += got;
+        }
+
+        Span<byte> probe = stackalloc byte[1];
+        return RandomAccess.Read(handle, probe, filled) == 0 ? blob : File.ReadAllBytes(path);
+    }
+
     private static BtfSpec ParseCore(byte[] blob, BtfSpec? baseSpec)
     {
         ReadOnlySpan<byte> b = blob;
@@ -82,203 +115,384 @@ public sealed partial class BtfSpec
             throw BtfException.AtOffset(12, "too many types");
         }
 
-        int[] offsets = IndexTypes(b.Slice((int)typeStart, (int)typeLen), (int)typeStart);
+        uint firstId = baseSpec is null ? 1u : (uint)baseSpec.TypeCount;
+        uint stringBase = baseSpec?.StringEndOffset ?? 0;
+        var limits = new Limits(0, stringBase + strLen, stringBase, baseSpec is null);
+        int[] offsets = Scan(blob, (int)typeStart, (int)typeLen, firstId, limits, out bool clean, out uint maxRef);
         var spec = new BtfSpec(blob, (int)typeStart, (int)strStart, (int)strLen, offsets, baseSpec);
-        spec.CheckReferences();
+        if (!clean || maxRef >= (uint)spec.TypeCount)
+        {
+            spec.ReportFirstProblem();
+        }
+
         return spec;
     }
 
-    /// <summary>First pass: the offset of every type record, checking that each record fits.</summary>
-    // Fully optimized from the first call: a CLI parses vmlinux (126k types) once, in less time than tiered
-    // compilation takes to promote a loop.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int[] IndexTypes(ReadOnlySpan<byte> types, int sectionStart)
+    /// <summary>A little-endian u32 at <paramref name="offset"/> bytes past <paramref name="at"/>, which the caller has bounds-checked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Read(ref byte at, int offset)
     {
-        int[] offsets = new int[types.Length / TypeHeaderSize];
+        uint v = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref at, offset));
+        return BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    /// <summary>
+    /// The one pass over the type section: finds every record and checks that it fits (throwing at once,
+    /// as these problems make the rest unreadable), and checks each record's fields with
+    /// <see cref="CheckRecord{TMode}"/> without stopping. The type count, which bounds every type id,
+    /// is only known at the end, so type ids are checked then, through their maximum (<c>maxRef</c>).
+    /// <c>clean</c> is false when a record failed a check; <see cref="ReportFirstProblem"/> says which.
+    /// </summary>
+    private static int[] Scan(byte[] blob, int sectionStart, int length, uint firstId, Limits limits, out bool clean, out uint maxRef)
+    {
+        // Every record is at least 12 bytes, so there are at most length / 12 of them: gather the
+        // offsets in a pooled array of that size, then copy out the ones there are.
+        int[] scratch = ArrayPool<int>.Shared.Rent(Math.Max(1, length / TypeHeaderSize));
+        try
+        {
+            int count = Scan(blob, sectionStart, length, firstId, limits, scratch, out clean, out maxRef);
+            return scratch.AsSpan(0, count).ToArray();
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(scratch);
+        }
+    }
+
+    /// <remarks>
+    /// Reads are unchecked: each is within a record whose header and vlen entries the loop has just
+    /// seen fit in the section, and the section lies in the blob (checked by the caller).
+    /// </remarks>
+    private static int Scan(byte[] blob, int sectionStart, int length, uint firstId, Limits limits, int[] offsets, out bool clean, out uint maxRef)
+    {
+        ref int offset0 = ref MemoryMarshal.GetArrayDataReference(offsets);
+        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blob), sectionStart);
+        bool ok = true;
+        uint max = 0;
         int count = 0;
         int pos = 0;
-        while (pos < types.Length)
+        while (pos < length)
         {
-            if (types.Length - pos < TypeHeaderSize)
+            int left = length - pos;
+            if (left < TypeHeaderSize)
             {
-                throw BtfException.AtOffset(sectionStart + pos, $"type record {count + 1} is cut off: {types.Length - pos} bytes left of its 12-byte header (truncated?)");
+                throw CutOff(sectionStart + pos, count + 1, left);
             }
 
-            uint info = BinaryPrimitives.ReadUInt32LittleEndian(types[(pos + 4)..]);
+            ref byte record = ref Unsafe.Add(ref types, pos);
+            uint info = Read(ref record, 4);
             int kind = (int)((info >> 24) & 0x1f);
-            int vlen = (int)(info & 0xffff);
-            long extra = kind switch
-            {
-                (int)BtfKind.Int => 4,
-                (int)BtfKind.Array => 12,
-                (int)BtfKind.Struct or (int)BtfKind.Union => 12L * vlen,
-                (int)BtfKind.Enum => 8L * vlen,
-                (int)BtfKind.FunctionProto => 8L * vlen,
-                (int)BtfKind.Variable => 4,
-                (int)BtfKind.DataSection => 12L * vlen,
-                (int)BtfKind.DeclTag => 4,
-                (int)BtfKind.Enum64 => 12L * vlen,
-                (int)BtfKind.Pointer or (int)BtfKind.Forward or (int)BtfKind.Typedef or (int)BtfKind.Volatile or (int)BtfKind.Const
-                    or (int)BtfKind.Restrict or (int)BtfKind.Function or (int)BtfKind.Float or (int)BtfKind.TypeTag => 0,
-                _ => throw BtfException.AtOffset(sectionStart + pos + 4, $"type record {count + 1} has unknown kind {kind}"),
-            };
+            int vlen = (int)(info & 0xffffff);
 
-            if (types.Length - pos - TypeHeaderSize < extra)
+            // Bytes after the 12-byte header: at most 12 * 65535, so no overflow. A switch rather than a
+            // table: the branches are predicted, so the next record's position need not wait for this load.
+            int extra;
+            switch ((BtfKind)kind)
             {
-                throw BtfException.AtOffset(sectionStart + pos, $"type record {count + 1} ({((BtfKind)kind).KernelName()}, vlen {vlen}) needs {TypeHeaderSize + extra} bytes but {types.Length - pos} are left (truncated or a huge vlen)");
+                case BtfKind.Int or BtfKind.Variable or BtfKind.DeclTag: extra = 4; break;
+                case BtfKind.Array: extra = 12; break;
+                case BtfKind.Struct or BtfKind.Union or BtfKind.DataSection or BtfKind.Enum64: extra = 12 * vlen; break;
+                case BtfKind.Enum or BtfKind.FunctionProto: extra = 8 * vlen; break;
+                case BtfKind.Pointer or BtfKind.Forward or BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const
+                    or BtfKind.Restrict or BtfKind.Function or BtfKind.Float or BtfKind.TypeTag: extra = 0; break;
+                default: throw UnknownKind(sectionStart + pos + 4, count + 1, kind);
             }
 
-            offsets[count++] = pos;
-            pos += TypeHeaderSize + (int)extra;
+            if (left - TypeHeaderSize < extra)
+            {
+                throw TooLong(sectionStart + pos, count + 1, kind, vlen, extra, left);
+            }
+
+            Unsafe.Add(ref offset0, count) = pos;
+            if (ok)
+            {
+                ok = CheckRecord<Deferred>(ref record, firstId + (uint)count, limits, ref max);
+            }
+
+            count++;
+            pos += TypeHeaderSize + extra;
         }
 
-        if (count != offsets.Length)
-        {
-            Array.Resize(ref offsets, count);
-        }
+        clean = ok;
+        maxRef = max;
+        return count;
 
-        return offsets;
+        static BtfException CutOff(int at, int record, int left)
+            => BtfException.AtOffset(at, $"type record {record} is cut off: {left} bytes left of its 12-byte header (truncated?)");
+
+        static BtfException UnknownKind(int at, int record, int kind)
+            => BtfException.AtOffset(at, $"type record {record} has unknown kind {kind}");
+
+        static BtfException TooLong(int at, int record, int kind, int vlen, int extra, int left)
+            => BtfException.AtOffset(at, $"type record {record} ({((BtfKind)kind).KernelName()}, vlen {vlen}) needs {TypeHeaderSize + extra} bytes but {left} are left (truncated or a huge vlen)");
     }
 
-    /// <summary>Second pass: every type id and string offset a record holds is in range, and per-kind fields are sane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void CheckReferences()
+    /// <summary>
+    /// Runs only when <see cref="Scan(byte[], int, int, uint, Limits, out bool, out uint)"/> found a
+    /// problem: checks the records again in order, now with the type count known, and throws for the
+    /// first problem, type ids included, with its message.
+    /// </summary>
+    private void ReportFirstProblem()
     {
-        uint typeCount = (uint)TypeCount;
-        uint stringEnd = StringEndOffset;
+        var limits = new Limits((uint)TypeCount, StringEndOffset, _stringBase, Base is null);
+        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blob), _typeStart);
+        uint unused = 0;
         for (int i = 0; i < _offsets.Length; i++)
         {
-            int off = _offsets[i];
-            uint id = FirstTypeId + (uint)i;
-            CheckName(id, ReadU32(off), stringEnd, "its name");
-            uint info = ReadU32(off + 4);
-            var kind = (BtfKind)((info >> 24) & 0x1f);
-            int vlen = (int)(info & 0xffff);
-            uint sizeOrType = ReadU32(off + 8);
-            int data = off + TypeHeaderSize;
-            switch (kind)
+            CheckRecord<Immediate>(ref Unsafe.Add(ref types, _offsets[i]), FirstTypeId + (uint)i, limits, ref unused);
+        }
+
+        throw new System.Diagnostics.UnreachableException("the BTF scan flagged a problem that the check in order did not find");
+    }
+
+    /// <summary>The bounds a record's fields are checked against.</summary>
+    /// <param name="TypeCount">One past the largest valid type id (unused by <see cref="Deferred"/>).</param>
+    /// <param name="StringEnd">One past the last string offset.</param>
+    /// <param name="StringBase">The first string offset of this blob (its base's end, for split BTF).</param>
+    /// <param name="NoBase">Whether the blob stands alone.</param>
+    private readonly record struct Limits(uint TypeCount, uint StringEnd, uint StringBase, bool NoBase);
+
+    /// <summary>How <see cref="CheckRecord{TMode}"/> reports: at once with a message, or as a flag.</summary>
+    private interface ICheckMode
+    {
+        /// <summary>Throw the problem's exception (true), or return false and let the caller decide.</summary>
+        static abstract bool Throws { get; }
+    }
+
+    /// <summary>The scan's mode: problems become false, type ids go into a maximum.</summary>
+    private readonly struct Deferred : ICheckMode
+    {
+        public static bool Throws => false;
+    }
+
+    /// <summary>The report's mode: the first problem throws.</summary>
+    private readonly struct Immediate : ICheckMode
+    {
+        public static bool Throws => true;
+    }
+
+    /// <summary>
+    /// Every string offset and type id a record holds is in range, and its per-kind fields are sane. The
+    /// one statement of these rules: the scan runs it in <see cref="Deferred"/> mode and the report in
+    /// <see cref="Immediate"/> mode, so that the two cannot disagree.
+    /// </summary>
+    /// <returns>True when the record is fine (in <see cref="Deferred"/> mode, as far as its type ids can be told yet).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CheckRecord<TMode>(ref byte record, uint id, Limits limits, ref uint maxRef)
+        where TMode : struct, ICheckMode
+    {
+        if (!Name<TMode>(id, Read(ref record, 0), limits, NameOf.Type, 0))
+        {
+            return false;
+        }
+
+        uint info = Read(ref record, 4);
+        var kind = (BtfKind)((info >> 24) & 0x1f);
+        int vlen = (int)(info & 0xffffff);
+        uint sizeOrType = Read(ref record, 8);
+        ref byte data = ref Unsafe.Add(ref record, TypeHeaderSize);
+        switch (kind)
+        {
+            case BtfKind.Int:
+                uint enc = Read(ref data, 0);
+                uint bits = enc & 0xff, bitOff = (enc >> 16) & 0xff;
+                if (sizeOrType is not (1 or 2 or 4 or 8 or 16) || bits == 0 || bits + bitOff > sizeOrType * 8)
+                {
+                    return TMode.Throws ? throw BadInt(id, sizeOrType, bits, bitOff) : false;
+                }
+
+                return true;
+            case BtfKind.Pointer:
+            case BtfKind.Typedef:
+            case BtfKind.Volatile:
+            case BtfKind.Const:
+            case BtfKind.Restrict:
+            case BtfKind.Function:
+            case BtfKind.TypeTag:
+            case BtfKind.Variable:
+            case BtfKind.DeclTag:
+                Ref<TMode>(id, sizeOrType, limits, ref maxRef, RefOf.Target, 0);
+                if (sizeOrType == id)
+                {
+                    return TMode.Throws ? throw SelfReference(id, kind) : false;
+                }
+
+                return true;
+            case BtfKind.FunctionProto:
+                Ref<TMode>(id, sizeOrType, limits, ref maxRef, RefOf.Return, 0);
+                for (int p = 0; p < vlen; p++)
+                {
+                    ref byte param = ref Unsafe.Add(ref data, 8 * p);
+                    if (!Name<TMode>(id, Read(ref param, 0), limits, NameOf.Parameter, p))
+                    {
+                        return false;
+                    }
+
+                    Ref<TMode>(id, Read(ref param, 4), limits, ref maxRef, RefOf.Parameter, p);
+                }
+
+                return true;
+            case BtfKind.Array:
+                uint element = Read(ref data, 0);
+                Ref<TMode>(id, element, limits, ref maxRef, RefOf.Element, 0);
+                Ref<TMode>(id, Read(ref data, 4), limits, ref maxRef, RefOf.Index, 0);
+                if (element == id)
+                {
+                    return TMode.Throws ? throw BtfException.AtType(id, "ARRAY of itself") : false;
+                }
+
+                return true;
+            case BtfKind.Struct:
+            case BtfKind.Union:
+                ulong sizeBits = (ulong)sizeOrType * 8;
+                uint offsetMask = (info & 0x80000000) != 0 ? 0xffffffu : 0xffffffffu;
+                for (int m = 0; m < vlen; m++)
+                {
+                    ref byte member = ref Unsafe.Add(ref data, 12 * m);
+                    if (!Name<TMode>(id, Read(ref member, 0), limits, NameOf.Member, m))
+                    {
+                        return false;
+                    }
+
+                    Ref<TMode>(id, Read(ref member, 4), limits, ref maxRef, RefOf.Member, m);
+                    uint bitOffset = Read(ref member, 8) & offsetMask;
+                    if (bitOffset > sizeBits)
+                    {
+                        return TMode.Throws ? throw MemberPastEnd(id, m, bitOffset, sizeOrType, kind) : false;
+                    }
+                }
+
+                return true;
+            case BtfKind.Enum:
+            case BtfKind.Enum64:
+                int stride = kind == BtfKind.Enum ? 8 : 12;
+                for (int e = 0; e < vlen; e++)
+                {
+                    if (!Name<TMode>(id, Read(ref data, stride * e), limits, NameOf.Enumerator, e))
+                    {
+                        return false;
+                    }
+                }
+
+                if (sizeOrType is not (1 or 2 or 4 or 8))
+                {
+                    return TMode.Throws ? throw BtfException.AtType(id, $"{kind.KernelName()} of {sizeOrType} bytes is invalid") : false;
+                }
+
+                return true;
+            case BtfKind.DataSection:
+                for (int v = 0; v < vlen; v++)
+                {
+                    ref byte variable = ref Unsafe.Add(ref data, 12 * v);
+                    Ref<TMode>(id, Read(ref variable, 0), limits, ref maxRef, RefOf.Variable, v);
+                    ulong end = (ulong)Read(ref variable, 4) + Read(ref variable, 8);
+                    if (end > sizeOrType && sizeOrType != 0)
+                    {
+                        return TMode.Throws ? throw BtfException.AtType(id, $"variable {v} ends at byte {end}, past the {sizeOrType}-byte section") : false;
+                    }
+                }
+
+                return true;
+            case BtfKind.Float:
+                if (sizeOrType is not (2 or 4 or 8 or 12 or 16))
+                {
+                    return TMode.Throws ? throw BtfException.AtType(id, $"FLOAT of {sizeOrType} bytes is invalid") : false;
+                }
+
+                return true;
+            default:
+                return true;
+        }
+
+        static BtfException BadInt(uint id, uint size, uint bits, uint bitOff)
+            => BtfException.AtType(id, $"INT of {size} bytes with {bits} bits at bit offset {bitOff} is invalid");
+
+        static BtfException SelfReference(uint id, BtfKind kind)
+            => BtfException.AtType(id, $"{kind.KernelName()} refers to itself");
+
+        static BtfException MemberPastEnd(uint id, int m, uint bitOffset, uint size, BtfKind kind)
+            => BtfException.AtType(id, $"member {m} starts at bit {bitOffset}, past the end of the {size}-byte {kind.KernelName()}");
+    }
+
+    /// <summary>Which name a string offset is, for the message.</summary>
+    private enum NameOf
+    {
+        Type,
+        Parameter,
+        Member,
+        Enumerator,
+    }
+
+    /// <summary>Which reference a type id is, for the message.</summary>
+    private enum RefOf
+    {
+        Target,
+        Return,
+        Parameter,
+        Element,
+        Index,
+        Member,
+        Variable,
+    }
+
+    /// <summary>A type id: checked against the type count at once, or folded into the maximum for the end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Ref<TMode>(uint id, uint target, Limits limits, ref uint maxRef, RefOf what, int index)
+        where TMode : struct, ICheckMode
+    {
+        if (TMode.Throws)
+        {
+            if (target >= limits.TypeCount)
             {
-                case BtfKind.Int:
-                    uint enc = ReadU32(data);
-                    uint bits = enc & 0xff, bitOff = (enc >> 16) & 0xff;
-                    if (sizeOrType is not (1 or 2 or 4 or 8 or 16) || bits == 0 || bits + bitOff > sizeOrType * 8)
-                    {
-                        throw BtfException.AtType(id, $"INT of {sizeOrType} bytes with {bits} bits at bit offset {bitOff} is invalid");
-                    }
-
-                    break;
-                case BtfKind.Pointer:
-                case BtfKind.Typedef:
-                case BtfKind.Volatile:
-                case BtfKind.Const:
-                case BtfKind.Restrict:
-                case BtfKind.Function:
-                case BtfKind.TypeTag:
-                case BtfKind.Variable:
-                case BtfKind.DeclTag:
-                    CheckRef(id, sizeOrType, typeCount, "the type it refers to");
-                    if (sizeOrType == id)
-                    {
-                        throw BtfException.AtType(id, $"{kind.KernelName()} refers to itself");
-                    }
-
-                    break;
-                case BtfKind.FunctionProto:
-                    CheckRef(id, sizeOrType, typeCount, "its return type");
-                    for (int p = 0; p < vlen; p++)
-                    {
-                        CheckName(id, ReadU32(data + (8 * p)), stringEnd, "parameter {0}'s name", p);
-                        CheckRef(id, ReadU32(data + (8 * p) + 4), typeCount, "parameter {0}'s type", p);
-                    }
-
-                    break;
-                case BtfKind.Array:
-                    CheckRef(id, ReadU32(data), typeCount, "the element type");
-                    CheckRef(id, ReadU32(data + 4), typeCount, "the index type");
-                    if (ReadU32(data) == id)
-                    {
-                        throw BtfException.AtType(id, "ARRAY of itself");
-                    }
-
-                    break;
-                case BtfKind.Struct:
-                case BtfKind.Union:
-                    for (int m = 0; m < vlen; m++)
-                    {
-                        int mo = data + (12 * m);
-                        CheckName(id, ReadU32(mo), stringEnd, "member {0}'s name", m);
-                        CheckRef(id, ReadU32(mo + 4), typeCount, "member {0}'s type", m);
-                        uint offset = ReadU32(mo + 8);
-                        ulong bitOffset = (info & 0x80000000) != 0 ? offset & 0xffffff : offset;
-                        if (bitOffset > (ulong)sizeOrType * 8)
-                        {
-                            throw BtfException.AtType(id, $"member {m} starts at bit {bitOffset}, past the end of the {sizeOrType}-byte {kind.KernelName()}");
-                        }
-                    }
-
-                    break;
-                case BtfKind.Enum:
-                case BtfKind.Enum64:
-                    int stride = kind == BtfKind.Enum ? 8 : 12;
-                    for (int e = 0; e < vlen; e++)
-                    {
-                        CheckName(id, ReadU32(data + (stride * e)), stringEnd, "enumerator {0}'s name", e);
-                    }
-
-                    if (sizeOrType is not (1 or 2 or 4 or 8))
-                    {
-                        throw BtfException.AtType(id, $"{kind.KernelName()} of {sizeOrType} bytes is invalid");
-                    }
-
-                    break;
-                case BtfKind.DataSection:
-                    for (int v = 0; v < vlen; v++)
-                    {
-                        int vo = data + (12 * v);
-                        CheckRef(id, ReadU32(vo), typeCount, "variable {0}", v);
-                        ulong end = (ulong)ReadU32(vo + 4) + ReadU32(vo + 8);
-                        if (end > sizeOrType && sizeOrType != 0)
-                        {
-                            throw BtfException.AtType(id, $"variable {v} ends at byte {end}, past the {sizeOrType}-byte section");
-                        }
-                    }
-
-                    break;
-                case BtfKind.Float:
-                    if (sizeOrType is not (2 or 4 or 8 or 12 or 16))
-                    {
-                        throw BtfException.AtType(id, $"FLOAT of {sizeOrType} bytes is invalid");
-                    }
-
-                    break;
-                case BtfKind.Forward:
-                    break;
+                throw BadRef(id, target, limits.TypeCount, what, index);
             }
         }
+        else
+        {
+            maxRef = Math.Max(maxRef, target);
+        }
     }
 
-    // The description is a composite format with the member/parameter index as {0}, formatted only on
-    // failure: formatting it for every member of vmlinux cost more than the whole parse.
-    private static void CheckRef(uint id, uint target, uint typeCount, string what, int index = -1)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Name<TMode>(uint id, uint nameOff, Limits limits, NameOf what, int index)
+        where TMode : struct, ICheckMode
     {
-        if (target >= typeCount)
+        if ((nameOff >= limits.StringEnd && nameOff != 0) || (nameOff < limits.StringBase && limits.NoBase))
         {
-            throw BtfException.AtType(id, $"{Describe(what, index)} is type id {target}, but the BTF has ids up to {typeCount - 1}");
+            return TMode.Throws ? throw BadName(id, nameOff, limits.StringEnd, what, index) : false;
         }
+
+        return true;
     }
 
-    private void CheckName(uint id, uint nameOff, uint stringEnd, string what, int index = -1)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BtfException BadRef(uint id, uint target, uint typeCount, RefOf what, int index)
     {
-        if (nameOff >= stringEnd && nameOff != 0)
+        string whose = what switch
         {
-            throw BtfException.AtType(id, $"{Describe(what, index)} is at string offset {nameOff}, outside the string section (which ends at {stringEnd})");
-        }
-
-        if (nameOff < _stringBase && Base is null)
-        {
-            throw BtfException.AtType(id, $"{Describe(what, index)} is at string offset {nameOff}, below the string section");
-        }
+            RefOf.Target => "the type it refers to",
+            RefOf.Return => "its return type",
+            RefOf.Parameter => $"parameter {index}'s type",
+            RefOf.Element => "the element type",
+            RefOf.Index => "the index type",
+            RefOf.Member => $"member {index}'s type",
+            _ => $"variable {index}",
+        };
+        return BtfException.AtType(id, $"{whose} is type id {target}, but the BTF has ids up to {typeCount - 1}");
     }
 
-    private static string Describe(string what, int index) => index < 0 ? what : string.Format(CultureInfo.InvariantCulture, what, index);
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BtfException BadName(uint id, uint nameOff, uint stringEnd, NameOf what, int index)
+    {
+        string whose = what switch
+        {
+            NameOf.Type => "its name",
+            NameOf.Parameter => $"parameter {index}'s name",
+            NameOf.Member => $"member {index}'s name",
+            _ => $"enumerator {index}'s name",
+        };
+        return nameOff >= stringEnd && nameOff != 0
+            ? BtfException.AtType(id, $"{whose} is at string offset {nameOff}, outside the string section (which ends at {stringEnd})")
+            : BtfException.AtType(id, $"{whose} is at string offset {nameOff}, below the string section");
+    }
 }

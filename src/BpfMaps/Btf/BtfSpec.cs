@@ -113,7 +113,7 @@ public sealed partial class BtfSpec
                 throw BtfException.AtOffset(0, $"the file is neither raw BTF (magic 0xeb9f) nor an ELF object (magic 7f 45 4c 46): it starts with {string.Join(' ', magic[..got].ToArray().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)))}");
             }
 
-            return ParseCore(File.ReadAllBytes(path), baseSpec);
+            return ParseCore(ReadFile(path), baseSpec);
         }
 
         byte[] section = ElfSections.ReadSection(file, ".BTF", out long sectionOffset)

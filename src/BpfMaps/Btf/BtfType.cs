@@ -31,8 +31,11 @@ public readonly struct BtfType : IEquatable<BtfType>
     /// <summary>The name; empty when anonymous.</summary>
     public string Name => NameOffset == 0 ? string.Empty : Spec.GetString(NameOffset);
 
-    /// <summary>The vlen field: members, enumerators, parameters or variables; a function's linkage.</summary>
-    public int Vlen => _offset < 0 ? 0 : (int)(Info & 0xffff);
+    /// <summary>
+    /// The vlen field: members, enumerators, parameters or variables; a function's linkage. Read as 24 bits:
+    /// kernels before 2026 allow 16 and refuse BTF with bits 16 to 23 set, later ones use them for vlen.
+    /// </summary>
+    public int Vlen => _offset < 0 ? 0 : (int)(Info & 0xffffff);
 
     /// <summary>
     /// The kind_flag bit: for structs and unions, member offsets carry bitfield sizes; for forward

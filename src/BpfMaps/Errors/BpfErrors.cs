@@ -5,23 +5,24 @@ namespace BpfMaps;
 /// <summary>The single errno-to-exception switch and the throw helpers.</summary>
 internal static class BpfErrors
 {
-    public static string? DefaultHint(int errno, string command) => errno switch
+    /// <summary>The usual cause of <paramref name="errno"/> from <paramref name="command"/> (null for a call other than bpf()).</summary>
+    public static string? DefaultHint(int errno, BpfCommand? command) => errno switch
     {
         // The kernel answers EACCES for any path that is not a BPF object (a regular file, a directory, another file system).
-        Errno.EACCES when command == "BPF_OBJ_GET" => "not a pinned BPF object (pins live on a bpffs mount), or permission denied: needs root or CAP_BPF",
-        Errno.EPERM when command == "BPF_OBJ_PIN" => "pins must be on a bpffs mount (mount -t bpf bpf /sys/fs/bpf), or permission denied: needs root or CAP_BPF",
+        Errno.EACCES when command == BpfCommand.BPF_OBJ_GET => "not a pinned BPF object (pins live on a bpffs mount), or permission denied: needs root or CAP_BPF",
+        Errno.EPERM when command == BpfCommand.BPF_OBJ_PIN => "pins must be on a bpffs mount (mount -t bpf bpf /sys/fs/bpf), or permission denied: needs root or CAP_BPF",
         Errno.EPERM or Errno.EACCES => "permission denied: needs root or CAP_BPF (CAP_SYS_ADMIN on older kernels)",
-        Errno.ENOENT when command.Contains("PROG_GET_FD_BY_ID", StringComparison.Ordinal) => "no program with that id",
-        Errno.ENOENT when command.Contains("GET_FD_BY_ID", StringComparison.Ordinal) => "no map with that id",
-        Errno.ENOENT when command.Contains("OBJ_GET", StringComparison.Ordinal) => "nothing is pinned at that path",
-        Errno.ENOENT when command == "BPF_OBJ_PIN" => "the directory to pin in does not exist",
+        Errno.ENOENT when command == BpfCommand.BPF_PROG_GET_FD_BY_ID => "no program with that id",
+        Errno.ENOENT when command == BpfCommand.BPF_MAP_GET_FD_BY_ID => "no map with that id",
+        Errno.ENOENT when command == BpfCommand.BPF_OBJ_GET => "nothing is pinned at that path",
+        Errno.ENOENT when command == BpfCommand.BPF_OBJ_PIN => "the directory to pin in does not exist",
         Errno.ENOENT => "no such element",
         Errno.EBADF => "the descriptor is closed or is not a BPF object",
-        Errno.EINVAL when command.Contains("INFO", StringComparison.Ordinal) => "the descriptor is not a BPF object",
-        Errno.EINVAL when command.Contains("OBJ_PIN", StringComparison.Ordinal) => "is the path on a bpffs mount (mount -t bpf bpf /sys/fs/bpf)?",
+        Errno.EINVAL when command == BpfCommand.BPF_OBJ_GET_INFO_BY_FD => "the descriptor is not a BPF object",
+        Errno.EINVAL when command == BpfCommand.BPF_OBJ_PIN => "is the path on a bpffs mount (mount -t bpf bpf /sys/fs/bpf)?",
         Errno.EINVAL => "invalid argument: wrong size, flags, or an operation this map type does not take",
-        Errno.E2BIG when command == "BPF_MAP_CREATE" => "a size past the kernel's limits (key, value or max_entries too large)",
-        Errno.E2BIG when command == "BPF_PROG_LOAD" => "the program is too large",
+        Errno.E2BIG when command == BpfCommand.BPF_MAP_CREATE => "a size past the kernel's limits (key, value or max_entries too large)",
+        Errno.E2BIG when command == BpfCommand.BPF_PROG_LOAD => "the program is too large",
         Errno.E2BIG => "the map is full (max_entries reached)",
         Errno.EEXIST => "the key already exists (NoExist)",
         Errno.ENOSPC => "batch size too small to hold one hash bucket?",
@@ -38,23 +39,39 @@ internal static class BpfErrors
     };
 
     /// <summary>Maps a kernel errno to the exception the public tier throws.</summary>
-    public static Exception Create(int errno, string command, string? mapType = null)
+    public static BpfException Create(int errno, BpfCommand command, MapType? mapType = null)
     {
         if (errno is Errno.ENOTSUPP or Errno.EOPNOTSUPP)
         {
-            string feature = mapType is null ? command : $"{command} on {mapType}";
-            return new BpfNotSupportedException(feature, MinimumKernelFor(command, mapType), errno);
+            string feature = mapType is null ? command.ToString() : $"{command} on {mapType}";
+            return new BpfNotSupportedException(feature, MinimumKernelFor(command, mapType), errno, command);
         }
 
         return new BpfException(errno, command);
     }
 
+    /// <summary>Maps an errno from a call other than bpf() to the exception the public tier throws.</summary>
+    public static BpfException Create(int errno, KernelCall call, MapType? mapType = null)
+    {
+        if (errno is Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+        {
+            string feature = mapType is null ? call.SystemName() : $"{call.SystemName()} on {mapType}";
+            return new BpfNotSupportedException(feature, null, errno);
+        }
+
+        return new BpfException(errno, call, DefaultHint(errno, null));
+    }
+
     /// <summary>Throws the exception for <paramref name="errno"/>.</summary>
     [DoesNotReturn]
-    public static void Throw(int errno, string command, string? mapType = null) => throw Create(errno, command, mapType);
+    public static void Throw(int errno, BpfCommand command, MapType? mapType = null) => throw Create(errno, command, mapType);
+
+    /// <summary>Throws the exception for <paramref name="errno"/> from a call other than bpf().</summary>
+    [DoesNotReturn]
+    public static void Throw(int errno, KernelCall call, MapType? mapType = null) => throw Create(errno, call, mapType);
 
     [DoesNotReturn]
-    public static void ThrowBatch(int errno, string command, int? processed, string? mapType)
+    public static void ThrowBatch(int errno, BpfCommand command, int? processed, MapType? mapType)
     {
         if (errno is Errno.ENOTSUPP or Errno.EOPNOTSUPP)
         {
@@ -66,7 +83,11 @@ internal static class BpfErrors
 
     [DoesNotReturn]
     public static void ThrowSize(string paramName, string what, int got, int expected)
-        => throw new ArgumentException($"{what} is {got} bytes but the map expects {expected} bytes", paramName);
+        => throw new MapSizeMismatchException($"{what} is {got} bytes but the map expects {expected} bytes", paramName, expected, got);
+
+    [DoesNotReturn]
+    public static void ThrowSize(string paramName, int got, int expected, string message)
+        => throw new MapSizeMismatchException(message, paramName, expected, got);
 
     [DoesNotReturn]
     public static void ThrowArgument(string paramName, string message) => throw new ArgumentException(message, paramName);
@@ -82,25 +103,26 @@ internal static class BpfErrors
         }
     }
 
-    private static string? MinimumKernelFor(string command, string? mapType)
+    private static string? MinimumKernelFor(BpfCommand command, MapType? mapType)
     {
         // Where no kernel implements the op for this map type there is no minimum to name.
-        if (mapType is "Array" or "PerCpuArray" or "ArrayOfMaps" && command is "BPF_MAP_LOOKUP_AND_DELETE_BATCH" or "BPF_MAP_DELETE_BATCH" or "BPF_MAP_LOOKUP_AND_DELETE_ELEM")
+        if (mapType is MapType.Array or MapType.PerCpuArray or MapType.ArrayOfMaps
+            && command is BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH or BpfCommand.BPF_MAP_DELETE_BATCH or BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM)
         {
             return null;
         }
 
-        if (mapType is "BloomFilter" && command is "BPF_MAP_LOOKUP_AND_DELETE_ELEM")
+        if (mapType is MapType.BloomFilter && command is BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM)
         {
             return null;
         }
 
         return command switch
         {
-            "BPF_MAP_LOOKUP_BATCH" or "BPF_MAP_LOOKUP_AND_DELETE_BATCH" or "BPF_MAP_UPDATE_BATCH" or "BPF_MAP_DELETE_BATCH"
-                => mapType is "PerCpuArray" ? "5.13" : mapType is "LpmTrie" ? null : "5.6",
-            "BPF_MAP_LOOKUP_AND_DELETE_ELEM" => mapType is "Queue" or "Stack" ? "4.20" : "5.14",
-            "BPF_MAP_FREEZE" => "5.2",
+            BpfCommand.BPF_MAP_LOOKUP_BATCH or BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH or BpfCommand.BPF_MAP_UPDATE_BATCH or BpfCommand.BPF_MAP_DELETE_BATCH
+                => mapType is MapType.PerCpuArray ? "5.13" : mapType is MapType.LpmTrie ? null : "5.6",
+            BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM => mapType is MapType.Queue or MapType.Stack ? "4.20" : "5.14",
+            BpfCommand.BPF_MAP_FREEZE => "5.2",
             _ => null,
         };
     }

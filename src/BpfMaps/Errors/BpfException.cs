@@ -1,33 +1,41 @@
 namespace BpfMaps;
 
 /// <summary>
-/// A bpf() command failed. Carries the errno, the command name (kernel spelling, e.g.
-/// <c>BPF_MAP_UPDATE_ELEM</c>) and, where one is known, a hint at the usual cause.
+/// A call into the kernel failed: a bpf() command (<see cref="BpfCommand"/>), or another call on a map's
+/// memory or descriptors (<see cref="BpfMaps.KernelCall"/>). Carries the errno and, where one is known, a hint at
+/// the usual cause. <c>catch (BpfException)</c> catches every failure that comes from the kernel,
+/// <see cref="BpfNotSupportedException"/> and <see cref="BpfBatchException"/> included.
 /// </summary>
 public class BpfException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="errno">The positive errno.</param>
-    /// <param name="command">The bpf() command, or another operation name.</param>
+    /// <param name="command">The bpf() command.</param>
     /// <param name="hint">A hint at the cause, or null.</param>
-    public BpfException(int errno, string command, string? hint)
-        : base(Format(errno, command, hint))
+    public BpfException(int errno, BpfCommand command, string? hint)
+        : this(errno, command, null, hint, Format(errno, command.ToString(), hint))
     {
-        Errno = errno;
-        Command = command;
-        Hint = hint;
     }
 
     /// <summary>Creates the exception with a default hint for the errno.</summary>
     /// <param name="errno">The positive errno.</param>
     /// <param name="command">The bpf() command.</param>
-    public BpfException(int errno, string command)
+    public BpfException(int errno, BpfCommand command)
         : this(errno, command, BpfErrors.DefaultHint(errno, command))
     {
     }
 
+    /// <summary>Creates the exception for a call that is not a bpf() command.</summary>
+    /// <param name="errno">The positive errno.</param>
+    /// <param name="call">The call.</param>
+    /// <param name="hint">A hint at the cause, or null.</param>
+    public BpfException(int errno, KernelCall call, string? hint)
+        : this(errno, null, call, hint, Format(errno, call.SystemName(), hint))
+    {
+    }
+
     /// <summary>Creates an exception with a message (for serializers and tools); errno is 0.</summary>
-    public BpfException() : this(0, "bpf", null)
+    public BpfException() : this(0, null, null, null, Format(0, "bpf", null))
     {
     }
 
@@ -35,7 +43,6 @@ public class BpfException : Exception
     /// <param name="message">The message.</param>
     public BpfException(string message) : base(message)
     {
-        Command = "bpf";
     }
 
     /// <summary>Creates an exception with a message and inner exception; errno is 0.</summary>
@@ -43,14 +50,38 @@ public class BpfException : Exception
     /// <param name="innerException">The cause.</param>
     public BpfException(string message, Exception innerException) : base(message, innerException)
     {
-        Command = "bpf";
     }
 
-    /// <summary>The positive errno the kernel returned.</summary>
+    /// <summary>Creates the exception with a message of the derived type's making.</summary>
+    /// <param name="errno">The positive errno, or 0.</param>
+    /// <param name="command">The bpf() command, or null.</param>
+    /// <param name="call">The other call, or null.</param>
+    /// <param name="hint">A hint at the cause, or null.</param>
+    /// <param name="message">The whole message.</param>
+    protected BpfException(int errno, BpfCommand? command, KernelCall? call, string? hint, string message)
+        : base(message)
+    {
+        Errno = errno;
+        FailedCommand = command;
+        FailedCall = call;
+        Hint = hint;
+    }
+
+    /// <summary>The positive errno the kernel returned (0 for a feature probe or a message-only exception).</summary>
     public int Errno { get; }
 
-    /// <summary>The bpf() command that failed, in kernel spelling.</summary>
-    public string Command { get; } = "bpf";
+    /// <summary>The bpf() command that failed, or null when the failure was another call (<see cref="FailedCall"/>).</summary>
+    public BpfCommand? FailedCommand { get; }
+
+    /// <summary>The call that failed when it was not a bpf() command, or null.</summary>
+    public KernelCall? FailedCall { get; }
+
+    /// <summary>
+    /// The name of what failed, for messages: the bpf() command in kernel spelling (<c>BPF_MAP_UPDATE_ELEM</c>),
+    /// the system call (<c>epoll_wait</c>), or <c>bpf</c> when neither is known. Switch on
+    /// <see cref="FailedCommand"/> and <see cref="FailedCall"/>, not on this text.
+    /// </summary>
+    public string Command => FailedCommand?.ToString() ?? FailedCall?.SystemName() ?? "bpf";
 
     /// <summary>A hint at the usual cause, or null.</summary>
     public string? Hint { get; }
@@ -72,7 +103,7 @@ public sealed class BpfBatchException : BpfException
     /// <param name="errno">The positive errno.</param>
     /// <param name="command">The batch command.</param>
     /// <param name="processed">Entries done before the error, or null if untrusted.</param>
-    public BpfBatchException(int errno, string command, int? processed)
+    public BpfBatchException(int errno, BpfCommand command, int? processed)
         : base(errno, command, BpfErrors.DefaultHint(errno, command) + (processed switch
         {
             null => " (count untrusted after EFAULT)",
@@ -89,22 +120,33 @@ public sealed class BpfBatchException : BpfException
 
 /// <summary>
 /// The map (or this kernel) lacks a feature. Raised for ENOTSUPP/EOPNOTSUPP, and by feature probes;
-/// names the feature and the minimum kernel.
+/// names the feature and the minimum kernel. A <see cref="BpfException"/>, so one catch takes every
+/// failure that comes from the kernel.
 /// </summary>
-public sealed class BpfNotSupportedException : NotSupportedException
+public sealed class BpfNotSupportedException : BpfException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="feature">What is missing, e.g. <c>BPF_MAP_LOOKUP_AND_DELETE_BATCH on array</c>.</param>
     /// <param name="minimumKernel">The first kernel with the feature, or null if no kernel has it.</param>
     /// <param name="errno">The errno that revealed it, or 0 for a probe.</param>
     public BpfNotSupportedException(string feature, string? minimumKernel, int errno)
-        : base(minimumKernel is null
+        : this(feature, minimumKernel, errno, null)
+    {
+    }
+
+    /// <summary>Creates the exception for a bpf() command that refused.</summary>
+    /// <param name="feature">What is missing, e.g. <c>BPF_MAP_LOOKUP_AND_DELETE_BATCH on array</c>.</param>
+    /// <param name="minimumKernel">The first kernel with the feature, or null if no kernel has it.</param>
+    /// <param name="errno">The errno that revealed it, or 0 for a probe.</param>
+    /// <param name="command">The command that refused, or null for a probe.</param>
+    public BpfNotSupportedException(string feature, string? minimumKernel, int errno, BpfCommand? command)
+        : base(errno, command, null, null, minimumKernel is null
             ? $"{feature} is not supported ({BpfMaps.Errno.Name(errno)})"
             : $"{feature} is not supported: needs Linux {minimumKernel} or newer ({BpfMaps.Errno.Name(errno)})")
     {
+        ArgumentNullException.ThrowIfNull(feature);
         Feature = feature;
         MinimumKernel = minimumKernel;
-        Errno = errno;
     }
 
     /// <summary>The missing feature.</summary>
@@ -112,9 +154,6 @@ public sealed class BpfNotSupportedException : NotSupportedException
 
     /// <summary>The first kernel version that has it, or null when the map type never has it.</summary>
     public string? MinimumKernel { get; }
-
-    /// <summary>The errno that revealed it (524 ENOTSUPP, 95 EOPNOTSUPP, 22 EINVAL), or 0 for a probe.</summary>
-    public int Errno { get; }
 }
 
 /// <summary>

@@ -47,7 +47,7 @@ public sealed class EventPoller : IDisposable
         {
             _epoll.Dispose();
             _wake.Dispose();
-            throw new BpfException(err, "epoll_create1", "creating the event poller");
+            throw new BpfException(err, KernelCall.EpollCreate, "creating the event poller");
         }
     }
 
@@ -172,7 +172,7 @@ public sealed class EventPoller : IDisposable
             if (err != 0)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                throw new BpfException(err, "epoll_wait", "waiting in the event poller");
+                throw new BpfException(err, KernelCall.EpollWait, "waiting in the event poller");
             }
 
             for (int i = 0; i < count; i++)
@@ -273,7 +273,7 @@ public sealed class EventPoller : IDisposable
             if (err != 0)
             {
                 ObjectDisposedException.ThrowIf(err == Errno.EBADF, source.Identity);
-                throw new BpfException(err, "epoll_ctl", $"adding {source} to the event poller");
+                throw new BpfException(err, KernelCall.EpollCtl, $"adding {source} to the event poller");
             }
 
             Volatile.Write(ref _sources, [.. old, source]);

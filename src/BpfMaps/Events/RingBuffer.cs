@@ -102,13 +102,13 @@ public sealed unsafe partial class RingBuffer : IDisposable
         {
             IMapMemoryBackend memory = MemoryOf(map);
             int page = RingLayout.PageSize;
-            Check(memory.MapMemory(0, page, writable: true, out consumer), "mmap", map, "the consumer page");
-            Check(memory.MapMemory(page, page + 2L * size, writable: false, out data), "mmap", map, "the producer page and data");
-            Check(memory.OpenPollHandle(out poll), "dup", map, "its descriptor");
-            Check(EpollSyscall.EpollCreate(out epoll), "epoll_create1", map, null);
-            Check(EpollSyscall.EventFdCreate(out wake), "eventfd", map, null);
-            Check(EpollSyscall.EpollAdd(epoll, poll!, Interop.Epoll.In, RingToken), "epoll_ctl", map, null);
-            Check(EpollSyscall.EpollAdd(epoll, wake, Interop.Epoll.In, WakeToken), "epoll_ctl", map, null);
+            Check(memory.MapMemory(0, page, writable: true, out consumer), KernelCall.Mmap, map, "the consumer page");
+            Check(memory.MapMemory(page, page + 2L * size, writable: false, out data), KernelCall.Mmap, map, "the producer page and data");
+            Check(memory.OpenPollHandle(out poll), KernelCall.Dup, map, "its descriptor");
+            Check(EpollSyscall.EpollCreate(out epoll), KernelCall.EpollCreate, map, null);
+            Check(EpollSyscall.EventFdCreate(out wake), KernelCall.EventFd, map, null);
+            Check(EpollSyscall.EpollAdd(epoll, poll!, Interop.Epoll.In, RingToken), KernelCall.EpollCtl, map, null);
+            Check(EpollSyscall.EpollAdd(epoll, wake, Interop.Epoll.In, WakeToken), KernelCall.EpollCtl, map, null);
             return new RingBuffer(map.Name, consumer!, data!, poll!, epoll, wake, size);
         }
         catch
@@ -400,7 +400,7 @@ public sealed unsafe partial class RingBuffer : IDisposable
 
         if (err != 0)
         {
-            throw new BpfException(err, "epoll_wait", $"waiting on ring buffer '{Name}'");
+            throw new BpfException(err, KernelCall.EpollWait, $"waiting on ring buffer '{Name}'");
         }
 
         bool data = false;
@@ -434,7 +434,7 @@ public sealed unsafe partial class RingBuffer : IDisposable
         => DelegatingMapBackend.Innermost(map.Backend) as IMapMemoryBackend
             ?? throw new ArgumentException($"{map} has a backend that cannot map memory (neither the kernel nor the in-process engine)", nameof(map));
 
-    internal static void Check(int err, string call, BpfMap map, string? what)
+    internal static void Check(int err, KernelCall call, BpfMap map, string? what)
     {
         if (err != 0)
         {

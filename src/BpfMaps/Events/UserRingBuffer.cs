@@ -112,8 +112,8 @@ public sealed unsafe class UserRingBuffer : IDisposable
         {
             IMapMemoryBackend memory = RingBuffer.MemoryOf(map);
             int page = RingLayout.PageSize;
-            RingBuffer.Check(memory.MapMemory(0, page, writable: false, out consumer), "mmap", map, "the consumer page");
-            RingBuffer.Check(memory.MapMemory(page, page + 2L * map.MaxEntries, writable: true, out data), "mmap", map, "the producer page and data");
+            RingBuffer.Check(memory.MapMemory(0, page, writable: false, out consumer), KernelCall.Mmap, map, "the consumer page");
+            RingBuffer.Check(memory.MapMemory(page, page + 2L * map.MaxEntries, writable: true, out data), KernelCall.Mmap, map, "the producer page and data");
             return new UserRingBuffer(map.Name, consumer!, data!, map.MaxEntries);
         }
         catch

@@ -75,7 +75,7 @@ public static class BpfFeatures
                 _ => FeatureStatus.Unknown,
             };
         }
-        catch (BpfException)
+        catch (BpfException e) when (e is not BpfNotSupportedException)
         {
             return FeatureStatus.Unknown;
         }

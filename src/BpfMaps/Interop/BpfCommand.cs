@@ -1,8 +1,13 @@
-namespace BpfMaps.Interop;
+namespace BpfMaps;
 
-/// <summary>The kernel's <c>enum bpf_cmd</c>, with kernel names.</summary>
-internal enum BpfCommand
+/// <summary>
+/// The kernel's <c>enum bpf_cmd</c>, with kernel names: the bpf() commands this library issues.
+/// <see cref="BpfException.FailedCommand"/> says which one failed.
+/// </summary>
+#pragma warning disable CA1707 // kernel names are their own documentation
+public enum BpfCommand
 {
+#pragma warning disable CS1591
     BPF_MAP_CREATE = 0,
     BPF_MAP_LOOKUP_ELEM = 1,
     BPF_MAP_UPDATE_ELEM = 2,
@@ -26,4 +31,6 @@ internal enum BpfCommand
     BPF_MAP_LOOKUP_AND_DELETE_BATCH = 25,
     BPF_MAP_UPDATE_BATCH = 26,
     BPF_MAP_DELETE_BATCH = 27,
+#pragma warning restore CS1591
 }
+#pragma warning restore CA1707

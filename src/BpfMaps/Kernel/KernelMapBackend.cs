@@ -190,12 +190,12 @@ public sealed class KernelMapBackend : IMapBackend, IMapMemoryBackend
         int err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+            BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
         if (!IsMapDescriptor(fd))
         {
-            throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is a BPF object but not a map");
+            throw new BpfException(Errno.EINVAL, BpfCommand.BPF_OBJ_GET_INFO_BY_FD, "the descriptor is a BPF object but not a map");
         }
 
         return ToInfo(native);

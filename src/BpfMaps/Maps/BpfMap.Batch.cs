@@ -58,7 +58,7 @@ public sealed partial class BpfMap
         int err = _backend.UpdateBatch(keys, values, ref c, (ulong)flags, 0);
         if (err != 0)
         {
-            BpfErrors.ThrowBatch(err, "BPF_MAP_UPDATE_BATCH", Processed(err, c, n), Type.ToString());
+            BpfErrors.ThrowBatch(err, BpfCommand.BPF_MAP_UPDATE_BATCH, Processed(err, c, n), Type);
         }
 
         return (int)c;
@@ -79,7 +79,7 @@ public sealed partial class BpfMap
         int err = _backend.DeleteBatch(keys, ref c, (ulong)flags, 0);
         if (err != 0)
         {
-            BpfErrors.ThrowBatch(err, "BPF_MAP_DELETE_BATCH", Processed(err, c, n), Type.ToString());
+            BpfErrors.ThrowBatch(err, BpfCommand.BPF_MAP_DELETE_BATCH, Processed(err, c, n), Type);
         }
 
         return (int)c;
@@ -134,11 +134,11 @@ public sealed partial class BpfMap
                 AdvanceCursor(cursor, err, count);
                 return new BatchResult(count, true);
             case Errno.ENOSPC:
-                throw new BpfException(err, delete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH",
+                throw new BpfException(err, delete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH,
                     $"batch size {capacity} too small: a hash bucket holds more entries; retry with a larger batch");
             default:
-                BpfErrors.ThrowBatch(err, delete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH",
-                    Processed(err, c, capacity), Type.ToString());
+                BpfErrors.ThrowBatch(err, delete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH,
+                    Processed(err, c, capacity), Type);
                 return default;
         }
     }

@@ -24,7 +24,7 @@ public sealed partial class BpfMap
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_LOOKUP_ELEM, Type);
         }
 
         return true;
@@ -43,7 +43,7 @@ public sealed partial class BpfMap
         int err = _backend.Update(key, value, (ulong)flags);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_UPDATE_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_UPDATE_ELEM, Type);
         }
     }
 
@@ -84,7 +84,7 @@ public sealed partial class BpfMap
         int err = _backend.UpdateInner(key, inner.Backend, (ulong)flags);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_UPDATE_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_UPDATE_ELEM, Type);
         }
     }
 
@@ -104,7 +104,7 @@ public sealed partial class BpfMap
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_DELETE_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_DELETE_ELEM, Type);
         }
 
         return true;
@@ -138,7 +138,7 @@ public sealed partial class BpfMap
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_GET_NEXT_KEY", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_GET_NEXT_KEY, Type);
         }
 
         return true;
@@ -163,7 +163,7 @@ public sealed partial class BpfMap
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Type);
         }
 
         return true;

@@ -30,11 +30,11 @@ public sealed partial class BpfMap
         int err = TryMapArray(writable, out MappedRegion? region);
         if (err != 0)
         {
-            throw new BpfException(err, "mmap", err switch
+            throw new BpfException(err, KernelCall.Mmap, err switch
             {
                 Errno.EPERM when writable => "the map is frozen, so it can only be mapped read-only (OpenMemory(writable: false))",
                 Errno.EACCES when writable => "the map is read-only for programs (BPF_F_RDONLY_PROG), so it can only be mapped read-only",
-                _ => BpfErrors.DefaultHint(err, "mmap"),
+                _ => BpfErrors.DefaultHint(err, null),
             });
         }
 

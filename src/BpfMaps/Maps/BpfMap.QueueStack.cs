@@ -28,7 +28,7 @@ public sealed partial class BpfMap
         int err = _backend.Update(default, value, (ulong)flags);
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_UPDATE_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_UPDATE_ELEM, Type);
         }
     }
 
@@ -53,7 +53,7 @@ public sealed partial class BpfMap
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_LOOKUP_ELEM, Type);
         }
 
         return true;
@@ -82,12 +82,12 @@ public sealed partial class BpfMap
         if ((err is Errno.ENOTSUPP or Errno.EOPNOTSUPP) && Type == MapType.BloomFilter)
         {
             // No kernel version pops a bloom filter, so there is no minimum kernel to name.
-            throw new BpfNotSupportedException($"BPF_MAP_LOOKUP_AND_DELETE_ELEM on {Type} (a bloom filter cannot give elements back)", null, err);
+            throw new BpfNotSupportedException($"BPF_MAP_LOOKUP_AND_DELETE_ELEM on {Type} (a bloom filter cannot give elements back)", null, err, BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM);
         }
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Type);
         }
 
         return true;
@@ -128,7 +128,7 @@ public sealed partial class BpfMap
 
             if (err != 0)
             {
-                BpfErrors.Throw(err, "BPF_MAP_LOOKUP_ELEM", Type.ToString());
+                BpfErrors.Throw(err, BpfCommand.BPF_MAP_LOOKUP_ELEM, Type);
             }
 
             return true;

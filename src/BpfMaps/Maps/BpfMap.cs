@@ -115,7 +115,7 @@ public sealed partial class BpfMap : IDisposable
         if (err != 0)
         {
             fd.Dispose();
-            throw BpfErrors.Create(err, "BPF_MAP_CREATE", spec.Type.ToString());
+            throw BpfErrors.Create(err, BpfCommand.BPF_MAP_CREATE, spec.Type);
         }
 
         return FromOwnedFd(fd);
@@ -176,13 +176,13 @@ public sealed partial class BpfMap : IDisposable
         if (err != 0)
         {
             fd.Dispose();
-            BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+            BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
         }
 
         if (!KernelMapBackend.IsMapDescriptor(fd))
         {
             fd.Dispose();
-            throw new BpfException(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", "the descriptor is a BPF object but not a map");
+            throw new BpfException(Errno.EINVAL, BpfCommand.BPF_OBJ_GET_INFO_BY_FD, "the descriptor is a BPF object but not a map");
         }
 
         return new BpfMap(new KernelMapBackend(fd, KernelMapBackend.ToInfo(native)));
@@ -201,7 +201,7 @@ public sealed partial class BpfMap : IDisposable
         {
             fd.Dispose();
             string? notAPin = err is Errno.EACCES or Errno.EPERM ? BpfFs.WhyNotAPin(path) : null;
-            throw new BpfException(err, "BPF_OBJ_GET", notAPin ?? (BpfErrors.DefaultHint(err, "BPF_OBJ_GET") is { } hint ? $"{path}: {hint}" : path));
+            throw new BpfException(err, BpfCommand.BPF_OBJ_GET, notAPin ?? (BpfErrors.DefaultHint(err, BpfCommand.BPF_OBJ_GET) is { } hint ? $"{path}: {hint}" : path));
         }
 
         return FromOwnedFd(fd);
@@ -217,7 +217,7 @@ public sealed partial class BpfMap : IDisposable
         if (err != 0)
         {
             fd.Dispose();
-            throw new BpfException(err, "BPF_MAP_GET_FD_BY_ID", err == Errno.ENOENT ? $"no map with id {id}" : BpfErrors.DefaultHint(err, "BPF_MAP_GET_FD_BY_ID"));
+            throw new BpfException(err, BpfCommand.BPF_MAP_GET_FD_BY_ID, err == Errno.ENOENT ? $"no map with id {id}" : BpfErrors.DefaultHint(err, BpfCommand.BPF_MAP_GET_FD_BY_ID));
         }
 
         return FromOwnedFd(fd);
@@ -240,7 +240,7 @@ public sealed partial class BpfMap : IDisposable
 
             if (err != 0)
             {
-                BpfErrors.Throw(err, "BPF_MAP_GET_NEXT_ID");
+                BpfErrors.Throw(err, BpfCommand.BPF_MAP_GET_NEXT_ID);
             }
 
             ids.Add(next);
@@ -269,13 +269,13 @@ public sealed partial class BpfMap : IDisposable
 
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_MAP_GET_FD_BY_ID");
+                    BpfErrors.Throw(err, BpfCommand.BPF_MAP_GET_FD_BY_ID);
                 }
 
                 err = BpfSyscall.MapGetInfo(fd, out BpfMapInfoNative native);
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
                 }
 
                 result.Add(KernelMapBackend.ToInfo(native));
@@ -298,7 +298,7 @@ public sealed partial class BpfMap : IDisposable
         {
             // ENOENT too: a parent that exists but is off bpffs (e.g. /proc) cannot create the entry.
             string? cannot = err is Errno.EPERM or Errno.EACCES or Errno.ENOENT ? BpfFs.WhyCannotPinAt(path) : null;
-            throw new BpfException(err, "BPF_OBJ_PIN", cannot ?? $"{path}: {(err == Errno.EEXIST ? "something is already pinned there" : BpfErrors.DefaultHint(err, "BPF_OBJ_PIN"))}");
+            throw new BpfException(err, BpfCommand.BPF_OBJ_PIN, cannot ?? $"{path}: {(err == Errno.EEXIST ? "something is already pinned there" : BpfErrors.DefaultHint(err, BpfCommand.BPF_OBJ_PIN))}");
         }
     }
 
@@ -310,12 +310,12 @@ public sealed partial class BpfMap : IDisposable
         int err = _backend.Freeze();
         if (err == Errno.EBUSY && IsMmapable)
         {
-            throw new BpfException(err, "BPF_MAP_FREEZE", "the map has a writable memory mapping (OpenMemory(writable: true)); dispose it, or map read-only, before freezing");
+            throw new BpfException(err, BpfCommand.BPF_MAP_FREEZE, "the map has a writable memory mapping (OpenMemory(writable: true)); dispose it, or map read-only, before freezing");
         }
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_FREEZE", Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_FREEZE, Type);
         }
     }
 
@@ -358,7 +358,7 @@ public sealed partial class BpfMap : IDisposable
             int err = BpfSyscall.MapGetInfo(h, out BpfMapInfoNative native);
             if (err != 0)
             {
-                BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+                BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
             }
 
             return KernelMapBackend.ToInfo(native);

@@ -122,7 +122,7 @@ internal sealed class GetNextKeyWalk : IDisposable
             int err = _backend.GetNextKey(_hasPos ? _pos : ReadOnlySpan<byte>.Empty, _next);
             if (err != 0 && err != Errno.ENOENT)
             {
-                BpfErrors.Throw(err, "BPF_MAP_GET_NEXT_KEY", _map.Type.ToString());
+                BpfErrors.Throw(err, BpfCommand.BPF_MAP_GET_NEXT_KEY, _map.Type);
             }
 
             int posExists = -1; // unknown
@@ -170,7 +170,7 @@ internal sealed class GetNextKeyWalk : IDisposable
 
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_MAP_LOOKUP_ELEM", _map.Type.ToString());
+                    BpfErrors.Throw(err, BpfCommand.BPF_MAP_LOOKUP_ELEM, _map.Type);
                 }
 
                 MoveTo(_seen.Add(_next, ++_clock));
@@ -338,7 +338,7 @@ internal sealed class GetNextKeyWalk : IDisposable
                 int del = _backend.Delete(key);
                 if (del != 0 && del != Errno.ENOENT)
                 {
-                    BpfErrors.Throw(del, "BPF_MAP_DELETE_ELEM", _map.Type.ToString());
+                    BpfErrors.Throw(del, BpfCommand.BPF_MAP_DELETE_ELEM, _map.Type);
                 }
             }
         }
@@ -350,7 +350,7 @@ internal sealed class GetNextKeyWalk : IDisposable
 
         if (err != 0)
         {
-            BpfErrors.Throw(err, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", _map.Type.ToString());
+            BpfErrors.Throw(err, BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM, _map.Type);
         }
 
         key.CopyTo(keyOut);

@@ -278,8 +278,8 @@ public sealed class MapEnumerator : IDisposable
                     FetchWalk();
                     return;
                 default:
-                    string cmd = _mode == Mode.BatchDelete ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH";
-                    BpfErrors.ThrowBatch(err, cmd, BpfMap.Processed(err, (uint)count, _capacity), _map.Type.ToString());
+                    BpfCommand cmd = _mode == Mode.BatchDelete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH;
+                    BpfErrors.ThrowBatch(err, cmd, BpfMap.Processed(err, (uint)count, _capacity), _map.Type);
                     return;
             }
 

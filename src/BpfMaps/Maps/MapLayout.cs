@@ -55,24 +55,24 @@ public readonly record struct MapLayout
     /// <summary>Checks that <paramref name="key"/> holds a whole key (BPF_MAP_*_ELEM read <c>key_size</c> bytes).</summary>
     /// <param name="key">The key buffer.</param>
     /// <param name="paramName">The caller's parameter name, for the exception.</param>
-    /// <exception cref="ArgumentException">The span is shorter than <see cref="KeySize"/>.</exception>
+    /// <exception cref="MapSizeMismatchException">The span is shorter than <see cref="KeySize"/>.</exception>
     public void CheckKey(ReadOnlySpan<byte> key, string paramName)
     {
         if (key.Length < KeySize)
         {
-            BpfErrors.ThrowArgument(paramName, $"{paramName} buffer is {key.Length} bytes but the map's key_size is {KeySize}");
+            BpfErrors.ThrowSize(paramName, key.Length, KeySize, $"{paramName} buffer is {key.Length} bytes but the map's key_size is {KeySize}");
         }
     }
 
     /// <summary>Checks that a value buffer of <paramref name="length"/> bytes holds a whole value (every CPU's).</summary>
     /// <param name="length">The value buffer's length.</param>
     /// <param name="paramName">The caller's parameter name, for the exception.</param>
-    /// <exception cref="ArgumentException">The buffer is shorter than <see cref="ValueBufferSize"/>.</exception>
+    /// <exception cref="MapSizeMismatchException">The buffer is shorter than <see cref="ValueBufferSize"/>.</exception>
     public void CheckValue(int length, string paramName)
     {
         if (length < ValueBufferSize)
         {
-            BpfErrors.ThrowArgument(paramName, $"{paramName} buffer is {length} bytes but one value of this map needs {ValueBufferSize}{(Cpus > 1 ? $" ({Cpus} CPUs x {ValueStride})" : "")}");
+            BpfErrors.ThrowSize(paramName, length, ValueBufferSize, $"{paramName} buffer is {length} bytes but one value of this map needs {ValueBufferSize}{(Cpus > 1 ? $" ({Cpus} CPUs x {ValueStride})" : "")}");
         }
     }
 
@@ -84,7 +84,7 @@ public readonly record struct MapLayout
     /// <param name="valuesLength">Bytes in the values buffer; ignored when <paramref name="checkValues"/> is false.</param>
     /// <param name="count">The count passed to the kernel.</param>
     /// <param name="checkValues">False for BPF_MAP_DELETE_BATCH, which has no values.</param>
-    /// <exception cref="ArgumentException">A buffer is shorter than <paramref name="count"/> entries.</exception>
+    /// <exception cref="MapSizeMismatchException">A buffer is shorter than <paramref name="count"/> entries.</exception>
     public void CheckBatch(int keysLength, int valuesLength, uint count, bool checkValues = true)
     {
         CheckEntries(keysLength, count, KeySize, "keys");
@@ -97,17 +97,17 @@ public readonly record struct MapLayout
     /// <summary>Checks the <c>in_batch</c> and <c>out_batch</c> buffers: each empty (a null pointer) or a whole cursor.</summary>
     /// <param name="inLength">Bytes in the in_batch buffer.</param>
     /// <param name="outLength">Bytes in the out_batch buffer.</param>
-    /// <exception cref="ArgumentException">A cursor buffer is neither empty nor <see cref="CursorSize"/> bytes or more.</exception>
+    /// <exception cref="MapSizeMismatchException">A cursor buffer is neither empty nor <see cref="CursorSize"/> bytes or more.</exception>
     public void CheckCursor(int inLength, int outLength)
     {
         if (inLength != 0 && inLength < CursorSize)
         {
-            BpfErrors.ThrowArgument("inBatch", $"inBatch buffer is {inLength} bytes but a batch cursor of this map is {CursorSize}");
+            BpfErrors.ThrowSize("inBatch", inLength, CursorSize, $"inBatch buffer is {inLength} bytes but a batch cursor of this map is {CursorSize}");
         }
 
         if (outLength != 0 && outLength < CursorSize)
         {
-            BpfErrors.ThrowArgument("outBatch", $"outBatch buffer is {outLength} bytes but a batch cursor of this map is {CursorSize}");
+            BpfErrors.ThrowSize("outBatch", outLength, CursorSize, $"outBatch buffer is {outLength} bytes but a batch cursor of this map is {CursorSize}");
         }
     }
 
@@ -116,7 +116,7 @@ public readonly record struct MapLayout
         long need = count * elementSize;
         if (length < need)
         {
-            BpfErrors.ThrowArgument(name, $"{name} buffer is {length} bytes but {count} entries of {elementSize} bytes need {need}");
+            BpfErrors.ThrowSize(name, length, (int)Math.Min(need, int.MaxValue), $"{name} buffer is {length} bytes but {count} entries of {elementSize} bytes need {need}");
         }
     }
 }

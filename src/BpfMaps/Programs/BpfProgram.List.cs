@@ -23,7 +23,7 @@ public sealed partial class BpfProgram
 
             if (err != 0)
             {
-                BpfErrors.Throw(err, "BPF_PROG_GET_NEXT_ID");
+                BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_NEXT_ID);
             }
 
             ids.Add(next);
@@ -52,13 +52,13 @@ public sealed partial class BpfProgram
 
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_PROG_GET_FD_BY_ID");
+                    BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_FD_BY_ID);
                 }
 
                 err = BpfSyscall.ProgGetInfo(fd, out BpfProgInfoNative native);
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
                 }
 
                 result.Add(ToInfo(native));

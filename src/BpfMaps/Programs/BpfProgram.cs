@@ -212,7 +212,7 @@ public sealed partial class BpfProgram : IDisposable
                         throw new BpfVerifierException(err == Errno.ENOSPC ? Errno.EACCES : err, text, truncated: err == Errno.ENOSPC);
                     }
 
-                    throw new BpfException(err, "BPF_PROG_LOAD", ProgLoadHint(err, type));
+                    throw new BpfException(err, BpfCommand.BPF_PROG_LOAD, ProgLoadHint(err, type));
                 }
 
                 if (err is Errno.EACCES or Errno.EINVAL or Errno.E2BIG or Errno.ENOSPC)
@@ -222,7 +222,7 @@ public sealed partial class BpfProgram : IDisposable
                     continue;
                 }
 
-                throw new BpfException(err, "BPF_PROG_LOAD", ProgLoadHint(err, type));
+                throw new BpfException(err, BpfCommand.BPF_PROG_LOAD, ProgLoadHint(err, type));
             }
             finally
             {
@@ -238,7 +238,7 @@ public sealed partial class BpfProgram : IDisposable
     {
         Errno.EINVAL => $"invalid program or attributes for {type} (no verifier log was produced)",
         Errno.E2BIG => "too many instructions, or attributes this kernel does not know",
-        _ => BpfErrors.DefaultHint(err, "BPF_PROG_LOAD"),
+        _ => BpfErrors.DefaultHint(err, BpfCommand.BPF_PROG_LOAD),
     };
 
     private static string LogText(byte[]? log, int size)
@@ -311,7 +311,7 @@ public sealed partial class BpfProgram : IDisposable
     {
         if (err is Errno.ENOTSUPP or Errno.EOPNOTSUPP)
         {
-            throw new BpfNotSupportedException($"BPF_PROG_TEST_RUN on {Type}", null, err);
+            throw new BpfNotSupportedException($"BPF_PROG_TEST_RUN on {Type}", null, err, BpfCommand.BPF_PROG_TEST_RUN);
         }
 
         string hint = err switch
@@ -319,9 +319,9 @@ public sealed partial class BpfProgram : IDisposable
             Errno.EINVAL => $"invalid input for {Type}: packet types need at least 14 bytes of data (and at most a page)",
             Errno.EINTR => "interrupted by a signal; the number of runs done is unknown",
             Errno.ENOSPC => $"the output buffer ({dataOutLength} bytes) is smaller than the packet",
-            _ => BpfErrors.DefaultHint(err, "BPF_PROG_TEST_RUN") ?? "",
+            _ => BpfErrors.DefaultHint(err, BpfCommand.BPF_PROG_TEST_RUN) ?? "",
         };
-        throw new BpfException(err, "BPF_PROG_TEST_RUN", cpu is { } c ? $"on CPU {c}: {hint}" : hint);
+        throw new BpfException(err, BpfCommand.BPF_PROG_TEST_RUN, cpu is { } c ? $"on CPU {c}: {hint}" : hint);
     }
 
     /// <summary>

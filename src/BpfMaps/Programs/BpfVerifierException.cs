@@ -11,7 +11,7 @@ public sealed class BpfVerifierException : BpfException
     /// <param name="verifierLog">The verifier log.</param>
     /// <param name="truncated">Whether the log did not fit in the largest buffer tried.</param>
     public BpfVerifierException(int errno, string verifierLog, bool truncated)
-        : base(errno, "BPF_PROG_LOAD", "the verifier rejected the program: " + LastLine(verifierLog) + (truncated ? " (log truncated)" : ""))
+        : base(errno, BpfCommand.BPF_PROG_LOAD, "the verifier rejected the program: " + LastLine(verifierLog) + (truncated ? " (log truncated)" : ""))
     {
         VerifierLog = verifierLog;
         Truncated = truncated;

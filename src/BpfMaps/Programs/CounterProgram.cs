@@ -26,7 +26,6 @@ namespace BpfMaps.Programs;
 public static class CounterProgram
 {
     private const short KeySlot = -4, OuterKeySlot = -8, ValueSlot = -16;
-    private const int BpfNoExist = 1;
 
     /// <summary>A 64-byte packet whose first four bytes are <paramref name="key"/> (little-endian), for test runs.</summary>
     /// <param name="key">The key for <see cref="CounterKeySource.PacketData"/>.</param>
@@ -179,35 +178,7 @@ public static class CounterProgram
                 .Mov64(Register.R6, Register.R0);
         }
 
-        for (int attempt = 0; attempt < o.InsertAttempts; attempt++)
-        {
-            Label insert = b.DefineLabel();
-            LoadCounterMap(b, counters);
-            b.Mov64(Register.R2, Register.R10).Alu64(AluOp.Add, Register.R2, KeySlot)
-                .Call(HelperFunction.MapLookupElem)
-                .JumpIf(JumpOp.Equal, Register.R0, 0, insert);
-            if (perCpu)
-            {
-                b.Load(MemorySize.DoubleWord, Register.R1, Register.R0, 0)
-                    .Alu64(AluOp.Add, Register.R1, o.Increment)
-                    .Store(MemorySize.DoubleWord, Register.R0, 0, Register.R1);
-            }
-            else
-            {
-                b.Mov64(Register.R1, o.Increment)
-                    .AtomicAdd(MemorySize.DoubleWord, Register.R0, 0, Register.R1);
-            }
-
-            b.Jump(done).Mark(insert);
-            LoadCounterMap(b, counters);
-            b.Mov64(Register.R2, Register.R10).Alu64(AluOp.Add, Register.R2, KeySlot)
-                .Mov64(Register.R3, Register.R10).Alu64(AluOp.Add, Register.R3, ValueSlot)
-                .Mov64(Register.R4, BpfNoExist)
-                .Call(HelperFunction.MapUpdateElem)
-                .JumpIf(JumpOp.Equal, Register.R0, 0, done);
-
-            // Any failure (EEXIST from a racing insert, or a full map) falls through to another attempt.
-        }
+        MapIncrement.Emit(b, x => LoadCounterMap(x, counters), KeySlot, ValueSlot, perCpu, o.InsertAttempts, increment: null, o.Increment, done);
 
         b.Mark(fail).Mov64(Register.R0, unchecked((int)o.FailureReturnValue)).Exit();
         b.Mark(done).Mov64(Register.R0, unchecked((int)o.ReturnValue)).Exit();

@@ -155,7 +155,7 @@ public static class DrainRace
 
                 if (err != 0)
                 {
-                    throw new BpfException(err, "BPF_PROG_TEST_RUN");
+                    throw new BpfException(err, BpfCommand.BPF_PROG_TEST_RUN);
                 }
 
                 long total = Interlocked.Add(ref state.Produced, perCall);

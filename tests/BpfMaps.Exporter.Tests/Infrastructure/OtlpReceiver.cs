@@ -28,6 +28,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
     /// <summary>Every request so far: its path and its body (protobuf, read as Latin-1 so strings in it can be searched).</summary>
     public ConcurrentQueue<(string Path, string Body)> Requests { get; } = new();
 
+    /// <summary>The histogram points of every request so far, in order.</summary>
+    public List<OtlpPoint> HistogramPoints() => Requests.SelectMany(r => OtlpMetrics.Read(Encoding.Latin1.GetBytes(r.Body)).Points).ToList();
+
     /// <summary>Whether any request body contains <paramref name="text"/>.</summary>
     public bool Received(string text) => Requests.Any(r => r.Body.Contains(text, StringComparison.Ordinal));
 

@@ -36,10 +36,6 @@ public sealed class DiffRunner : IDisposable
         {
             errno = ex.Errno;
         }
-        catch (BpfNotSupportedException ex)
-        {
-            errno = ex.Errno;
-        }
 
         return null;
     }

@@ -80,6 +80,29 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
+    public void TheFirstProblemInRecordOrderIsReported()
+    {
+        // Records: [1] int at Hdr, [2] typedef at Hdr + 16, [3] struct at Hdr + 28. Type ids are checked
+        // only once the type count is known, yet a bad one still comes before a later record's bad name.
+        byte[] blob = Sample(out _, out uint typedefId);
+        byte[] twoProblems = (byte[])blob.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(twoProblems.AsSpan(Hdr + 16 + 8), 999);
+        BinaryPrimitives.WriteUInt32LittleEndian(twoProblems.AsSpan(Hdr + 28), 100_000);
+        Assert.Equal(typedefId, Fails(twoProblems, "the type it refers to is type id 999").TypeId);
+
+        byte[] nameFirst = (byte[])blob.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(nameFirst.AsSpan(Hdr + 16), 100_000);
+        BinaryPrimitives.WriteUInt32LittleEndian(nameFirst.AsSpan(Hdr + 28 + 12 + 4), 999);
+        Assert.Equal(typedefId, Fails(nameFirst, "its name is at string offset 100000").TypeId);
+
+        // A record that does not fit makes the rest unreadable, so it wins over an earlier record's bad field.
+        byte[] cutAfterBadName = (byte[])blob.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(cutAfterBadName.AsSpan(Hdr), 100_000);
+        BinaryPrimitives.WriteUInt32LittleEndian(cutAfterBadName.AsSpan(12), (uint)TypeLen(blob) - 4);
+        Assert.NotNull(Fails(cutAfterBadName, "needs").Offset);
+    }
+
+    [Fact]
     public void ModifierCyclesAreFoundNotFollowedForever()
     {
         var b = new BtfBuilder();

@@ -210,6 +210,17 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
+    public void VlenIsReadAsTwentyFourBits()
+    {
+        var b = new BtfBuilder();
+        (string, int)[] values = [.. Enumerable.Range(0, 70_000).Select(i => ($"V{i}", i))];
+        uint e = b.AddEnum("big", 4, isSigned: false, values);
+        BtfSpec spec = BtfSpec.Parse(b.Build());
+        Assert.Equal(70_000, spec.TypeById(e).Vlen);
+        Assert.Equal("V69999", spec.TypeById(e).EnumValue(69_999).Name);
+    }
+
+    [Fact]
     public void ModuleNamesMustBeFileNames()
     {
         Assert.Throws<ArgumentException>(() => BtfSpec.LoadKernelModule("../etc/passwd"));

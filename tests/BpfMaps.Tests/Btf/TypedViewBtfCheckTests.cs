@@ -145,7 +145,7 @@ public sealed class TypedViewBtfCheckTests
 
     private sealed class RefuseBtf(IMapBackend inner, int errno) : DelegatingMapBackend(inner, ownsInner: false)
     {
-        public override BtfSpec? LoadBtf() => throw new BpfException(errno, "BPF_BTF_GET_FD_BY_ID");
+        public override BtfSpec? LoadBtf() => throw new BpfException(errno, BpfCommand.BPF_BTF_GET_FD_BY_ID);
     }
 
     [Fact]

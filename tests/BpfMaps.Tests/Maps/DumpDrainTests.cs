@@ -3,11 +3,15 @@ using static BpfMaps.Tests.Infrastructure.Kernel;
 
 namespace BpfMaps.Tests.Maps;
 
+/// <summary>
+/// Dump and drain, their fallbacks and restart policies, on the kernel and on the in-process engine
+/// (<see cref="Backends"/>), with the kernel's behaviour as the expectation for both.
+/// </summary>
 public class DumpDrainTests
 {
-    private static BpfMap Filled(int n, MapType type = MapType.Hash, int maxEntries = 0)
+    private static BpfMap Filled(Backend backend, int n, MapType type = MapType.Hash, int maxEntries = 0)
     {
-        var map = Hash(maxEntries: maxEntries == 0 ? n : maxEntries, type: type, flags: type.IsHashTable() ? MapFlags.ZeroSeed : MapFlags.None);
+        var map = Hash(backend, maxEntries: maxEntries == 0 ? n : maxEntries, type: type, flags: type.IsHashTable() ? MapFlags.ZeroSeed : MapFlags.None);
         var keys = Enumerable.Range(0, n).SelectMany(i => U32((uint)i)).ToArray();
         var values = Enumerable.Range(0, n).SelectMany(i =>
         {
@@ -34,35 +38,36 @@ public class DumpDrainTests
         return d;
     }
 
+    public static TheoryData<Backend, MapType, int> EveryEntryCases
+        => Backends.With((MapType.Hash, 1000), (MapType.PerCpuHash, 300), (MapType.LruHash, 500), (MapType.Array, 700), (MapType.PerCpuArray, 100));
+
     [Theory]
-    [InlineData(MapType.Hash, 1000)]
-    [InlineData(MapType.PerCpuHash, 300)]
-    [InlineData(MapType.LruHash, 500)]
-    [InlineData(MapType.Array, 700)]
-    [InlineData(MapType.PerCpuArray, 100)]
-    public void DumpReturnsEveryEntryOnce(MapType type, int n)
+    [MemberData(nameof(EveryEntryCases))]
+    public void DumpReturnsEveryEntryOnce(Backend backend, MapType type, int n)
     {
-        using var map = Filled(n, type);
+        using var map = Filled(backend, n, type);
         var got = Collect(map.Dump());
-        Assert.Equal(n, got.Count);
+        Assert.Equal(Enumerable.Range(0, n).Select(i => (uint)i), got.Keys.Order());
         Assert.All(got, kv => Assert.Equal(kv.Key + 1, kv.Value));
 
         var walked = Collect(map.Dump(new DumpOptions { Method = DumpMethod.GetNextKey }));
         Assert.Equal(got, walked);
     }
 
-    [Fact]
-    public void DumpGrowsTheBatchOnEnospc()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void DumpGrowsTheBatchOnEnospc(Backend backend)
     {
-        using var map = Filled(64);
+        using var map = Filled(backend, 64);
         using var e = map.Dump(new DumpOptions { BatchSize = 1 }).GetEnumerator();
-        int n = 0;
+        var got = new Dictionary<uint, ulong>();
         while (e.MoveNext())
         {
-            n++;
+            Assert.True(got.TryAdd(BitConverter.ToUInt32(e.Current.Key), BitConverter.ToUInt64(e.Current.Value)), "duplicate key");
         }
 
-        Assert.Equal(64, n);
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => (uint)i), got.Keys.Order());
+        Assert.All(got, kv => Assert.Equal(kv.Key + 1, kv.Value));
         Assert.True(e.BatchSize > 1, "a bucket of several keys must have grown the batch");
         Assert.False(e.UsedGetNextKey);
     }
@@ -70,6 +75,8 @@ public class DumpDrainTests
     [Fact]
     public void DumpAndDrainFallBackToGetNextKeyWhereTheMapTypeHasNoBatchOp()
     {
+        // Kernel only: the engine has the batch commands for every type it implements, and devmap_hash is
+        // not one of them (docs/performance.md, "Types"), so it never takes this fallback.
         Require();
         // devmap_hash has get_next_key but no batch commands: the kernel answers ENOTSUPP.
         using var map = BpfMap.Create(new MapSpec { Type = MapType.DevMapHash, KeySize = 4, ValueSize = 4, MaxEntries = 64, Name = "t_devmaphash" });
@@ -112,6 +119,7 @@ public class DumpDrainTests
     [Fact]
     public void AnLpmTrieIsDumpedAndDrainedByGetNextKeyWithNestedPrefixes()
     {
+        // Kernel only: the engine does not implement lpm_trie (docs/performance.md, "Types").
         Require();
         // The trie walks in post-order; the drain asks for a key's successor before it deletes the key,
         // and deleting a prefix can remove the trie's inner nodes around it.
@@ -150,28 +158,30 @@ public class DumpDrainTests
         Assert.Empty(Walk(map.Dump()));
     }
 
-    private static BpfMap Meddled(int n, Func<int, bool> deleteAt, out MeddlingBackend backend)
+    private static BpfMap Meddled(Backend on, int n, Func<int, bool> deleteAt, out MeddlingBackend backend)
     {
-        var real = Filled(n, maxEntries: 64);
+        var real = Filled(on, n, maxEntries: 64);
         backend = new MeddlingBackend(real.Backend, deleteAt);
         return new BpfMap(backend);
     }
 
-    [Fact]
-    public void RestartPolicyFailThrows()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void RestartPolicyFailThrows(Backend backend)
     {
-        using var map = Meddled(40, call => call == 10, out _);
+        using var map = Meddled(backend, 40, call => call == 10, out _);
         var ex = Assert.Throws<MapIterationRestartedException>(() => Collect(map.Dump(new DumpOptions { Method = DumpMethod.GetNextKey, OnRestart = RestartPolicy.Fail })));
         Assert.Contains("restarted", ex.Message);
     }
 
+    public static TheoryData<Backend, RestartPolicy> ResumingPolicies => Backends.With(RestartPolicy.ResumeFromEarlierKey, RestartPolicy.StartOverSkippingSeen);
+
     [Theory]
-    [InlineData(RestartPolicy.ResumeFromEarlierKey)]
-    [InlineData(RestartPolicy.StartOverSkippingSeen)]
-    public void RestartPoliciesFinishWithoutDuplicatesOrLosses(RestartPolicy policy)
+    [MemberData(nameof(ResumingPolicies))]
+    public void RestartPoliciesFinishWithoutDuplicatesOrLosses(Backend on, RestartPolicy policy)
     {
         // Delete the previous key before every 7th step: the kernel restarts each time.
-        using var map = Meddled(40, call => call % 7 == 0, out var backend);
+        using var map = Meddled(on, 40, call => call % 7 == 0, out var backend);
         using var e = map.Dump(new DumpOptions { Method = DumpMethod.GetNextKey, OnRestart = policy, BatchSize = 8 }).GetEnumerator();
         var got = new HashSet<uint>();
         while (e.MoveNext())
@@ -187,13 +197,14 @@ public class DumpDrainTests
         Assert.Subset(got, remaining.ToHashSet());
     }
 
-    [Fact]
-    public void ResumeNeedsFewerStepsThanStartingOver()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void ResumeNeedsFewerStepsThanStartingOver(Backend backend)
     {
         int Steps(RestartPolicy p)
         {
             int calls = 0;
-            using var map = Meddled(60, call => { calls++; return call == 30; }, out _);
+            using var map = Meddled(backend, 60, call => { calls++; return call == 30; }, out _);
             foreach (var entry in map.Dump(new DumpOptions { Method = DumpMethod.GetNextKey, OnRestart = p }))
             {
                 _ = entry;
@@ -205,13 +216,13 @@ public class DumpDrainTests
         Assert.True(Steps(RestartPolicy.ResumeFromEarlierKey) < Steps(RestartPolicy.StartOverSkippingSeen));
     }
 
+    public static TheoryData<Backend, RestartPolicy> EveryPolicy => Backends.With(RestartPolicy.Fail, RestartPolicy.ResumeFromEarlierKey, RestartPolicy.StartOverSkippingSeen);
+
     [Theory]
-    [InlineData(RestartPolicy.Fail)]
-    [InlineData(RestartPolicy.ResumeFromEarlierKey)]
-    [InlineData(RestartPolicy.StartOverSkippingSeen)]
-    public void ConcurrentDeleterNeverCausesDuplicatesOrEndlessLoops(RestartPolicy policy)
+    [MemberData(nameof(EveryPolicy))]
+    public void ConcurrentDeleterNeverCausesDuplicatesOrEndlessLoops(Backend backend, RestartPolicy policy)
     {
-        using var map = Filled(2000, maxEntries: 4096);
+        using var map = Filled(backend, 2000, maxEntries: 4096);
         bool stop = false;
         var deleter = new Thread(() =>
         {
@@ -264,55 +275,63 @@ public class DumpDrainTests
         }
     }
 
+    public static TheoryData<Backend, MapType> DrainableTypes => Backends.With(MapType.Hash, MapType.PerCpuHash, MapType.LruHash);
+
     [Theory]
-    [InlineData(MapType.Hash)]
-    [InlineData(MapType.PerCpuHash)]
-    [InlineData(MapType.LruHash)]
-    public void DrainReturnsEverythingAndEmptiesTheMap(MapType type)
+    [MemberData(nameof(DrainableTypes))]
+    public void DrainReturnsEverythingAndEmptiesTheMap(Backend backend, MapType type)
     {
-        using var map = Filled(500, type);
+        using var map = Filled(backend, 500, type);
         var got = Collect(map.Drain(new DumpOptions { BatchSize = 7 }));
-        Assert.Equal(500, got.Count);
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => (uint)i), got.Keys.Order());
+        Assert.All(got, kv => Assert.Equal(kv.Key + 1, kv.Value));
         Assert.Equal(0, map.Count());
     }
 
-    [Fact]
-    public void DrainByGetNextKeyUsesLookupAndDeleteElem()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void DrainByGetNextKeyUsesLookupAndDeleteElem(Backend backend)
     {
-        using var map = Filled(100);
+        using var map = Filled(backend, 100);
         using var e = map.Drain(new DumpOptions { Method = DumpMethod.GetNextKey }).GetEnumerator();
-        int n = 0;
+        var got = new Dictionary<uint, ulong>();
         while (e.MoveNext())
         {
-            n++;
+            Assert.True(got.TryAdd(BitConverter.ToUInt32(e.Current.Key), BitConverter.ToUInt64(e.Current.Value)), "duplicate key");
         }
 
-        Assert.Equal(100, n);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (uint)i), got.Keys.Order());
+        Assert.All(got, kv => Assert.Equal(kv.Key + 1, kv.Value));
         Assert.True(e.UsedGetNextKey);
         Assert.Equal(0, map.Count());
     }
 
-    [Fact]
-    public void ArrayDrainIsAnExplicitReadThenZero()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void ArrayDrainIsAnExplicitReadThenZero(Backend backend)
     {
-        using var map = Filled(10, MapType.Array);
+        using var map = Filled(backend, 10, MapType.Array);
         var ex = Assert.Throws<NotSupportedException>(() => map.Drain());
         Assert.Contains("ReadThenZero", ex.Message);
 
         var got = Collect(map.Drain(new DumpOptions { ArrayDrain = ArrayDrainMode.ReadThenZero, BatchSize = 3 }));
-        Assert.Equal(10, got.Count);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (uint)i), got.Keys.Order());
         Assert.All(got, kv => Assert.Equal(kv.Key + 1, kv.Value));
-        Assert.All(Collect(map.Dump()), kv => Assert.Equal(0UL, kv.Value));
+
+        // The slots stay (an array cannot lose them), each zeroed.
+        var after = Collect(map.Dump());
+        Assert.Equal(got.Keys.Order(), after.Keys.Order());
+        Assert.All(after, kv => Assert.Equal(0UL, kv.Value));
     }
 
-    [Fact]
-    public void ArrayOfMapsDrainedWithReadThenZeroEmptiesTheSlots()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void ArrayOfMapsDrainedWithReadThenZeroEmptiesTheSlots(Backend backend)
     {
-        Require();
-        using var template = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_in" });
-        using var outer = BpfMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template, Name = "t_aom" });
-        using var a = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_a" });
-        using var b = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_b" });
+        using var template = Backends.Create(backend, new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_in" });
+        using var outer = Backends.Create(backend, new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template, Name = "t_aom" });
+        using var a = Backends.Create(backend, new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_a" });
+        using var b = Backends.Create(backend, new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_b" });
         outer.SetInnerMap(U32(0), a);
         outer.SetInnerMap(U32(2), b);
 
@@ -327,10 +346,11 @@ public class DumpDrainTests
         Assert.Equal(0, outer.Count());
     }
 
-    [Fact]
-    public void TypedDumpAndDrain()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void TypedDumpAndDrain(Backend backend)
     {
-        using var map = Filled(100);
+        using var map = Filled(backend, 100);
         var typed = new BpfMap<uint, ulong>(map);
         var seen = new Dictionary<uint, ulong>();
         foreach (var (k, v) in typed.Dump())
@@ -340,21 +360,22 @@ public class DumpDrainTests
 
         Assert.Equal(100, seen.Count);
         Assert.All(seen, kv => Assert.Equal(kv.Key + 1, kv.Value));
-        int drained = 0;
-        foreach (var kv in typed.Drain())
+        var drained = new Dictionary<uint, ulong>();
+        foreach (var (k, v) in typed.Drain())
         {
-            drained++;
+            drained.Add(k, v);
         }
 
-        Assert.Equal(100, drained);
+        Assert.Equal(seen, drained);
         Assert.Equal(0, map.Count());
     }
 
-    [Fact]
-    public void SteadyStateDumpAllocatesNothingPerEntry()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void SteadyStateDumpAllocatesNothingPerEntry(Backend backend)
     {
-        using var small = Filled(1_000, maxEntries: 50_000);
-        using var big = Filled(50_000);
+        using var small = Filled(backend, 1_000, maxEntries: 50_000);
+        using var big = Filled(backend, 50_000);
 
         static long Allocated(BpfMap m)
         {
@@ -380,13 +401,14 @@ public class DumpDrainTests
         Assert.True(b - a < 1024, $"1k entries allocated {a} B, 50k entries {b} B");
     }
 
-    [Fact]
-    public void SteadyStateWalkAllocatesNothingPerEntry()
+    [Theory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void SteadyStateWalkAllocatesNothingPerEntry(Backend backend)
     {
         // The get_next_key walk keeps what it met in pooled storage: past the first pass (which fills
         // the pool), 1k and 20k entries cost the same fixed per-pass bytes, for a dump and for a drain.
-        using var small = Filled(1_000, maxEntries: 20_000);
-        using var big = Filled(20_000);
+        using var small = Filled(backend, 1_000, maxEntries: 20_000);
+        using var big = Filled(backend, 20_000);
         var walk = new DumpOptions { Method = DumpMethod.GetNextKey };
 
         static long Allocated(BpfMap m, DumpOptions options, bool drain)

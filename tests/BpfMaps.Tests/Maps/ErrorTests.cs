@@ -11,14 +11,40 @@ public class ErrorTests
     public void WrongKeySizeNamesBothSizes()
     {
         using var map = Hash(keySize: 4);
-        var e = Assert.Throws<ArgumentException>(() => map.TryLookup(new byte[3], new byte[8]));
+        var e = Assert.Throws<MapSizeMismatchException>(() => map.TryLookup(new byte[3], new byte[8]));
         Assert.Equal("key is 3 bytes but the map expects 4 bytes (Parameter 'key')", e.Message);
-        Assert.Throws<ArgumentException>(() => map.Update(new byte[5], new byte[8]));
-        Assert.Throws<ArgumentException>(() => map.Delete(new byte[2]));
-        var v = Assert.Throws<ArgumentException>(() => map.Update(new byte[4], new byte[7]));
+        Assert.Equal((4, 3), (e.Expected, e.Actual));
+        Assert.Equal(5, Assert.Throws<MapSizeMismatchException>(() => map.Update(new byte[5], new byte[8])).Actual);
+        Assert.Equal(2, Assert.Throws<MapSizeMismatchException>(() => map.Delete(new byte[2])).Actual);
+        var v = Assert.Throws<MapSizeMismatchException>(() => map.Update(new byte[4], new byte[7]));
         Assert.Contains("value is 7 bytes but the map expects 8 bytes", v.Message);
+        Assert.Equal((8, 7), (v.Expected, v.Actual));
         var batch = Assert.Throws<ArgumentException>(() => map.LookupBatch(map.CreateCursor(), new byte[10], new byte[16]));
         Assert.Contains("not a multiple of the key size 4", batch.Message);
+    }
+
+    [Fact]
+    public void ErrorsNameTheFailedCommandAsAnEnum()
+    {
+        Require();
+        var id = Assert.Throws<BpfException>(() => BpfMap.OpenById(uint.MaxValue - 7));
+        Assert.Equal(BpfCommand.BPF_MAP_GET_FD_BY_ID, id.FailedCommand);
+        Assert.Null(id.FailedCall);
+        Assert.Equal("BPF_MAP_GET_FD_BY_ID", id.Command);
+
+        // A refusal for want of a feature is a BpfException too, with the command that refused.
+        using var array = BpfMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 2 });
+        BpfException notSupported = Assert.ThrowsAny<BpfException>(() => array.DeleteBatch(U32(0)));
+        var n = Assert.IsType<BpfNotSupportedException>(notSupported);
+        Assert.Equal(BpfCommand.BPF_MAP_DELETE_BATCH, n.FailedCommand);
+        Assert.Contains("BPF_MAP_DELETE_BATCH on Array", n.Message);
+
+        // A call other than bpf() is named by KernelCall, and Command spells it as the system does.
+        var mmap = new BpfException(Errno.EPERM, KernelCall.Mmap, null);
+        Assert.Null(mmap.FailedCommand);
+        Assert.Equal(KernelCall.Mmap, mmap.FailedCall);
+        Assert.Equal("mmap", mmap.Command);
+        Assert.StartsWith("mmap: EPERM (1)", mmap.Message);
     }
 
     [Fact]
