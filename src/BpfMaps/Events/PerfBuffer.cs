@@ -194,10 +194,10 @@ public sealed unsafe class PerfBuffer : IDisposable
         try
         {
             file = OpenMapFile(map, kernel, out ownFile);
-            Check(EpollSyscall.EpollCreate(out epoll), "epoll_create1", map, null);
-            Check(EpollSyscall.EventFdCreate(out wake), "eventfd", map, null);
-            Check(EpollSyscall.EpollAdd(epoll, wake, Interop.Epoll.In, WakeToken), "epoll_ctl", map, null);
-            Check(MemoryMapping.Reserve((nuint)(ringBytes * slots.Length), out memory), "mmap", map, "address space for the rings");
+            Check(EpollSyscall.EpollCreate(out epoll), KernelCall.EpollCreate, map, null);
+            Check(EpollSyscall.EventFdCreate(out wake), KernelCall.EventFd, map, null);
+            Check(EpollSyscall.EpollAdd(epoll, wake, Interop.Epoll.In, WakeToken), KernelCall.EpollCtl, map, null);
+            Check(MemoryMapping.Reserve((nuint)(ringBytes * slots.Length), out memory), KernelCall.Mmap, map, "address space for the rings");
             for (int i = 0; i < slots.Length; i++)
             {
                 PerfBufferSlot slot = slots[i];
@@ -214,14 +214,19 @@ public sealed unsafe class PerfBuffer : IDisposable
                 err = memory!.MapFixed(at, (nuint)ringBytes, ev, 0);
                 if (err != 0)
                 {
-                    throw new BpfException(err, "mmap", $"perf buffer '{map.Name}': the ring of CPU {slot.Cpu} ({ringBytes} bytes)"
+                    throw new BpfException(err, KernelCall.Mmap, $"perf buffer '{map.Name}': the ring of CPU {slot.Cpu} ({ringBytes} bytes)"
                         + (err == Errno.EPERM ? "; perf rings count against the locked-memory limit (ulimit -l, /proc/sys/kernel/perf_event_mlock_kb): use fewer pages" : ""));
                 }
 
                 ring.Attach(memory.Address + at, page, ringSize);
-                Check(EpollSyscall.EpollAdd(epoll, ev, Interop.Epoll.In, (ulong)i), "epoll_ctl", map, null);
-                Check(SetSlot(file, slot.Index, ev), "BPF_MAP_UPDATE_ELEM", map, $"slot {slot.Index} (CPU {slot.Cpu})");
-                Check(PerfEventSyscall.Enable(ev), "PERF_EVENT_IOC_ENABLE", map, $"CPU {slot.Cpu}");
+                Check(EpollSyscall.EpollAdd(epoll, ev, Interop.Epoll.In, (ulong)i), KernelCall.EpollCtl, map, null);
+                int set = SetSlot(file, slot.Index, ev);
+                if (set != 0)
+                {
+                    throw new BpfException(set, BpfCommand.BPF_MAP_UPDATE_ELEM, $"perf buffer '{map.Name}': slot {slot.Index} (CPU {slot.Cpu})");
+                }
+
+                Check(PerfEventSyscall.Enable(ev), KernelCall.PerfEventIoctl, map, $"PERF_EVENT_IOC_ENABLE, CPU {slot.Cpu}");
             }
 
             bool deleteSlots = !ownFile || (map.Info.Flags & MapFlags.PreserveElems) != 0;
@@ -359,12 +364,12 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// </summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="BpfException">The ioctl failed.</exception>
-    public void Pause() => ForEachRing(r => PerfEventSyscall.PauseOutput(r.Fd, true), "PERF_EVENT_IOC_PAUSE_OUTPUT");
+    public void Pause() => ForEachRing(r => PerfEventSyscall.PauseOutput(r.Fd, true), KernelCall.PerfEventIoctl, "PERF_EVENT_IOC_PAUSE_OUTPUT");
 
     /// <summary>Resumes output after <see cref="Pause"/> (PERF_EVENT_IOC_PAUSE_OUTPUT 0).</summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="BpfException">The ioctl failed.</exception>
-    public void Resume() => ForEachRing(r => PerfEventSyscall.PauseOutput(r.Fd, false), "PERF_EVENT_IOC_PAUSE_OUTPUT");
+    public void Resume() => ForEachRing(r => PerfEventSyscall.PauseOutput(r.Fd, false), KernelCall.PerfEventIoctl, "PERF_EVENT_IOC_PAUSE_OUTPUT");
 
     /// <summary>
     /// Disables every ring's event (PERF_EVENT_IOC_DISABLE): bpf_perf_event_output then fails with EOPNOTSUPP and
@@ -372,12 +377,12 @@ public sealed unsafe class PerfBuffer : IDisposable
     /// </summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="BpfException">The ioctl failed.</exception>
-    public void Disable() => ForEachRing(r => PerfEventSyscall.Disable(r.Fd), "PERF_EVENT_IOC_DISABLE");
+    public void Disable() => ForEachRing(r => PerfEventSyscall.Disable(r.Fd), KernelCall.PerfEventIoctl, "PERF_EVENT_IOC_DISABLE");
 
     /// <summary>Enables every ring's event again (PERF_EVENT_IOC_ENABLE).</summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="BpfException">The ioctl failed.</exception>
-    public void Enable() => ForEachRing(r => PerfEventSyscall.Enable(r.Fd), "PERF_EVENT_IOC_ENABLE");
+    public void Enable() => ForEachRing(r => PerfEventSyscall.Enable(r.Fd), KernelCall.PerfEventIoctl, "PERF_EVENT_IOC_ENABLE");
 
     /// <summary>Makes a wait in progress (or the next one) return at once, with no records.</summary>
     public void Wake() => _ = EpollSyscall.EventFdSignal(_wake);
@@ -753,7 +758,7 @@ public sealed unsafe class PerfBuffer : IDisposable
 
         if (err != 0)
         {
-            throw new BpfException(err, "epoll_wait", $"waiting on {this}");
+            throw new BpfException(err, KernelCall.EpollWait, $"waiting on {this}");
         }
 
         bool data = false;
@@ -799,7 +804,7 @@ public sealed unsafe class PerfBuffer : IDisposable
         }
     }
 
-    private void ForEachRing(Func<Ring, int> call, string name)
+    private void ForEachRing(Func<Ring, int> call, KernelCall kind, string request)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         foreach (Ring r in _rings)
@@ -809,7 +814,7 @@ public sealed unsafe class PerfBuffer : IDisposable
 
             if (err != 0)
             {
-                throw new BpfException(err, name, $"{this}: CPU {r.Cpu}");
+                throw new BpfException(err, kind, $"{request} on {this}: CPU {r.Cpu}");
             }
         }
     }
@@ -903,7 +908,7 @@ public sealed unsafe class PerfBuffer : IDisposable
 
         file.Dispose();
         own = false;
-        Check(((IMapMemoryBackend)kernel).OpenPollHandle(out SafeHandle? copy), "dup", map, "its descriptor");
+        Check(((IMapMemoryBackend)kernel).OpenPollHandle(out SafeHandle? copy), KernelCall.Dup, map, "its descriptor");
         return (BpfFd)copy!;
     }
 
@@ -930,10 +935,10 @@ public sealed unsafe class PerfBuffer : IDisposable
             Errno.EMFILE => "too many open files (ulimit -n)",
             _ => $"CPU {slot.Cpu}",
         };
-        return new BpfException(err, "perf_event_open", $"perf buffer '{map.Name}', CPU {slot.Cpu}: {hint}");
+        return new BpfException(err, KernelCall.PerfEventOpen, $"perf buffer '{map.Name}', CPU {slot.Cpu}: {hint}");
     }
 
-    private static void Check(int err, string call, BpfMap map, string? what)
+    private static void Check(int err, KernelCall call, BpfMap map, string? what)
     {
         if (err != 0)
         {

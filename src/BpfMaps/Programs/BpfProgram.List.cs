@@ -91,20 +91,20 @@ public sealed partial class BpfProgram
 
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_PROG_GET_FD_BY_ID");
+                    BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_FD_BY_ID);
                 }
 
                 err = BpfSyscall.ProgGetInfo(fd, out BpfProgInfoNative native);
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
                 }
 
                 Span<uint> ids = native.nr_map_ids <= small.Length ? small[..(int)native.nr_map_ids] : new uint[native.nr_map_ids];
                 err = BpfSyscall.ProgGetMapIds(fd, ids, out uint count);
                 if (err != 0)
                 {
-                    BpfErrors.Throw(err, "BPF_OBJ_GET_INFO_BY_FD");
+                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
                 }
 
                 if (ids[..(int)Math.Min(count, (uint)ids.Length)].Contains(mapId))
