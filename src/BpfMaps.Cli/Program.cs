@@ -81,6 +81,7 @@ namespace BpfMaps.Cli
             AddBtf(root, shared, console);
             AddBench(root, shared, console);
             AddWatch(root, shared, console);
+            AddEventPipe(root, shared, console);
             AddDemo(root, shared, console);
             AddCompletion(root, shared, console);
             AddDrainRace(root, shared, console);
@@ -122,6 +123,19 @@ namespace BpfMaps.Cli
             {
                 return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new WatchCommand(console, o).Run(p.GetValue(words) ?? [], new WatchCommandSettings(p.GetValue(interval), p.GetValue(count), p.GetValue(drain))));
             });
+            root.Subcommands.Add(cmd);
+        }
+
+        private static void AddEventPipe(RootCommand root, SharedOptions shared, CliConsole console)
+        {
+            var words = MapWords("event_pipe");
+            var count = new Option<long>("--count") { Description = "Stop after N events (default: until Ctrl+C)" };
+            var seconds = new Option<double>("--seconds") { Description = "Stop after S seconds" };
+            var type = new Option<string>("--type") { Description = "Format records by this BTF type of the map or of a program that uses it (event, 'struct event')" };
+            var pages = new Option<int>("--pages") { Description = "Data pages per perf ring, a power of two", DefaultValueFactory = _ => EventPipeSettings.DefaultPages };
+            var cmd = new Command("event_pipe", "Print the records of a perf event array (bpftool map event_pipe) or a ring buffer as they arrive; a summary on stderr at the end") { words, count, seconds, type, pages };
+            cmd.SetAction(p => CommandRunner.Execute(console, () => ReadOptions(p, shared), o =>
+                new EventPipeCommand(console, o).Run(p.GetValue(words) ?? [], new EventPipeSettings(p.GetValue(count), p.GetValue(seconds), p.GetValue(type), p.GetValue(pages)))));
             root.Subcommands.Add(cmd);
         }
 
@@ -182,6 +196,7 @@ namespace BpfMaps.Cli
                 "pin" => "MAP FILE",
                 "peek" => "MAP (bloom_filter: MAP value VALUE)",
                 "push" or "enqueue" => "MAP value VALUE [any|exist]",
+                "event_pipe" => "MAP [cpu N index M]",
                 _ => "MAP",
             };
             var words = new Argument<string[]>("words") { Arity = ArgumentArity.ZeroOrMore, HelpName = help, Description = "MAP := id N | pinned PATH | name NAME" };

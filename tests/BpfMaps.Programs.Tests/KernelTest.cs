@@ -35,13 +35,14 @@ public abstract class KernelTest : IDisposable
         _mappingsBefore = MapMappings();
     }
 
-    /// <summary>Mappings of BPF maps and of in-process rings in this process, from /proc/self/maps.</summary>
+    /// <summary>Mappings of BPF maps, perf event rings and in-process rings in this process, from /proc/self/maps.</summary>
     protected static int MapMappings()
     {
         int n = 0;
         foreach (string line in File.ReadLines("/proc/self/maps"))
         {
-            if (line.EndsWith("anon_inode:bpf-map", StringComparison.Ordinal) || line.Contains("/memfd:bpfmaps-ring", StringComparison.Ordinal))
+            if (line.EndsWith("anon_inode:bpf-map", StringComparison.Ordinal) || line.EndsWith("anon_inode:[perf_event]", StringComparison.Ordinal)
+                || line.Contains("/memfd:bpfmaps-ring", StringComparison.Ordinal))
             {
                 n++;
             }
@@ -56,11 +57,11 @@ public abstract class KernelTest : IDisposable
         long leaked = BpfFd.LiveCount - _liveBefore;
         Assert.True(leaked == 0, $"{leaked} BPF descriptor(s) leaked by this test:\n{string.Join("\n---\n", BpfFd.LiveOrigins)}");
         long fds = CountedFd.LiveCount - _fdsBefore;
-        Assert.True(fds == 0, $"{fds} epoll/eventfd/memfd descriptor(s) leaked by this test:\n{string.Join("\n---\n", CountedFd.LiveOrigins)}");
+        Assert.True(fds == 0, $"{fds} epoll/eventfd/memfd/perf event descriptor(s) leaked by this test:\n{string.Join("\n---\n", CountedFd.LiveOrigins)}");
         long regions = MappedRegion.LiveCount - _regionsBefore;
         Assert.True(regions == 0, $"{regions} memory mapping(s) leaked by this test:\n{string.Join("\n---\n", MappedRegion.LiveOrigins)}");
         int mappings = MapMappings() - _mappingsBefore;
-        Assert.True(mappings == 0, $"{mappings} mapping(s) of BPF maps or rings still in /proc/self/maps after this test");
+        Assert.True(mappings == 0, $"{mappings} mapping(s) of BPF maps, perf rings or rings still in /proc/self/maps after this test");
     }
 
     protected static BpfMap CreateCounters(MapType type = MapType.Hash, int maxEntries = 1024)

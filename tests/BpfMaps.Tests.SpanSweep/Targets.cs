@@ -64,7 +64,7 @@ internal sealed class TargetSet : IDisposable
         typeof(BpfMap<uint, ulong>), typeof(BpfMap<uint, uint>), typeof(PerCpuBpfMap<uint, ulong>),
         typeof(BpfQueue<ulong>), typeof(BpfStack<ulong>), typeof(BpfBloomFilter<ulong>),
         typeof(MapLayout), typeof(BpfMaps.Btf.BtfSpec), typeof(BpfMaps.Btf.BtfField), typeof(BpfMaps.Btf.IBtfValueSink),
-        typeof(BpfMaps.Events.UserRingBuffer), typeof(BpfMaps.Events.IRecordHandler),
+        typeof(BpfMaps.Events.UserRingBuffer), typeof(BpfMaps.Events.IRecordHandler), typeof(BpfMaps.Events.PerfBuffer),
     ];
 
     public List<Target> Targets { get; } = [];
@@ -123,6 +123,14 @@ internal sealed class TargetSet : IDisposable
         _owned.Add(swap);
         Add("kernel SwapDrainMap", swap, null, kernel: true);
         AddEventTargets(BpfMap.Create, "kernel", kernel: true);
+
+        // Perf event arrays hold kernel perf events: the engine has none, so these are kernel targets only.
+        BpfMap perf = BpfMap.Create(new MapSpec { Type = MapType.PerfEventArray, KeySize = 4, ValueSize = 4, MaxEntries = PossibleCpus.Count, Name = "sweep_perf" });
+        _owned.Add(perf);
+        Add("kernel perf_event_array", perf, null, kernel: true);
+        var reader = BpfMaps.Events.PerfBuffer.Open(perf, new BpfMaps.Events.PerfBufferOptions { PagesPerCpu = 1 });
+        _owned.Add(reader);
+        Add("kernel perf_event_array as PerfBuffer", reader, null, kernel: true);
     }
 
     // Ring buffer maps (every BpfMap method runs on them too), a user ring buffer's producer, and a record handler.

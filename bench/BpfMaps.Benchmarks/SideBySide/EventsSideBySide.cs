@@ -8,7 +8,8 @@ namespace BpfMaps.Benchmarks.SideBySide;
 /// <summary>
 /// The event-map scenarios of the side-by-side runner: draining a ring buffer with the library against libbpf's
 /// ring_buffer__consume and ring_buffer__poll (a C program compiled here with gcc and -lbpf) over the same records
-/// from the same producer, and the dump of a 1M-entry mmapable array read from memory against the batch dump.
+/// from the same producer, the same for a perf event array against libbpf's perf_buffer, and the dump of a
+/// 1M-entry mmapable array read from memory against the batch dump.
 /// </summary>
 internal static class EventsSideBySide
 {
@@ -152,6 +153,158 @@ internal static class EventsSideBySide
     }
 
     private static long s_lastAllocated;
+
+    /// <summary>
+    /// A perf event array drained by <see cref="Events.PerfBuffer"/> and by libbpf's perf_buffer (perf_buffer__consume
+    /// and a perf_buffer__poll loop in <c>perfbuf_consume.c</c>), over the same records from the same producer: each
+    /// round opens the reader (its events go into the map), fills CPU 0's ring with EventProgram test runs, then times
+    /// the drain, pinned to another CPU. Both open a ring on every online CPU, with the same size and a wake-up per sample.
+    /// </summary>
+    public static bool PerfBuffer(int records, int rounds)
+    {
+        string cConsumer = Compile("perfbuf_consume.c", "-lbpf");
+
+        // A 24-byte sample takes 40 bytes in the ring (8 header, 4 size, the data and 4 of padding).
+        int page = Environment.SystemPageSize;
+        int pages = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)((long)records * 40 / page + 1));
+        using BpfMap perf = BpfMap.Create(new MapSpec { Type = MapType.PerfEventArray, KeySize = 4, ValueSize = 4, MaxEntries = PossibleCpus.Count, Name = "bench_perf" });
+        using BpfMap state = EventProgram.CreateStateMap("bench_pstate");
+        using BpfProgram producer = EventProgram.Load(perf, state, new EventProgramOptions { Output = EventOutput.PerfEventOutput });
+        int consumerCpu = Environment.ProcessorCount > 1 ? 1 : 0;
+        string? taskset = File.Exists("/usr/bin/taskset") ? "/usr/bin/taskset" : null;
+        Console.WriteLine();
+        Console.WriteLine($"perf event array: {records:N0} samples of 24 bytes (40 in the ring) written by EventProgram test runs on CPU 0, then drained on CPU {consumerCpu}{(taskset is null ? " (libbpf unpinned: no taskset)" : "")}; "
+            + $"{pages} pages ({(long)pages * page >> 20} MiB) a ring on each of {Environment.ProcessorCount} CPUs; best of {rounds}");
+
+        void Fill()
+        {
+            EventProducerCounters before = EventProgram.ReadCounters(state)[0];
+            for (int done = 0; done < records;)
+            {
+                int n = Math.Min(1_000_000, records - done);
+                int err = producer.TryTestRunOnCpu(0, Packet, n, out _);
+                if (err is not (0 or Errno.EINTR))
+                {
+                    throw new InvalidOperationException($"test run: {Errno.Name(err)}");
+                }
+
+                EventProducerCounters now = EventProgram.ReadCounters(state)[0];
+                done = (int)(now.Accepted + now.Dropped - before.Accepted - before.Dropped);
+            }
+
+            EventProducerCounters after = EventProgram.ReadCounters(state)[0];
+            if (after.Dropped != before.Dropped)
+            {
+                throw new InvalidOperationException($"{after.Dropped - before.Dropped} samples were refused while filling (no reader, or a ring too small)");
+            }
+        }
+
+        double Library(bool poll)
+        {
+            using Events.PerfBuffer reader = Events.PerfBuffer.Open(perf, new PerfBufferOptions { PagesPerCpu = pages });
+            Fill();
+            var h = new SumHandler();
+            Span<byte> saved = stackalloc byte[Kernel.CpuAffinity.MaskBytes];
+            Kernel.CpuAffinity.Get(saved);
+            Kernel.CpuAffinity.Pin(consumerCpu);
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            long t0 = Stopwatch.GetTimestamp();
+            if (poll)
+            {
+                while (h.Records < records)
+                {
+                    reader.Poll(TimeSpan.FromMilliseconds(100), ref h);
+                }
+            }
+            else
+            {
+                reader.Consume(ref h);
+            }
+
+            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            s_lastAllocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            Kernel.CpuAffinity.Set(saved);
+            if (h.Records != records || reader.LostCount != 0)
+            {
+                throw new InvalidOperationException($"consumed {h.Records} of {records}, {reader.LostCount} lost");
+            }
+
+            return s;
+        }
+
+        double Libbpf(string mode)
+        {
+            var psi = new ProcessStartInfo(taskset ?? cConsumer) { RedirectStandardOutput = true, RedirectStandardInput = true };
+            if (taskset is not null)
+            {
+                psi.ArgumentList.Add("-c");
+                psi.ArgumentList.Add(consumerCpu.ToString(CultureInfo.InvariantCulture));
+                psi.ArgumentList.Add(cConsumer);
+            }
+
+            psi.ArgumentList.Add(perf.Id.ToString(CultureInfo.InvariantCulture));
+            psi.ArgumentList.Add(records.ToString(CultureInfo.InvariantCulture));
+            psi.ArgumentList.Add(pages.ToString(CultureInfo.InvariantCulture));
+            psi.ArgumentList.Add(mode);
+            using var p = Process.Start(psi)!;
+            if (p.StandardOutput.ReadLine() != "ready")
+            {
+                p.WaitForExit();
+                throw new InvalidOperationException($"{cConsumer} did not start ({p.ExitCode})");
+            }
+
+            Fill();
+            p.StandardInput.WriteLine("go");
+            p.StandardInput.Flush();
+            string[] parts = p.StandardOutput.ReadToEnd().Trim().Split(' ');
+            p.WaitForExit();
+            if (p.ExitCode != 0 || long.Parse(parts[0], CultureInfo.InvariantCulture) != records)
+            {
+                throw new InvalidOperationException($"{cConsumer} failed ({p.ExitCode}): {string.Join(' ', parts)}");
+            }
+
+            return long.Parse(parts[1], CultureInfo.InvariantCulture) / 1e9;
+        }
+
+        for (int w = 0; w < 3; w++)
+        {
+            Library(w == 1);
+        }
+
+        (string Name, Func<double> Run)[] consumers =
+        [
+            ("BpfMaps Consume (struct)", () => Library(false)),
+            ("libbpf perf_buffer__consume", () => Libbpf("consume")),
+            ("BpfMaps Poll (struct)", () => Library(true)),
+            ("libbpf perf_buffer__poll", () => Libbpf("poll")),
+        ];
+        double[] best = [.. consumers.Select(_ => double.MaxValue)];
+        var all = consumers.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int i = 0; i < consumers.Length; i++)
+            {
+                double s = consumers[i].Run();
+                all[i].Add(s);
+                best[i] = Math.Min(best[i], s);
+            }
+        }
+
+        Console.WriteLine($"  {"consumer",-30} {"records/s",14} {"ns/record",10} {"median ns",10} {"vs libbpf",10}");
+        for (int i = 0; i < consumers.Length; i++)
+        {
+            double baseline = best[i - (i % 2) + 1];
+            double median = all[i].Order().ElementAt(all[i].Count / 2);
+            Console.WriteLine($"  {consumers[i].Name,-30} {records / best[i],14:N0} {best[i] * 1e9 / records,10:F2} {median * 1e9 / records,10:F2} {baseline / best[i],9:F2}x");
+        }
+
+        Library(false);
+        double perRecord = (double)s_lastAllocated / records;
+        double consumeRatio = best[1] / best[0], pollRatio = best[3] / best[2];
+        Console.WriteLine($"  allocated by Consume: {s_lastAllocated:N0} B in total, {perRecord:F4} B/record");
+        Console.WriteLine($"  targets: Consume/libbpf {consumeRatio:F2}x (>= 1.0x: {Verdict(consumeRatio >= 1.0)}), Poll/libbpf {pollRatio:F2}x (>= 1.0x: {Verdict(pollRatio >= 1.0)}), 0 B/record: {Verdict(perRecord < 0.01)}");
+        return consumeRatio >= 1.0 && pollRatio >= 1.0 && perRecord < 0.01;
+    }
 
     public static bool MmapDump(int entries, int rounds)
     {

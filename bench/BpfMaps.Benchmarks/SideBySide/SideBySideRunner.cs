@@ -9,14 +9,15 @@ namespace BpfMaps.Benchmarks.SideBySide;
 /// loop of BPF_MAP_LOOKUP_BATCH (compiled here with gcc), and a get_next_key + lookup loop. Prints
 /// entries/s, ratios against the C loop, and bytes allocated per entry in steady state. Then the event maps
 /// (<see cref="EventsSideBySide"/>): a ring buffer drained by BpfMaps and by libbpf, and an mmapable array's dump
-/// from memory against the batch dump. <c>--only dump,ringbuf,mmap</c> picks scenarios.
+/// from memory against the batch dump, and a perf event array drained by BpfMaps and by libbpf's perf_buffer.
+/// <c>--only dump,ringbuf,perfbuf,mmap</c> picks scenarios.
 /// </summary>
 public static class SideBySideRunner
 {
     public static int Run(string[] args)
     {
-        int hashEntries = 1_000_000, perCpuEntries = 100_000, rounds = 5, ringRecords = 2_000_000, mmapEntries = 1_000_000;
-        string[] only = ["dump", "ringbuf", "mmap"];
+        int hashEntries = 1_000_000, perCpuEntries = 100_000, rounds = 5, ringRecords = 2_000_000, mmapEntries = 1_000_000, perfRecords = 1_000_000;
+        string[] only = ["dump", "ringbuf", "perfbuf", "mmap"];
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -26,6 +27,7 @@ public static class SideBySideRunner
                 case "--rounds": rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--ring-records": ringRecords = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--mmap-entries": mmapEntries = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--perf-records": perfRecords = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--only": only = args[i + 1].Split(','); break;
             }
         }
@@ -48,6 +50,11 @@ public static class SideBySideRunner
         if (only.Contains("ringbuf"))
         {
             ok &= EventsSideBySide.RingBuffer(ringRecords, rounds);
+        }
+
+        if (only.Contains("perfbuf"))
+        {
+            ok &= EventsSideBySide.PerfBuffer(perfRecords, rounds);
         }
 
         if (only.Contains("mmap"))

@@ -57,6 +57,9 @@ internal enum ExitCode
     /// <summary><c>btf</c>: no BTF object with that id, a map without BTF, or no such file.</summary>
     NoBtf = 16,
 
+    /// <summary><c>event_pipe</c>: a ring stopped being readable while it was read (the kernel hung up a perf event, or a ring's records are corrupt).</summary>
+    EventsGone = 17,
+
     /// <summary>Stopped by Ctrl+C.</summary>
     Interrupted = 130,
 }

@@ -9,6 +9,8 @@ namespace BpfMaps.Cli.Input;
 /// </summary>
 internal static class Completions
 {
+    private static readonly string[] SlotKeywords = ["cpu", "index"];
+
     /// <summary>Suggestions for the word being typed.</summary>
     /// <param name="command">The command.</param>
     /// <param name="words">Words typed so far (may include the partial word).</param>
@@ -125,6 +127,14 @@ internal static class Completions
         if (done.Count == start || (command == "create" && last == "inner_map"))
         {
             return MapSelector.Keywords;
+        }
+
+        if (command == "event_pipe" && done.Count >= start + 2)
+        {
+            // cpu N index M, in either order; CPU numbers from the possible CPUs.
+            return last == "cpu" ? Enumerable.Range(0, PossibleCpus.Count).Select(c => c.ToString(CultureInfo.InvariantCulture))
+                : last == "index" ? []
+                : SlotKeywords.Where(k => !done.Skip(start + 2).Contains(k));
         }
 
         if (done.Count == start + 2)

@@ -142,6 +142,59 @@ internal sealed class BpftoolJsonWriter(Utf8Output output, bool pretty)
         String(value);
     }
 
+    /// <summary>
+    /// Writes a JSON value given as compact UTF-8 text (a BTF sink's output), token by token in this writer's layout:
+    /// numbers, strings and literals keep their exact text.
+    /// </summary>
+    /// <param name="json">One complete JSON value.</param>
+    public void Json(ReadOnlySpan<byte> json)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(json);
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case System.Text.Json.JsonTokenType.StartObject:
+                    StartObject();
+                    break;
+                case System.Text.Json.JsonTokenType.EndObject:
+                    EndObject();
+                    break;
+                case System.Text.Json.JsonTokenType.StartArray:
+                    StartArray();
+                    break;
+                case System.Text.Json.JsonTokenType.EndArray:
+                    EndArray();
+                    break;
+                case System.Text.Json.JsonTokenType.PropertyName:
+                    Separate();
+                    NewLine();
+                    _comma = false;
+                    output.Write((byte)'"');
+                    output.Write(reader.ValueSpan);
+                    output.Write(pretty ? "\": "u8 : "\":"u8);
+                    break;
+                case System.Text.Json.JsonTokenType.String:
+                    Separate();
+                    output.Write((byte)'"');
+                    output.Write(reader.ValueSpan);
+                    output.Write((byte)'"');
+                    break;
+                default:
+                    Separate();
+                    output.Write(reader.ValueSpan);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Forgets the separator state, to start a new document on the same output (ndjson).</summary>
+    public void Reset()
+    {
+        _depth = 0;
+        _comma = false;
+    }
+
     /// <summary>Ends the document with bpftool's newline and flushes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Finish()

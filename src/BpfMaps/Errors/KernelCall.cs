@@ -30,6 +30,12 @@ public enum KernelCall
 
     /// <summary>The in-process engine's <c>bpf_user_ringbuf_drain</c>, the program side of a user ring buffer.</summary>
     UserRingbufDrain,
+
+    /// <summary><c>perf_event_open</c>, a perf buffer's event on one CPU.</summary>
+    PerfEventOpen,
+
+    /// <summary>An <c>ioctl</c> on a perf event: enable, disable, pause or resume its output.</summary>
+    PerfEventIoctl,
 }
 
 /// <summary>Names of <see cref="KernelCall"/> values as the system spells them.</summary>
@@ -48,6 +54,8 @@ public static class KernelCallNames
         KernelCall.Dup => "dup",
         KernelCall.AtomicAdd => "atomic add",
         KernelCall.UserRingbufDrain => "bpf_user_ringbuf_drain",
+        KernelCall.PerfEventOpen => "perf_event_open",
+        KernelCall.PerfEventIoctl => "ioctl",
         _ => call.ToString(),
     };
 }

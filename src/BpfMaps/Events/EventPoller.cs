@@ -6,11 +6,13 @@ namespace BpfMaps.Events;
 /// <summary>
 /// One epoll instance serving several event sources, each with its own handler (as libbpf's ring_buffer__add
 /// and ring_buffer__poll): <see cref="Poll"/> waits until any source has records and hands them to that source's
-/// handler. Sources are <see cref="RingBuffer"/>s today; the poller does not own them.
+/// handler. Sources are <see cref="RingBuffer"/>s and <see cref="PerfBuffer"/>s, in any mix; the poller does not own them.
 /// </summary>
 /// <remarks>
 /// Polling is for one thread at a time; <see cref="Add(RingBuffer, RecordHandler)"/> may run while another
 /// thread polls. A source disposed while still added makes the next poll throw <see cref="ObjectDisposedException"/>.
+/// A perf buffer is waited on through its own epoll instance (epoll nests), so its <see cref="PerfBuffer.Wake"/> does
+/// not wake the poller: use the poller's <see cref="Wake"/>.
 /// </remarks>
 public sealed class EventPoller : IDisposable
 {
@@ -80,13 +82,59 @@ public sealed class EventPoller : IDisposable
     {
         ArgumentNullException.ThrowIfNull(ring);
         ArgumentNullException.ThrowIfNull(handler);
-        int index = AddSource(new RingSource<THandler>(ring, handler));
-        if (index < 0)
-        {
-            throw new ArgumentException($"{ring} is already in this poller", nameof(ring));
-        }
+        return AddOnce(new RingSource<THandler>(ring, handler), ring);
+    }
 
-        return index;
+    private int AddOnce(Source source, object what)
+    {
+        int index = AddSource(source);
+        return index >= 0 ? index : throw new ArgumentException($"{what} is already in this poller", nameof(source));
+    }
+
+    /// <summary>Adds a perf buffer whose samples' data go to <paramref name="handler"/>; lost reports are counted in <see cref="PerfBuffer.LostCount"/>.</summary>
+    /// <param name="perf">The perf buffer; not owned (dispose it after the poller).</param>
+    /// <param name="handler">Called once per sample of this buffer.</param>
+    /// <returns>The source's index, in the order sources were added.</returns>
+    /// <exception cref="ArgumentException">The buffer was already added.</exception>
+    /// <exception cref="ObjectDisposedException">The poller or the buffer is disposed.</exception>
+    /// <exception cref="BpfException">epoll_ctl failed.</exception>
+    public int Add(PerfBuffer perf, RecordHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Add(perf, new DelegateRecordHandler(handler));
+    }
+
+    /// <summary>Adds a perf buffer whose samples' data go to <paramref name="handler"/>, stored in the poller and called directly.</summary>
+    /// <typeparam name="THandler">The handler type (the same handlers ring buffers take).</typeparam>
+    /// <param name="perf">The perf buffer; not owned.</param>
+    /// <param name="handler">Called once per sample of this buffer.</param>
+    /// <returns>The source's index.</returns>
+    /// <exception cref="ArgumentException">The buffer was already added.</exception>
+    /// <exception cref="ObjectDisposedException">The poller or the buffer is disposed.</exception>
+    /// <exception cref="BpfException">epoll_ctl failed.</exception>
+    public int Add<THandler>(PerfBuffer perf, THandler handler) where THandler : IRecordHandler
+    {
+        ArgumentNullException.ThrowIfNull(perf);
+        ArgumentNullException.ThrowIfNull(handler);
+        return AddOnce(new PerfSource<RecordSink<THandler>>(perf, new RecordSink<THandler> { Inner = handler }, samplesOnly: true), perf);
+    }
+
+    /// <summary>
+    /// Adds a perf buffer whose samples (with CPU, slot and timestamp) and lost reports go to <paramref name="handler"/>,
+    /// stored in the poller and called directly.
+    /// </summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <param name="perf">The perf buffer; not owned.</param>
+    /// <param name="handler">Called once per record of this buffer.</param>
+    /// <returns>The source's index.</returns>
+    /// <exception cref="ArgumentException">The buffer was already added.</exception>
+    /// <exception cref="ObjectDisposedException">The poller or the buffer is disposed.</exception>
+    /// <exception cref="BpfException">epoll_ctl failed.</exception>
+    public int AddRecords<THandler>(PerfBuffer perf, THandler handler) where THandler : IPerfRecordHandler
+    {
+        ArgumentNullException.ThrowIfNull(perf);
+        ArgumentNullException.ThrowIfNull(handler);
+        return AddOnce(new PerfSource<THandler>(perf, handler, samplesOnly: false), perf);
     }
 
     /// <summary>
@@ -98,6 +146,7 @@ public sealed class EventPoller : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout other than infinite.</exception>
     /// <exception cref="InvalidOperationException">Another thread is polling, or a source is being consumed elsewhere.</exception>
     /// <exception cref="ObjectDisposedException">The poller, or a source, is disposed.</exception>
+    /// <exception cref="EventSourceGoneException">The kernel hung up a perf buffer's ring (records before it were handed over).</exception>
     /// <exception cref="BpfException">epoll_wait failed.</exception>
     public int Poll(TimeSpan timeout)
     {
@@ -233,15 +282,15 @@ public sealed class EventPoller : IDisposable
     }
 
     /// <summary>
-    /// One source of events: something epoll can wait on and a way to hand its records to a handler. The perf
-    /// buffer of a PERF_EVENT_ARRAY is meant to be another kind of source.
+    /// One source of events: something epoll can wait on and a way to hand its records to a handler (a ring buffer's
+    /// map descriptor, or a perf buffer's own epoll instance over its rings).
     /// </summary>
     internal abstract class Source
     {
         /// <summary>What epoll waits on (EPOLLIN).</summary>
         public abstract SafeHandle PollHandle { get; }
 
-        /// <summary>Whether records (or a record still being written) are waiting.</summary>
+        /// <summary>Whether records (or a record still being written) are waiting, or something to report (a ring gone).</summary>
         public abstract bool HasData { get; }
 
         /// <summary>After epoll reported the source: quiet its readiness if it is edge-like (an eventfd).</summary>
@@ -269,5 +318,39 @@ public sealed class EventPoller : IDisposable
         public override object Identity => ring;
 
         public override string ToString() => ring.ToString();
+    }
+
+    private sealed class PerfSource<THandler>(PerfBuffer perf, THandler handler, bool samplesOnly) : Source where THandler : IPerfRecordHandler
+    {
+        private THandler _handler = handler;
+
+        public override SafeHandle PollHandle => perf.PollHandle;
+
+        public override bool HasData => perf.HasData || perf.HasGoneRing;
+
+        public override void AfterWake() => perf.AfterWake();
+
+        public override int Consume()
+        {
+            int n = perf.ConsumeCore(ref _handler, int.MaxValue);
+            perf.ThrowIfGone();
+            return samplesOnly ? n - perf.LastLostReports : n;
+        }
+
+        public override object Identity => perf;
+
+        public override string ToString() => perf.ToString();
+    }
+
+    /// <summary>An <see cref="IRecordHandler"/> kept in a poller source for a perf buffer: sample data only.</summary>
+    private struct RecordSink<THandler> : IPerfRecordHandler where THandler : IRecordHandler
+    {
+        public THandler Inner;
+
+        public void OnSample(in PerfSample sample) => Inner.OnRecord(sample.Data);
+
+        public readonly void OnLost(in PerfLost lost)
+        {
+        }
     }
 }

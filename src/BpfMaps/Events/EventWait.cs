@@ -29,6 +29,10 @@ internal static class EventWait
     /// it off the epoll set before the waiter saw it signalled, and the wait would go on.
     /// </summary>
     public static int Wait(EpollHandle epoll, EventFdHandle wake, Span<ulong> ready, int timeoutMs, out int count)
+        => Wait(epoll, wake, ready, Span<uint>.Empty, timeoutMs, out count);
+
+    /// <summary>Like <see cref="Wait(EpollHandle, EventFdHandle, Span{ulong}, int, out int)"/>, with each ready descriptor's event bits.</summary>
+    public static int Wait(EpollHandle epoll, EventFdHandle wake, Span<ulong> ready, Span<uint> events, int timeoutMs, out int count)
     {
         count = 0;
         bool held = false;
@@ -43,7 +47,7 @@ internal static class EventWait
 
         try
         {
-            return WaitCore(epoll, ready, timeoutMs, out count);
+            return WaitCore(epoll, ready, events, timeoutMs, out count);
         }
         finally
         {
@@ -51,13 +55,13 @@ internal static class EventWait
         }
     }
 
-    private static int WaitCore(EpollHandle epoll, Span<ulong> ready, int timeoutMs, out int count)
+    private static int WaitCore(EpollHandle epoll, Span<ulong> ready, Span<uint> events, int timeoutMs, out int count)
     {
         long start = timeoutMs > 0 ? Stopwatch.GetTimestamp() : 0;
         int left = timeoutMs;
         while (true)
         {
-            int err = EpollSyscall.EpollWait(epoll, ready, left, out count);
+            int err = EpollSyscall.EpollWait(epoll, ready, events, left, out count);
             if (err != Errno.EINTR)
             {
                 return err;

@@ -125,7 +125,8 @@ public sealed unsafe partial class RingBuffer : IDisposable
     /// <summary>Hands every committed record to <paramref name="handler"/>, without waiting (libbpf's ring_buffer__consume).</summary>
     /// <param name="handler">Called once per record; the span is valid for the call only.</param>
     /// <returns>Records handed over (discarded ones are skipped and not counted).</returns>
-    /// <exception cref="InvalidOperationException">Another thread is consuming this ring, or a record header is corrupt.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming this ring.</exception>
+    /// <exception cref="EventSourceGoneException">A record header is corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public int Consume(RecordHandler handler)
     {
@@ -141,7 +142,8 @@ public sealed unsafe partial class RingBuffer : IDisposable
     /// <typeparam name="THandler">The handler type.</typeparam>
     /// <param name="handler">Called once per record; its state is updated in place.</param>
     /// <returns>Records handed over.</returns>
-    /// <exception cref="InvalidOperationException">Another thread is consuming this ring, or a record header is corrupt.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is consuming this ring.</exception>
+    /// <exception cref="EventSourceGoneException">A record header is corrupt.</exception>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public int Consume<THandler>(ref THandler handler) where THandler : IRecordHandler, allows ref struct
         => ConsumeCore(ref handler, int.MaxValue);
@@ -467,7 +469,7 @@ public sealed unsafe partial class RingBuffer : IDisposable
         _corrupt = true;
         ulong position = Volatile.Read(ref *_consumerPos);
         uint header = Volatile.Read(ref *(uint*)(_ring + (position & _mask)));
-        throw new InvalidOperationException($"ring buffer '{Name}': the record header at position {position} reads 0x{header:x8}, a length beyond the ring's {Size} bytes");
+        throw new EventSourceGoneException(ToString(), -1, $"ring buffer '{Name}' is corrupt: the record header at position {position} reads 0x{header:x8}, a length beyond the ring's {Size} bytes");
     }
 
     private struct CopyHandler : IRecordHandler

@@ -20,6 +20,12 @@ internal static unsafe partial class Epoll
     /// <summary>EPOLLOUT: writable (a user ring buffer is empty).</summary>
     public const uint Out = 0x004;
 
+    /// <summary>EPOLLERR: an error on the descriptor (always reported, never asked for).</summary>
+    public const uint Err = 0x008;
+
+    /// <summary>EPOLLHUP: hung up (a perf event the kernel has ended; always reported, never asked for).</summary>
+    public const uint Hup = 0x010;
+
     /// <summary>
     /// glibc packs <c>struct epoll_event</c> on x86-64 (12 bytes, data at offset 4); i386 aligns a u64
     /// to 4 anyway. Every other architecture lays it out naturally (16 bytes, data at offset 8).

@@ -24,7 +24,7 @@ internal readonly record struct MapInfoFields(uint Type, uint Id, uint KeySize, 
     uint BtfId, uint BtfKeyTypeId, uint BtfValueTypeId, uint Ifindex, ulong MapExtra, uint BtfVmlinuxValueTypeId);
 
 /// <summary>The fields of <c>struct bpf_prog_info</c> the library reads, the name decoded.</summary>
-internal readonly record struct ProgInfoFields(uint Type, uint Id, string Name, uint BtfId);
+internal readonly record struct ProgInfoFields(uint Type, uint Id, string Name, uint BtfId, uint MapIdCount);
 
 /// <summary>The fields of <c>struct bpf_btf_info</c>: sizes, id and whether it is kernel BTF.</summary>
 internal readonly record struct BtfInfoFields(uint Id, uint BtfSize, uint NameLength, bool IsKernel);
@@ -90,7 +90,7 @@ internal static unsafe partial class BpfSyscall
         BpfProgInfoNative n = default;
         Span<byte> buf = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref n, 1));
         int err = ObjGetInfoByFd(prog, buf, out _);
-        info = err != 0 ? default : new ProgInfoFields(n.type, n.id, CString(n.name, 16, Encoding.UTF8), n.btf_id);
+        info = err != 0 ? default : new ProgInfoFields(n.type, n.id, CString(n.name, 16, Encoding.UTF8), n.btf_id, n.nr_map_ids);
         return err;
     }
 

@@ -432,6 +432,24 @@ internal static unsafe partial class BpfSyscall
 
 
 
+    /// <summary>BPF_OBJ_GET_INFO_BY_FD on a program with <c>map_ids</c> pointing at <paramref name="ids"/>: the ids of the maps it uses.</summary>
+    /// <param name="prog">The program.</param>
+    /// <param name="ids">Receives up to its length of map ids.</param>
+    /// <param name="count">How many maps the program uses (may exceed <paramref name="ids"/>' length).</param>
+    /// <returns>0 or errno.</returns>
+    internal static int ProgGetMapIds(SafeHandle prog, Span<uint> ids, out uint count)
+    {
+        count = 0;
+        fixed (uint* p = ids)
+        {
+            var info = new BpfProgInfoNative { nr_map_ids = (uint)ids.Length, map_ids = (ulong)p };
+            Span<byte> buf = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref info, 1));
+            int err = ObjGetInfoByFd(prog, buf, out _);
+            count = info.nr_map_ids;
+            return err;
+        }
+    }
+
     private static int ProgLoad(ref ProgLoadAttr attr, out BpfFd fd) => CallFd(BpfCommand.BPF_PROG_LOAD, ref attr, out fd);
 
     private static int ProgTestRun(SafeHandle prog, ref TestRunAttr attr)

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace BpfMaps.Kernel;
 
 /// <summary>
-/// A descriptor that is not a BPF object (epoll, eventfd, memfd): closed exactly once by its SafeHandle,
+/// A descriptor that is not a BPF object (epoll, eventfd, memfd, perf event): closed exactly once by its SafeHandle,
 /// and counted like <see cref="BpfFd"/> so the leak harness can check that every one is released.
 /// Public as part of the backend memory seam (<see cref="IMapMemoryBackend"/>): a backend hands out
 /// <see cref="EventFdHandle"/>s to wait on and maps <see cref="MemFdHandle"/>s; only this library derives from it.
@@ -16,8 +16,8 @@ public abstract class CountedFd : SafeHandle
     {
     }
 
-    /// <summary>Descriptors of this kind (all three) created and not yet closed, process-wide.</summary>
-    internal static long LiveCount => s_tracker.LiveCount;
+    /// <summary>Descriptors of these kinds (all four) created and not yet closed, process-wide.</summary>
+    public static long LiveCount => s_tracker.LiveCount;
 
     /// <summary>Creation stacks of the live ones (empty unless <c>BPFMAPS_TRACK_FDS=1</c>).</summary>
     internal static IReadOnlyCollection<string> LiveOrigins => s_tracker.LiveOrigins;
@@ -103,4 +103,9 @@ public sealed class MemFdHandle : CountedFd
     /// <param name="memfd">The descriptor; null on failure.</param>
     /// <returns>0 or errno.</returns>
     public static int Create(nuint size, out MemFdHandle? memfd) => MemFd.Create(size, out memfd);
+}
+
+/// <summary>A perf event (perf_event_open): one CPU's ring of a perf event array.</summary>
+internal sealed class PerfEventHandle : CountedFd
+{
 }

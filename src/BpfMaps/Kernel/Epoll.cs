@@ -12,7 +12,7 @@ internal static unsafe class EpollSyscall
     /// <summary>EPOLLIN: the descriptor is readable.</summary>
     public const uint In = Interop.Epoll.In;
 
-    /// <summary>The most events one <see cref="EpollWait"/> returns.</summary>
+    /// <summary>The most events one <see cref="EpollWait(EpollHandle, Span{ulong}, int, out int)"/> returns.</summary>
     public const int MaxEvents = 64;
 
     /// <summary>epoll_create1(EPOLL_CLOEXEC).</summary>
@@ -35,7 +35,7 @@ internal static unsafe class EpollSyscall
     /// <param name="epoll">The instance.</param>
     /// <param name="fd">The descriptor to watch.</param>
     /// <param name="events">EPOLLIN, EPOLLOUT.</param>
-    /// <param name="data">What <see cref="EpollWait"/> reports for it.</param>
+    /// <param name="data">What epoll_wait reports for it.</param>
     /// <returns>0 or errno.</returns>
     public static int EpollAdd(EpollHandle epoll, SafeHandle fd, uint events, ulong data) => Control(epoll, CtlAdd, fd, events, data);
 
@@ -88,6 +88,19 @@ internal static unsafe class EpollSyscall
     /// <param name="count">How many were ready.</param>
     /// <returns>0 or errno (EINTR when a signal interrupted the wait).</returns>
     public static int EpollWait(EpollHandle epoll, Span<ulong> ready, int timeoutMs, out int count)
+        => EpollWait(epoll, ready, Span<uint>.Empty, timeoutMs, out count);
+
+    /// <summary>
+    /// epoll_wait that also reports what each ready descriptor had (EPOLLIN, and EPOLLHUP or EPOLLERR, which epoll
+    /// reports unasked).
+    /// </summary>
+    /// <param name="epoll">The instance; held for the whole wait.</param>
+    /// <param name="ready">Receives the data of the ready descriptors (at most <see cref="MaxEvents"/>).</param>
+    /// <param name="events">Receives each one's event bits, or empty not to.</param>
+    /// <param name="timeoutMs">Milliseconds.</param>
+    /// <param name="count">How many were ready.</param>
+    /// <returns>0 or errno (EINTR when a signal interrupted the wait).</returns>
+    public static int EpollWait(EpollHandle epoll, Span<ulong> ready, Span<uint> events, int timeoutMs, out int count)
     {
         count = 0;
         if (!FdLease.TryAcquire(epoll, out var lease, out int ep))
@@ -98,6 +111,11 @@ internal static unsafe class EpollSyscall
         using (lease)
         {
             int max = Math.Min(ready.Length, MaxEvents);
+            if (!events.IsEmpty)
+            {
+                max = Math.Min(max, events.Length);
+            }
+
             byte* buf = stackalloc byte[MaxEvents * sizeof(EpollEvent)];
             int n = Wait(ep, buf, max, timeoutMs);
             if (n < 0)
@@ -108,6 +126,10 @@ internal static unsafe class EpollSyscall
             for (int i = 0; i < n; i++)
             {
                 ready[i] = Packed ? ((EpollEventPacked*)buf)[i].data : ((EpollEvent*)buf)[i].data;
+                if (!events.IsEmpty)
+                {
+                    events[i] = Packed ? ((EpollEventPacked*)buf)[i].events : ((EpollEvent*)buf)[i].events;
+                }
             }
 
             count = n;

@@ -45,6 +45,49 @@ public static class PossibleCpus
         return count == 0 ? throw new FormatException($"empty CPU list '{list}'") : count;
     }
 
+    /// <summary>
+    /// Which CPUs are online now (<c>/sys/devices/system/cpu/online</c>), as a mask of <see cref="Count"/> entries;
+    /// every CPU when the file cannot be read.
+    /// </summary>
+    internal static bool[] ReadOnlineMask()
+    {
+        bool[] online = new bool[Count];
+        try
+        {
+            foreach (int cpu in ParseSet(File.ReadAllText("/sys/devices/system/cpu/online")))
+            {
+                if (cpu < online.Length)
+                {
+                    online[cpu] = true;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            Array.Fill(online, true);
+        }
+
+        return online;
+    }
+
+    /// <summary>The CPU numbers a list such as <c>0-3,5</c> names, in order.</summary>
+    internal static List<int> ParseSet(string list)
+    {
+        var cpus = new List<int>();
+        foreach (string part in list.Trim().Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int dash = part.IndexOf('-', StringComparison.Ordinal);
+            int lo = int.Parse(dash < 0 ? part : part.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture);
+            int hi = dash < 0 ? lo : int.Parse(part.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture);
+            for (int c = lo; c <= hi; c++)
+            {
+                cpus.Add(c);
+            }
+        }
+
+        return cpus;
+    }
+
     /// <summary>The per-CPU stride: <c>round_up(valueSize, 8)</c>.</summary>
     /// <param name="valueSize">The map's value_size.</param>
     /// <returns>The stride in bytes.</returns>

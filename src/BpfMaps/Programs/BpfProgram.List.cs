@@ -1,4 +1,3 @@
-using System.Text;
 using BpfMaps.Kernel;
 
 namespace BpfMaps.Programs;
@@ -61,6 +60,55 @@ public sealed partial class BpfProgram
                 }
 
                 result.Add(ToInfo(native));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Info of every program that uses map <paramref name="mapId"/> (its <c>map_ids</c> name the map; BPF_OBJ_GET_INFO_BY_FD,
+    /// Linux 4.13), as bpftool finds a map's programs. Programs freed meanwhile are skipped.
+    /// </summary>
+    /// <param name="mapId">The map's id.</param>
+    /// <returns>The programs' info, by ascending id.</returns>
+    /// <exception cref="BpfException">EPERM without privileges.</exception>
+    public static List<ProgramInfo> ListProgramsUsingMap(uint mapId)
+    {
+        var result = new List<ProgramInfo>();
+        Span<uint> small = stackalloc uint[64];
+        foreach (uint id in GetSystemProgramIds())
+        {
+            int err = BpfSyscall.ProgGetFdById(id, out BpfFd fd);
+            using (fd)
+            {
+                if (err == Errno.ENOENT)
+                {
+                    continue;
+                }
+
+                if (err != 0)
+                {
+                    BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_FD_BY_ID);
+                }
+
+                err = BpfSyscall.ProgGetInfo(fd, out ProgInfoFields native);
+                if (err != 0)
+                {
+                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
+                }
+
+                Span<uint> ids = native.MapIdCount <= small.Length ? small[..(int)native.MapIdCount] : new uint[native.MapIdCount];
+                err = BpfSyscall.ProgGetMapIds(fd, ids, out uint count);
+                if (err != 0)
+                {
+                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
+                }
+
+                if (ids[..(int)Math.Min(count, (uint)ids.Length)].Contains(mapId))
+                {
+                    result.Add(ToInfo(native));
+                }
             }
         }
 

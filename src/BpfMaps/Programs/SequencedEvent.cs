@@ -28,9 +28,10 @@ public readonly record struct SequencedEvent
 
     /// <summary>
     /// Reads a record and checks that it is whole: its length matches its size field, the check word matches and
-    /// every further word repeats the sequence number.
+    /// every further word repeats the sequence number. A perf sample's data is accepted with the padding the kernel
+    /// adds to it (it rounds the sample's 4-byte size field plus the data up to 8 bytes), and only that.
     /// </summary>
-    /// <param name="record">The record's bytes.</param>
+    /// <param name="record">The record's bytes (a ring buffer record, or a perf sample's data).</param>
     /// <param name="value">The fixed part, as far as it could be read.</param>
     /// <returns>Whether the record is intact (not torn, not corrupted).</returns>
     public static bool TryRead(ReadOnlySpan<byte> record, out SequencedEvent value)
@@ -42,7 +43,13 @@ public readonly record struct SequencedEvent
         }
 
         value = MemoryMarshal.Read<SequencedEvent>(record);
-        if (value.RecordSize != record.Length || value.Check != ~value.Sequence)
+        if (value.RecordSize != record.Length && !IsPerfPadding(record, value.RecordSize))
+        {
+            return false;
+        }
+
+        record = record[..(int)value.RecordSize];
+        if (value.Check != ~value.Sequence)
         {
             return false;
         }
@@ -57,6 +64,11 @@ public readonly record struct SequencedEvent
 
         return true;
     }
+
+    // bpf_perf_event_output pads the raw data so that the u32 size field and the data end on an 8-byte boundary; the
+    // kernel skips the padding without writing it, so it holds whatever the ring held there.
+    private static bool IsPerfPadding(ReadOnlySpan<byte> record, uint size)
+        => size < record.Length && ((size + 4 + 7) & ~7u) - 4 == record.Length;
 }
 
 /// <summary>One CPU's counters in the state map of <see cref="EventProgram"/>.</summary>

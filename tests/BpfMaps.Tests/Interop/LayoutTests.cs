@@ -26,6 +26,10 @@ public class LayoutTests
         (typeof(BpfBtfInfoNative), "struct bpf_btf_info", ["btf", "btf_size", "id", "name", "name_len", "kernel_btf"]),
         // glibc packs it on x86-64 only; the interop picks the layout for the architecture it runs on.
         (Epoll.Packed ? typeof(Epoll.EpollEventPacked) : typeof(Epoll.EpollEvent), "struct epoll_event", ["events", "data"]),
+        // The bitfield word after read_format has no C name to take the offset of; its bits are checked as constants below.
+        (typeof(PerfEventAttr), "struct perf_event_attr", ["type", "size", "config", "sample_period", "sample_freq", "sample_type", "read_format", "wakeup_events", "wakeup_watermark", "bp_type", "config1", "config2", "branch_sample_type", "sample_regs_user", "sample_stack_user", "clockid", "sample_regs_intr", "aux_watermark", "sample_max_stack", "aux_sample_size", "sig_data"]),
+        (typeof(PerfEventMmapPage), "struct perf_event_mmap_page", ["version", "compat_version", "lock", "index", "offset", "time_enabled", "time_running", "capabilities", "pmc_width", "time_shift", "time_mult", "time_offset", "time_zero", "size", "time_cycles", "time_mask", "data_head", "data_tail", "data_offset", "data_size", "aux_head", "aux_tail", "aux_offset", "aux_size"]),
+        (typeof(PerfEventHeader), "struct perf_event_header", ["type", "misc", "size"]),
     ];
 
     // Constants the event code takes from C headers: (C expression, the value the library uses).
@@ -61,6 +65,22 @@ public class LayoutTests
         ("MAP_FIXED", Mman.MapFixed),
         ("MAP_ANONYMOUS", Mman.MapAnonymous),
         ("MFD_CLOEXEC", Mman.MfdCloexec),
+        ("EPOLLERR", Epoll.Err),
+        ("EPOLLHUP", Epoll.Hup),
+        ("__NR_perf_event_open", PerfEvent.SysPerfEventOpen),
+        ("PERF_TYPE_SOFTWARE", PerfEvent.TypeSoftware),
+        ("PERF_COUNT_SW_BPF_OUTPUT", (long)PerfEvent.CountSwBpfOutput),
+        ("PERF_SAMPLE_TIME", (long)PerfEvent.SampleTime),
+        ("PERF_SAMPLE_RAW", (long)PerfEvent.SampleRaw),
+        ("PERF_FLAG_FD_CLOEXEC", (long)PerfEvent.FlagFdCloexec),
+        ("PERF_EVENT_IOC_ENABLE", (long)PerfEvent.IocEnable),
+        ("PERF_EVENT_IOC_DISABLE", (long)PerfEvent.IocDisable),
+        ("PERF_EVENT_IOC_PAUSE_OUTPUT", (long)PerfEvent.IocPauseOutput),
+        ("PERF_RECORD_LOST", PerfEvent.RecordLost),
+        ("PERF_RECORD_SAMPLE", PerfEvent.RecordSample),
+        ("PERF_ATTR_SIZE_VER7", PerfEvent.AttrSize),
+        ("ATTR_FLAG(disabled)", (long)PerfEvent.FlagDisabled),
+        ("ATTR_FLAG(watermark)", (long)PerfEvent.FlagWatermark),
     ];
 
     public static TheoryData<string> Constants()
@@ -130,7 +150,10 @@ public class LayoutTests
             Assert.Skip("linux/bpf.h not installed (scripts/setup.sh installs linux-libc-dev)");
         }
 
-        var src = new System.Text.StringBuilder("#define _GNU_SOURCE\n#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\n#include <sys/epoll.h>\n#include <sys/eventfd.h>\n#include <sys/mman.h>\nint main(void){\n");
+        var src = new System.Text.StringBuilder("#define _GNU_SOURCE\n#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\n#include <sys/epoll.h>\n#include <sys/eventfd.h>\n#include <sys/mman.h>\n#include <sys/syscall.h>\n#include <string.h>\n#include <linux/perf_event.h>\n"
+            // The word a perf_event_attr bitfield member lives in, with only that member set (it follows read_format).
+            + "#define ATTR_FLAG(f) ({ struct perf_event_attr a_; memset(&a_, 0, sizeof a_); a_.f = 1; *(unsigned long long *)((char *)&a_ + offsetof(struct perf_event_attr, read_format) + 8); })\n"
+            + "int main(void){\n");
         foreach (var (c, _) in s_constants)
         {
             src.Append($"printf(\"const.{c} %lld\\n\", (long long)({c}));\n");
