@@ -257,72 +257,39 @@ internal sealed partial class MapExport : IDisposable
     private void EnsureCurrent()
     {
         MapSelector sel = _plan.Selector;
-        switch (sel.Kind)
+        if (sel.Kind == MapSelectorKind.Id)
         {
-            case SelectorKind.Id:
-                // Holding the descriptor keeps the map alive, so an id never goes away under us.
-                if (_map is null)
-                {
-                    Adopt(Open(() => BpfMap.OpenById(sel.Id), $"no map with id {sel.Id}"));
-                }
-
-                break;
-            case SelectorKind.Pinned:
+            // Holding the descriptor keeps the map alive, so an id never goes away under us.
+            if (_map is null)
             {
-                // Re-resolve every cycle: the pin may now name a new map (a reloaded program).
-                BpfMap pinned = Open(() => BpfMap.OpenPinned(sel.Text), $"nothing is pinned at {sel.Text}", () => BpfFs.WhyNotAPin(sel.Text));
-                if (_map is not null && pinned.Id == _map.Id)
-                {
-                    pinned.Dispose();
-                }
-                else
-                {
-                    Adopt(pinned);
-                }
-
-                break;
+                Adopt(Open(sel.OpenOne));
             }
 
-            default:
-            {
-                // The newest map with the name: a reloaded program's map replaces the old one.
-                uint newest = 0;
-                foreach (MapInfo info in BpfMap.ListSystemMaps())
-                {
-                    if (info.Name == sel.Text && info.Id > newest)
-                    {
-                        newest = info.Id;
-                    }
-                }
+            return;
+        }
 
-                if (newest == 0)
-                {
-                    throw new MapReadException("missing", "map", $"no map named '{sel.Text}'");
-                }
-
-                if (_map is null || _map.Id != newest)
-                {
-                    Adopt(Open(() => BpfMap.OpenById(newest), $"no map named '{sel.Text}'"));
-                }
-
-                break;
-            }
+        // Re-resolve every cycle: the pin may now name a new map, and for a name the newest map with it
+        // replaces the old one (a reloaded program's map).
+        BpfMap current = Open(sel.Kind == MapSelectorKind.Pinned ? sel.OpenOne : sel.OpenNewest);
+        if (_map is not null && current.Id == _map.Id)
+        {
+            current.Dispose();
+        }
+        else
+        {
+            Adopt(current);
         }
     }
 
-    private static BpfMap Open(Func<BpfMap> open, string missing, Func<string?>? notAMap = null)
+    private static BpfMap Open(Func<BpfMap> open)
     {
         try
         {
             return open();
         }
-        catch (BpfException e) when (e.Errno == Errno.ENOENT)
+        catch (MapNotFoundException e)
         {
-            throw new MapReadException("missing", "map", missing, e);
-        }
-        catch (BpfException e) when (e.Errno == Errno.EACCES && notAMap?.Invoke() is { } why)
-        {
-            throw new MapReadException("missing", "map", why, e);
+            throw new MapReadException("missing", "map", e.Message, e);
         }
         catch (BpfException e)
         {
