@@ -180,7 +180,7 @@ public class EngineTests
         closed.Dispose();
         Assert.Equal(Errno.EBADF, Assert.Throws<BpfException>(() => outer.SetInnerMap(Bytes.U32(1), closed)).Errno);
         Assert.False(outer.TryLookup(Bytes.U32(1), new byte[4]));
-        Assert.Throws<ArgumentException>(() => outer.SetInnerMap(new byte[2], template));
+        Assert.Throws<MapSizeMismatchException>(() => outer.SetInnerMap(new byte[2], template));
 
         // A decorated in-process map is still named by its id.
         using BpfMap other = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });

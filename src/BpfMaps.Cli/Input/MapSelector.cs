@@ -31,6 +31,7 @@ internal static class MapSelectorWords
                 MapSelectorError.MissingValue when value is not null && kind == "name" => throw new CliException(ExitCode.MapNotFound, "no map named ''"),
                 MapSelectorError.MissingValue when value is not null => $"{words.Command}: 'pinned' needs a path",
                 MapSelectorError.MissingValue => $"{words.Command}: '{kind}' needs a value",
+                MapSelectorError.ContainsNul => $"{words.Command}: '{kind}' value has a NUL character",
                 MapSelectorError.BadId => $"{words.Command}: map id '{value}' is not a positive integer",
                 _ => $"{words.Command}: map name '{value}' is longer than 15 characters, the kernel's limit",
             });

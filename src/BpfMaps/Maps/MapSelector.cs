@@ -36,6 +36,9 @@ public enum MapSelectorError
 
     /// <summary><c>name</c> with more than 15 characters: the kernel keeps 15, so no map can have it.</summary>
     NameTooLong,
+
+    /// <summary>The value has a NUL character, which the kernel would read as its end.</summary>
+    ContainsNul,
 }
 
 /// <summary>
@@ -79,20 +82,22 @@ public sealed record MapSelector
     /// <summary>Selects the map pinned at <paramref name="path"/>.</summary>
     /// <param name="path">A path on a bpffs mount.</param>
     /// <returns>The selector.</returns>
-    /// <exception cref="ArgumentException">The path is null or empty.</exception>
+    /// <exception cref="ArgumentException">The path is null or empty, or has a NUL character.</exception>
     public static MapSelector ByPin(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        BpfErrors.ThrowIfContainsNul(path, nameof(path));
         return new(MapSelectorKind.Pinned, 0, path);
     }
 
     /// <summary>Selects the maps named <paramref name="name"/>.</summary>
     /// <param name="name">A map name of 1 to 15 characters.</param>
     /// <returns>The selector.</returns>
-    /// <exception cref="ArgumentException">The name is empty or longer than 15 characters.</exception>
+    /// <exception cref="ArgumentException">The name is empty, longer than 15 characters, or has a NUL character.</exception>
     public static MapSelector ByName(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
+        BpfErrors.ThrowIfContainsNul(name, nameof(name));
         if (name.Length > MaxNameLength)
         {
             BpfErrors.ThrowArgument(nameof(name), $"map name '{name}' is longer than {MaxNameLength} characters, the kernel's limit");
@@ -117,6 +122,7 @@ public sealed record MapSelector
             _ when string.IsNullOrEmpty(value) => MapSelectorError.MissingValue,
             "id" when !uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) || id == 0 => MapSelectorError.BadId,
             "name" when value.Length > MaxNameLength => MapSelectorError.NameTooLong,
+            _ when value.Contains('\0', StringComparison.Ordinal) => MapSelectorError.ContainsNul,
             _ => MapSelectorError.None,
         };
         if (error != MapSelectorError.None)
@@ -164,6 +170,7 @@ public sealed record MapSelector
         MapSelectorError.MissingValue => "no value after the kind",
         MapSelectorError.BadId => "the id is not a positive integer",
         MapSelectorError.NameTooLong => $"the name is longer than {MaxNameLength} characters, the kernel's limit",
+        MapSelectorError.ContainsNul => "the value has a NUL character",
         _ => "no error",
     };
 

@@ -127,7 +127,7 @@ public class ElementTests
             Assert.Equal(100u + (uint)cpu, BitConverter.ToUInt32(back, cpu * stride));
         }
 
-        var ex = Assert.Throws<ArgumentException>(() => map.Update(U32(1), new byte[valueSize]));
+        var ex = Assert.Throws<MapSizeMismatchException>(() => map.Update(U32(1), new byte[valueSize]));
         Assert.Contains($"{valueSize} bytes", ex.Message);
         Assert.Contains($"{map.ValueBufferSize} bytes", ex.Message);
     }

@@ -29,6 +29,7 @@ public class MapSelectorTests
     [InlineData("id -3", MapSelectorError.BadId)]
     [InlineData("id 4294967296", MapSelectorError.BadId)]
     [InlineData("name a_name_that_is_too_long", MapSelectorError.NameTooLong)]
+    [InlineData("pinned /sys/fs/bpf/a\0b", MapSelectorError.ContainsNul)]
     public void RefusesWhatIsNotASelector(string text, MapSelectorError expected)
     {
         Assert.False(MapSelector.TryParse(text, out MapSelector? s, out MapSelectorError error));

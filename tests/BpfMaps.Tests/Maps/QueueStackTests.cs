@@ -117,15 +117,15 @@ public class QueueStackTests
     public void WrongValueSizesAreArgumentExceptionsThatStateBothSizes()
     {
         using BpfMap q = Keyless(MapType.Queue, valueSize: 8);
-        var push = Assert.Throws<ArgumentException>(() => q.Push(new byte[4]));
+        var push = Assert.Throws<MapSizeMismatchException>(() => q.Push(new byte[4]));
         Assert.Contains("4 bytes", push.Message);
         Assert.Contains("8 bytes", push.Message);
-        Assert.Contains("12 bytes", Assert.Throws<ArgumentException>(() => q.TryPeek(new byte[12])).Message);
-        Assert.Contains("3 bytes", Assert.Throws<ArgumentException>(() => q.TryPop(new byte[3])).Message);
+        Assert.Contains("12 bytes", Assert.Throws<MapSizeMismatchException>(() => q.TryPeek(new byte[12])).Message);
+        Assert.Contains("3 bytes", Assert.Throws<MapSizeMismatchException>(() => q.TryPop(new byte[3])).Message);
         Assert.False(q.TryPop(new byte[8]), "nothing was pushed by the refused calls");
 
         using BpfMap b = Keyless(MapType.BloomFilter, valueSize: 8);
-        Assert.Contains("7 bytes", Assert.Throws<ArgumentException>(() => b.MayContain(new byte[7])).Message);
+        Assert.Contains("7 bytes", Assert.Throws<MapSizeMismatchException>(() => b.MayContain(new byte[7])).Message);
     }
 
     [Fact]

@@ -71,6 +71,7 @@ public partial class SpanBoundsTests
         ["BtfSpec.TryFindType(string, BtfKind, out BtfType)"] = "a lookup: no BTF name holds a NUL, so it finds nothing",
         ["MapLayout.CheckKey(ReadOnlySpan<byte>, string)"] = "paramName only labels the exception",
         ["MapLayout.CheckValue(int, string)"] = "paramName only labels the exception",
+        ["MapSizeMismatchException.new(string, string, int, int)"] = "paramName only labels the exception",
     };
 
     [Fact]
