@@ -97,7 +97,7 @@ public sealed partial class BpfMap
     /// <param name="flags">elem_flags.</param>
     /// <returns>0 or errno.</returns>
     /// <exception cref="ArgumentException">A cursor of another map, a negative count, or a count the buffers cannot hold.</exception>
-    public int TryLookupBatch(bool delete, BatchCursor cursor, Span<byte> keys, Span<byte> values, ref int count, LookupFlags flags = LookupFlags.None)
+    public int LookupBatchOrErrno(bool delete, BatchCursor cursor, Span<byte> keys, Span<byte> values, ref int count, LookupFlags flags = LookupFlags.None)
     {
         CheckCursor(cursor);
         ArgumentOutOfRangeException.ThrowIfNegative(count);

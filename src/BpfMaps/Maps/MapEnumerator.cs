@@ -63,7 +63,7 @@ public sealed class MapEnumerator : IDisposable
         _cursor = map.CreateCursor();
         _mode = ChooseMode(map, options, drain);
         if (_mode == Mode.Batch && options.Method == DumpMethod.Auto && options.Flags == LookupFlags.None && map.IsMmapable
-            && map.Backend is IMapMemoryBackend && map.TryMapArray(writable: false, out _region) == 0)
+            && map.Backend is IMapMemoryBackend && map.MapArrayOrErrno(writable: false, out _region) == 0)
         {
             // An mmapable array's elements are in memory this process can map: read them there. Only on the
             // backend itself, not through decorators, which expect to see the batch calls.
@@ -252,7 +252,7 @@ public sealed class MapEnumerator : IDisposable
         while (true)
         {
             int count = _capacity;
-            int err = _map.TryLookupBatch(_mode == Mode.BatchDelete, _cursor, _keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), ref count, _options.Flags);
+            int err = _map.LookupBatchOrErrno(_mode == Mode.BatchDelete, _cursor, _keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), ref count, _options.Flags);
             bool first = _firstCall;
             _firstCall = false;
             bool mayFallBack = first && _options.Method == DumpMethod.Auto && _mode != Mode.ArrayZero && _options.Flags == LookupFlags.None;

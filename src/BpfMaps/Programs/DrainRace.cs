@@ -145,7 +145,7 @@ public static class DrainRace
         {
             while (!state.Stop)
             {
-                int err = program.TryTestRun(packet, Span<byte>.Empty, options.RepeatPerRun, out _);
+                int err = program.TestRunOrErrno(packet, Span<byte>.Empty, options.RepeatPerRun, out _);
                 if (err == Errno.EINTR)
                 {
                     // Some of the repeats ran, but how many is unknown: the program's tally decides.

@@ -40,7 +40,7 @@ public class BatchSemanticsTests
                 byte[] keys = new byte[cap * 4];
                 byte[] values = new byte[cap * 8];
                 int count = cap;
-                int err = map.TryLookupBatch(false, cursor, keys, values, ref count);
+                int err = map.LookupBatchOrErrno(false, cursor, keys, values, ref count);
                 while (err == Errno.ENOSPC)
                 {
                     // Only a bucket larger than the batch may be refused, and then nothing is returned.
@@ -49,7 +49,7 @@ public class BatchSemanticsTests
                     keys = new byte[cap * 4];
                     values = new byte[cap * 8];
                     count = cap;
-                    err = map.TryLookupBatch(false, cursor, keys, values, ref count);
+                    err = map.LookupBatchOrErrno(false, cursor, keys, values, ref count);
                 }
 
                 var got = Enumerable.Range(0, count).Select(i => BitConverter.ToUInt32(keys, i * 4)).ToList();

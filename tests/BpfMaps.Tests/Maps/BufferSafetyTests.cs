@@ -25,7 +25,7 @@ public sealed unsafe class BufferSafetyTests
         var e = Assert.Throws<MapSizeMismatchException>(() =>
         {
             int count = 512;
-            map.TryLookupBatch(false, cursor, region.Carve(16 * 1024, 4 * 4), region.Carve(32 * 1024, 4 * 8), ref count);
+            map.LookupBatchOrErrno(false, cursor, region.Carve(16 * 1024, 4 * 4), region.Carve(32 * 1024, 4 * 8), ref count);
         });
 
         Assert.Equal("keys buffer is 16 bytes but 512 entries of 4 bytes need 2048 (Parameter 'keys')", e.Message);
@@ -39,10 +39,10 @@ public sealed unsafe class BufferSafetyTests
         using var map = FilledHash(100);
         var cursor = map.CreateCursor();
         int negative = -1;
-        Assert.Throws<ArgumentOutOfRangeException>(() => map.TryLookupBatch(false, cursor, new byte[16], new byte[32], ref negative));
+        Assert.Throws<ArgumentOutOfRangeException>(() => map.LookupBatchOrErrno(false, cursor, new byte[16], new byte[32], ref negative));
 
         int four = 4;
-        var e = Assert.Throws<MapSizeMismatchException>(() => map.TryLookupBatch(true, cursor, new byte[16], new byte[24], ref four));
+        var e = Assert.Throws<MapSizeMismatchException>(() => map.LookupBatchOrErrno(true, cursor, new byte[16], new byte[24], ref four));
         Assert.Contains("values buffer is 24 bytes but 4 entries of 8 bytes need 32", e.Message);
         Assert.Equal(100, map.Count());
     }
@@ -57,7 +57,7 @@ public sealed unsafe class BufferSafetyTests
         do
         {
             int count = 64;
-            err = map.TryLookupBatch(false, cursor, keys, values, ref count);
+            err = map.LookupBatchOrErrno(false, cursor, keys, values, ref count);
             Assert.True(err is 0 or Errno.ENOENT, $"errno {err}");
             Assert.InRange(count, 0, 64);
             total += count;

@@ -221,7 +221,7 @@ public class DumpDrainTests
             {
                 uint k = (uint)rnd.Next(2000);
                 map.Delete(U32(k));
-                map.TryUpdate(U32(k), v);
+                map.UpdateOrErrno(U32(k), v);
             }
         });
         deleter.Start();

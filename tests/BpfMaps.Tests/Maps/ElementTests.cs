@@ -42,7 +42,7 @@ public class ElementTests
         }
 
         Assert.Equal(Errno.E2BIG, Assert.Throws<BpfException>(() => hash.Update(U32(99), U64(0))).Errno);
-        Assert.Equal(Errno.E2BIG, hash.TryUpdate(U32(99), U64(0)));
+        Assert.Equal(Errno.E2BIG, hash.UpdateOrErrno(U32(99), U64(0)));
 
         using var lru = Hash(maxEntries: 64, type: MapType.LruHash);
         for (uint i = 0; i < 1000; i++)
@@ -88,8 +88,8 @@ public class ElementTests
         Assert.True(map.TryLookup(U32(3), v), "array elements always exist");
         Assert.Equal(0UL, BitConverter.ToUInt64(v));
         map.Update(U32(3), U64(7));
-        Assert.Equal(Errno.EEXIST, map.TryUpdate(U32(3), U64(7), UpdateFlags.NoExist));
-        Assert.Equal(Errno.E2BIG, map.TryUpdate(U32(4), U64(7)));
+        Assert.Equal(Errno.EEXIST, map.UpdateOrErrno(U32(3), U64(7), UpdateFlags.NoExist));
+        Assert.Equal(Errno.E2BIG, map.UpdateOrErrno(U32(4), U64(7)));
         Assert.False(map.TryLookup(U32(4), v));
         var e = Assert.Throws<BpfException>(() => map.Delete(U32(0)));
         Assert.Equal(Errno.EINVAL, e.Errno);

@@ -155,12 +155,12 @@ public class QueueStackTests
         Assert.Throws<ArgumentException>(() => q.Push(U32(1), UpdateFlags.Lock));
 
         // What the validation stands for: the kernel itself refuses NoExist on a queue.
-        Assert.Equal(Errno.EINVAL, q.TryUpdate([], U32(1), UpdateFlags.NoExist));
+        Assert.Equal(Errno.EINVAL, q.UpdateOrErrno([], U32(1), UpdateFlags.NoExist));
         Assert.False(q.TryPeek(new byte[4]));
 
         using BpfMap b = Keyless(MapType.BloomFilter);
         Assert.Contains("Any only", Assert.Throws<ArgumentException>(() => b.Push(U32(1), UpdateFlags.Exist)).Message);
-        Assert.Equal(Errno.EINVAL, b.TryUpdate([], U32(1), UpdateFlags.Exist));
+        Assert.Equal(Errno.EINVAL, b.UpdateOrErrno([], U32(1), UpdateFlags.Exist));
     }
 
     [Fact]
