@@ -77,7 +77,7 @@ public class StreamingTests
         long Allocated(int n)
         {
             using BpfMap m = BenchMaps.CreateFlows(n);
-            EntryLayout layout = EntryLayout.Of(m, PerCpuMode.Raw);
+            EntryLayout layout = EntryLayout.Of(m, PerCpuMode.EachCpu);
             Dump();
             long before = GC.GetAllocatedBytesForCurrentThread();
             Dump();

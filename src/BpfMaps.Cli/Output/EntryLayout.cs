@@ -3,25 +3,6 @@ using System.Globalization;
 
 namespace BpfMaps.Cli.Output;
 
-/// <summary>How per-CPU values are shown: every CPU's bytes (as bpftool), or one number per entry.</summary>
-internal enum PerCpuMode
-{
-    /// <summary>Every CPU's value, bpftool's <c>values: [{cpu, value}]</c>.</summary>
-    Raw,
-
-    /// <summary>The sum over CPUs.</summary>
-    Sum,
-
-    /// <summary>The smallest CPU value.</summary>
-    Min,
-
-    /// <summary>The largest CPU value.</summary>
-    Max,
-
-    /// <summary>The mean over CPUs.</summary>
-    Avg,
-}
-
 /// <summary>
 /// The shape of a map's entries as the renderers need it: sizes, per-CPU stride, whether values are
 /// inner map ids, and how per-CPU values are reduced. Renderers only see this and raw bytes, so they
@@ -33,7 +14,7 @@ internal enum PerCpuMode
 /// <param name="PerCpu">Whether values are per CPU.</param>
 /// <param name="MapInMap">Whether values are inner map ids.</param>
 /// <param name="Mode">How per-CPU values are shown.</param>
-internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, bool PerCpu = false, bool MapInMap = false, PerCpuMode Mode = PerCpuMode.Raw)
+internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, bool PerCpu = false, bool MapInMap = false, PerCpuMode Mode = PerCpuMode.EachCpu)
 {
     /// <summary>The layout of <paramref name="map"/>.</summary>
     /// <param name="map">The map.</param>
@@ -44,7 +25,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     /// <param name="columns">Whether the output has a column per field (table, csv, ndjson), where per-CPU reductions apply field by field.</param>
     public static EntryLayout Of(BpfMap map, PerCpuMode mode, bool raw = false, bool columns = false)
     {
-        var layout = new EntryLayout(map.KeySize, map.ValueSize, map.Cpus, map.IsPerCpu, map.Type.IsMapInMap(), map.IsPerCpu ? mode : PerCpuMode.Raw)
+        var layout = new EntryLayout(map.KeySize, map.ValueSize, map.Cpus, map.IsPerCpu, map.Type.IsMapInMap(), map.IsPerCpu ? mode : PerCpuMode.EachCpu)
         {
             Btf = raw ? null : map.GetBtfFormatter(),
         };
@@ -72,7 +53,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     public int ValueBufferSize => PerCpu ? Stride * Cpus : ValueSize;
 
     /// <summary>Whether per-CPU values are reduced to one number.</summary>
-    public bool Aggregated => PerCpu && Mode != PerCpuMode.Raw;
+    public bool Aggregated => PerCpu && Mode != PerCpuMode.EachCpu;
 
     /// <summary>Whether keys read as a little-endian unsigned number.</summary>
     public bool NumericKey => IsNumericSize(KeySize);
@@ -101,7 +82,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
             return ReadUnsigned(value[..ValueSize]);
         }
 
-        return Mode == PerCpuMode.Avg ? (Cpus == 0 ? 0 : (double)Reduce(value).Sum / Cpus) : AggregateUnsigned(value);
+        return Mode == PerCpuMode.Avg ? Reduce(value).Average : AggregateUnsigned(value);
     }
 
     /// <summary>The reduced per-CPU value as text (integers exact, the average with two decimals).</summary>
@@ -122,13 +103,8 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     /// <returns>The value.</returns>
     public ulong AggregateUnsigned(ReadOnlySpan<byte> value)
     {
-        (ulong sum, ulong min, ulong max) = Reduce(value);
-        return Mode switch
-        {
-            PerCpuMode.Min => Cpus == 0 ? 0 : min,
-            PerCpuMode.Max => max,
-            _ => sum,
-        };
+        PerCpuReduction<ulong> r = Reduce(value);
+        return Mode is PerCpuMode.Min or PerCpuMode.Max ? r.Get(Mode) : r.Sum;
     }
 
     /// <summary>Reads 1, 2, 4 or 8 bytes as an unsigned little-endian number.</summary>
@@ -145,18 +121,15 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
 
     private static bool IsNumericSize(int size) => size is 1 or 2 or 4 or 8;
 
-    /// <summary>Sum (wrapping), minimum and maximum of the per-CPU values.</summary>
-    private (ulong Sum, ulong Min, ulong Max) Reduce(ReadOnlySpan<byte> value)
+    /// <summary>Sum (wrapping), minimum, maximum and mean of the per-CPU values.</summary>
+    private PerCpuReduction<ulong> Reduce(ReadOnlySpan<byte> value)
     {
-        ulong sum = 0, min = ulong.MaxValue, max = 0;
+        var r = default(PerCpuReduction<ulong>);
         for (int c = 0; c < Cpus; c++)
         {
-            ulong v = ReadUnsigned(CpuValue(value, c));
-            sum = unchecked(sum + v);
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
+            r.Add(ReadUnsigned(CpuValue(value, c)));
         }
 
-        return (sum, min, max);
+        return r;
     }
 }

@@ -92,7 +92,7 @@ internal sealed partial class MapExport : IDisposable
         for (int j = 0; j < plan.Metrics.Count; j++)
         {
             _slotBase[j] = _slots;
-            int width = plan.Metrics[j].PerCpu == PerCpuMode.Cpu ? s_cpuNames.Length : 1;
+            int width = plan.Metrics[j].PerCpu == PerCpuMode.EachCpu ? s_cpuNames.Length : 1;
             _slots += width;
             widest = Math.Max(widest, width);
         }
@@ -119,7 +119,7 @@ internal sealed partial class MapExport : IDisposable
 
             if (_self.Factory is { } factory)
             {
-                string[] names = m.PerCpu == PerCpuMode.Cpu ? [.. labelNames, "cpu"] : labelNames;
+                string[] names = m.PerCpu == PerCpuMode.EachCpu ? [.. labelNames, "cpu"] : labelNames;
                 string help = m.Help ?? (m.Btf is { } f
                     ? $"Field {f.Path} of map {plan.Label}."
                     : $"{m.Type.ToString().ToLowerInvariant()} at value offset {m.Offset} of map {plan.Label}.");
@@ -540,7 +540,7 @@ internal sealed partial class MapExport : IDisposable
         for (int j = 0; j < _plan.Metrics.Count; j++)
         {
             MetricPlan m = _plan.Metrics[j];
-            int width = m.PerCpu == PerCpuMode.Cpu ? s_cpuNames.Length : 1;
+            int width = m.PerCpu == PerCpuMode.EachCpu ? s_cpuNames.Length : 1;
             for (int k = 0; k < width; k++)
             {
                 int slot = _slotBase[j] + k;
@@ -570,7 +570,7 @@ internal sealed partial class MapExport : IDisposable
     }
 
     private static string[] LabelValues(Series s, MetricPlan m, int cpu) =>
-        m.PerCpu == PerCpuMode.Cpu ? [.. s.LabelValues, s_cpuNames[cpu]] : s.LabelValues;
+        m.PerCpu == PerCpuMode.EachCpu ? [.. s.LabelValues, s_cpuNames[cpu]] : s.LabelValues;
 
     private static void Unpublish(Series s)
     {
@@ -623,7 +623,7 @@ internal sealed partial class MapExport : IDisposable
 
             int cpus = Math.Min(map.Cpus, s_cpuNames.Length);
             int stride = map.ValueStride;
-            if (m.PerCpu == PerCpuMode.Cpu)
+            if (m.PerCpu == PerCpuMode.EachCpu)
             {
                 for (int c = 0; c < cpus; c++)
                 {
@@ -633,19 +633,13 @@ internal sealed partial class MapExport : IDisposable
                 continue;
             }
 
-            double acc = m.Read(value[..map.ValueSize]);
-            for (int c = 1; c < cpus; c++)
+            var reduction = default(PerCpuReduction<double>);
+            for (int c = 0; c < cpus; c++)
             {
-                double v = m.Read(value.Slice(c * stride, map.ValueSize));
-                acc = m.PerCpu switch
-                {
-                    PerCpuMode.Min => Math.Min(acc, v),
-                    PerCpuMode.Max => Math.Max(acc, v),
-                    _ => acc + v,
-                };
+                reduction.Add(m.Read(value.Slice(c * stride, map.ValueSize)));
             }
 
-            Store(slots, at, m.PerCpu == PerCpuMode.Avg ? acc / cpus : acc);
+            Store(slots, at, reduction.ToDouble(m.PerCpu));
         }
     }
 
@@ -668,7 +662,7 @@ internal sealed partial class MapExport : IDisposable
         int at = _slotBase[metric];
         lock (_lock)
         {
-            if (m.PerCpu != PerCpuMode.Cpu)
+            if (m.PerCpu != PerCpuMode.EachCpu)
             {
                 var list = new List<Measurement<double>>(_series.Count);
                 foreach (Series s in _series.Values)
