@@ -122,7 +122,7 @@ public class CommandTests
 
         JsonNode? drained = JsonNode.Parse(Ok("-j", "drain", "id", m.Id.ToString()).Stdout);
         Assert.Equal(40, drained!.AsArray().Count);
-        Assert.Equal(0, m.Count());
+        Assert.Equal(0, m.CountEntries());
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public class CommandTests
         Assert.Contains("tick 1", Ok("watch", "id", m.Id.ToString(), "--count", "1").Stdout);
         RunResult d = Ok("--format", "ndjson", "watch", "id", m.Id.ToString(), "--drain", "--interval", "0.05", "--count", "1");
         Assert.Equal(5, JsonNode.Parse(d.Stdout)!["delta"]!.GetValue<double>());
-        Assert.Equal(0, m.Count());
+        Assert.Equal(0, m.CountEntries());
     }
 
     [Fact]
@@ -155,7 +155,7 @@ public class CommandTests
         Cli.Fails(ExitCode.Usage, "--key-prefix would delete the keys it hides", "--key-prefix", "03", "drain", "id", m.Id.ToString());
         Cli.Fails(ExitCode.Usage, "--format csv is not a watch format", "--format", "csv", "watch", "id", m.Id.ToString(), "--count", "1");
         Cli.Fails(ExitCode.SizeMismatch, "--key-prefix has 5 bytes", "--key-prefix", "0300000000", "watch", "id", m.Id.ToString(), "--count", "1");
-        Assert.Equal(2, m.Count());
+        Assert.Equal(2, m.CountEntries());
     }
 
     [Fact]

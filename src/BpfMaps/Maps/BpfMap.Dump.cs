@@ -58,9 +58,14 @@ public sealed partial class BpfMap
         }
     }
 
-    /// <summary>Counts the entries by dumping the map.</summary>
+    /// <summary>
+    /// Counts the entries by reading the whole map: a full dump (batch lookups, or a get_next_key walk), so it
+    /// costs as much as <see cref="Dump"/>. The kernel keeps no count; under concurrent writers the result is
+    /// the number a dump saw, not a snapshot.
+    /// </summary>
     /// <returns>The number of entries.</returns>
-    public long Count()
+    /// <exception cref="BpfException">Kernel errors during the dump.</exception>
+    public long CountEntries()
     {
         long n = 0;
         using var e = Dump().GetEnumerator();

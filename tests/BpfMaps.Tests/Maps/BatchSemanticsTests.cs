@@ -231,7 +231,7 @@ public class BatchSemanticsTests
         Assert.False(cursor.Started);
         Assert.Equal(0, map.UpdateBatch(ReadOnlySpan<byte>.Empty, ReadOnlySpan<byte>.Empty));
         Assert.Equal(0, map.DeleteBatch(ReadOnlySpan<byte>.Empty));
-        Assert.Equal(64, map.Count());
+        Assert.Equal(64, map.CountEntries());
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed unsafe class BufferSafetyTests
         int four = 4;
         var e = Assert.Throws<MapSizeMismatchException>(() => map.LookupBatchOrErrno(true, cursor, new byte[16], new byte[24], ref four));
         Assert.Contains("values buffer is 24 bytes but 4 entries of 8 bytes need 32", e.Message);
-        Assert.Equal(100, map.Count());
+        Assert.Equal(100, map.CountEntries());
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed unsafe class BufferSafetyTests
             }).Message);
 
         Assert.Equal(0, region.BytesChangedOutside());
-        Assert.Equal(1000, map.Count());
+        Assert.Equal(1000, map.CountEntries());
     }
 
     [Fact]

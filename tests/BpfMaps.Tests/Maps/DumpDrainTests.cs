@@ -273,7 +273,7 @@ public class DumpDrainTests
         using var map = Filled(500, type);
         var got = Collect(map.Drain(new DumpOptions { BatchSize = 7 }));
         Assert.Equal(500, got.Count);
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 
     [Fact]
@@ -289,7 +289,7 @@ public class DumpDrainTests
 
         Assert.Equal(100, n);
         Assert.True(e.UsedGetNextKey);
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 
     [Fact]
@@ -324,7 +324,7 @@ public class DumpDrainTests
 
         // Emptied by deletes: a zeroing update would name descriptor 0 and fail with EINVAL.
         Assert.Equal([a.Id, b.Id], ids.Order());
-        Assert.Equal(0, outer.Count());
+        Assert.Equal(0, outer.CountEntries());
     }
 
     [Fact]
@@ -347,7 +347,7 @@ public class DumpDrainTests
         }
 
         Assert.Equal(100, drained);
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 
     [Fact]

@@ -137,7 +137,7 @@ public class QueueStackTests
         Assert.Contains("Hash", Assert.Throws<InvalidOperationException>(() => h.TryPeek(v)).Message);
         Assert.Contains("Hash", Assert.Throws<InvalidOperationException>(() => h.TryPop(v)).Message);
         Assert.Contains("Hash", Assert.Throws<InvalidOperationException>(() => h.MayContain(v)).Message);
-        Assert.Equal(0L, h.Count());
+        Assert.Equal(0L, h.CountEntries());
 
         using BpfMap q = Keyless(MapType.Queue);
         Assert.Contains("Queue is not a bloom filter", Assert.Throws<InvalidOperationException>(() => q.MayContain(v)).Message);

@@ -94,7 +94,7 @@ public class SelftestBatchTests
                 k.CheckValue(i, v);
             }
 
-            Assert.Equal(0, k.Map.Count());
+            Assert.Equal(0, k.Map.CountEntries());
         }
     }
 
@@ -120,7 +120,7 @@ public class SelftestBatchTests
                 Assert.Equal(n, k.Map.DeleteBatch(keys, n));
             }
 
-            Assert.Equal(0, k.Map.Count());
+            Assert.Equal(0, k.Map.CountEntries());
             Assert.False(k.Map.TryLookup(k.Key(0), new byte[k.Map.ValueBufferSize]));
         }
     }
@@ -153,6 +153,6 @@ public class SelftestBatchTests
 
         var empty = map.LookupBatch(map.CreateCursor(), new byte[N * map.KeySize], new byte[N * map.ValueBufferSize]);
         Assert.Equal(new BatchResult(0, true), empty);
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 }
