@@ -29,6 +29,8 @@ public partial class SpanBoundsTests
             "as TestRun: the kernel is told both lengths",
         ["BpfMap<uint, ulong>.DeleteBatch(ReadOnlySpan<uint>)"] =
             "the count is keys.Length, and TKey's size was checked against key_size when the view was made",
+        ["PerCpuBpfMap<uint, ulong>.DeleteBatch(ReadOnlySpan<uint>)"] =
+            "the count is keys.Length, and TKey's size was checked against key_size when the view was made",
         ["IBtfValueSink.WriteString(ReadOnlySpan<byte>)"] =
             "copies the span into the sink's own growing output: the span's length is the only size",
         ["BtfJsonSink.WriteString(ReadOnlySpan<byte>)"] =
