@@ -377,7 +377,7 @@ public abstract class DrainRaceTargetFactory
     {
         private readonly byte[] _packet = CounterProgram.CreatePacket();
 
-        public override int WriteBatch() => program.TryTestRun(_packet, Span<byte>.Empty, repeat, out _);
+        public override int WriteBatch() => program.TestRunOrErrno(_packet, Span<byte>.Empty, repeat, out _);
     }
 
     private sealed class InProcessTargets : DrainRaceTargetFactory

@@ -268,7 +268,7 @@ namespace BpfMaps.Cli
                     "min" => PerCpuMode.Min,
                     "max" => PerCpuMode.Max,
                     "avg" => PerCpuMode.Avg,
-                    _ => PerCpuMode.Raw,
+                    _ => PerCpuMode.EachCpu,
                 },
                 Sort = p.GetValue(o.SortOption) switch
                 {

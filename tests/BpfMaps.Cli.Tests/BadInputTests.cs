@@ -168,7 +168,7 @@ public class BadInputTests
         Assert.DoesNotContain("run as root", u.Stderr);
         Fails(ExitCode.PermissionDenied, $"map {id} is frozen", "delete", "id", id, "key", "1", "0", "0", "0");
         Fails(ExitCode.KernelError, $"map {id} is already frozen", "freeze", "id", id);
-        Assert.Equal(1, m.Count());
+        Assert.Equal(1, m.CountEntries());
     }
 
     [Fact]

@@ -140,7 +140,7 @@ public class CommandTests
         Assert.Equal(
             Enumerable.Range(0, 40).Select(k => $"{{\"key\":[\"0x{k:x2}\",\"0x00\",\"0x00\",\"0x00\"],\"value\":[\"0x{k:x2}\",\"0x00\",\"0x00\",\"0x00\"]}}"),
             drained.Select(e => e!.ToJsonString()).Order(StringComparer.Ordinal));
-        Assert.Equal(0, m.Count());
+        Assert.Equal(0, m.CountEntries());
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public class CommandTests
         Assert.Equal(
             "{\"tick\":1,\"entries\":1,\"keys\":1,\"total\":5,\"delta\":5,\"top\":[{\"key\":\"01000000\",\"value\":5,\"delta\":5}]}",
             Untimed(d.Stdout, rates: true));
-        Assert.Equal(0, m.Count());
+        Assert.Equal(0, m.CountEntries());
 
         // The frame without the fields that depend on timing.
         static string Untimed(string frame, bool rates)
@@ -199,7 +199,7 @@ public class CommandTests
         Cli.Fails(ExitCode.Usage, "--key-prefix would delete the keys it hides", "--key-prefix", "03", "drain", "id", m.Id.ToString());
         Cli.Fails(ExitCode.Usage, "--format csv is not a watch format", "--format", "csv", "watch", "id", m.Id.ToString(), "--count", "1");
         Cli.Fails(ExitCode.SizeMismatch, "--key-prefix has 5 bytes", "--key-prefix", "0300000000", "watch", "id", m.Id.ToString(), "--count", "1");
-        Assert.Equal(2, m.Count());
+        Assert.Equal(2, m.CountEntries());
     }
 
     [Fact]

@@ -63,7 +63,11 @@ public class InputTests
     [InlineData("pinned /sys/fs/bpf/x", "Pinned", "/sys/fs/bpf/x")]
     [InlineData("name counts", "Name", "counts")]
     public void Selectors(string text, string kind, string value)
-        => Assert.Equal(new MapSelector(Enum.Parse<SelectorKind>(kind), value), MapSelector.Read(W(text)));
+    {
+        MapSelector s = MapSelector.Read(W(text));
+        Assert.Equal((Enum.Parse<MapSelectorKind>(kind), value), (s.Kind, s.Value));
+        Assert.Equal(text, s.ToString());
+    }
 
     [Theory]
     [InlineData("")]

@@ -97,7 +97,7 @@ public class QueueCommandTests
         Assert.Equal("", r.Stdout);
         RunResult j = Fails(ExitCode.NotSupported, "hash map", ["-j", command, "id", id, .. value]);
         Assert.Contains("is not a", JsonNode.Parse(j.Stdout)!["error"]!.GetValue<string>());
-        Assert.Equal(0L, h.Count());
+        Assert.Equal(0L, h.CountEntries());
     }
 
     [Fact]

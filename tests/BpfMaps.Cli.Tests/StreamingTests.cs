@@ -95,7 +95,7 @@ public class StreamingTests
         static long Allocated(int n)
         {
             using BpfMap m = BenchMaps.CreateFlows(n);
-            EntryLayout layout = EntryLayout.Of(m, PerCpuMode.Raw);
+            EntryLayout layout = EntryLayout.Of(m, PerCpuMode.EachCpu);
             Dump(m, layout, n);
 
             // A dump during which a garbage collection ran counts 7.4 to 8 KB more on this thread than one

@@ -110,13 +110,13 @@ public sealed class ExporterKernelTests
         Scrape first = await e.UntilAsync(s => s.Value("drained_events_total", ("key", "1")) is not null, "the first drain");
         Assert.Equal(5, first.Value("drained_events_total", ("key", "1")));
         Assert.Equal(3, first.Value("drained_events_total", ("key", "2")));
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
 
         map.Update(U32(1), U64(7));
         Scrape second = await e.UntilAsync(s => s.Value("drained_events_total", ("key", "1")) != 5, "the second drain");
         Assert.Equal(12, second.Value("drained_events_total", ("key", "1")));
         Assert.Equal(3, second.Value("drained_events_total", ("key", "2")));
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
 
         Scrape third = await e.AfterReadsAsync("deltas");
         Assert.Equal(12, third.Value("drained_events_total", ("key", "1")));

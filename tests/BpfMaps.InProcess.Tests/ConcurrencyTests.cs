@@ -140,7 +140,7 @@ public class ConcurrencyTests
 
                 cursor.Reset();
                 int n = 8;
-                if (map.TryLookupBatch(false, cursor, keys, values, ref n) is 0 or Errno.ENOENT)
+                if (map.LookupBatchOrErrno(false, cursor, keys, values, ref n) is 0 or Errno.ENOENT)
                 {
                     for (int i = 0; i < n; i++)
                     {

@@ -47,7 +47,8 @@ public class EngineTests
         Assert.Equal(40, map.ValueBufferSize);
         var typed = new PerCpuBpfMap<uint, uint>(map);
         typed.Update(1, [1, 2, 3, 4, 5]);
-        Assert.Equal([1u, 2, 3, 4, 5], typed.Lookup(1)!);
+        Assert.True(typed.TryLookup(1, out uint[]? got));
+        Assert.Equal([1u, 2, 3, 4, 5], got);
     }
 
     [Fact]
@@ -180,7 +181,7 @@ public class EngineTests
         closed.Dispose();
         Assert.Equal(Errno.EBADF, Assert.Throws<BpfException>(() => outer.SetInnerMap(Bytes.U32(1), closed)).Errno);
         Assert.False(outer.TryLookup(Bytes.U32(1), new byte[4]));
-        Assert.Throws<ArgumentException>(() => outer.SetInnerMap(new byte[2], template));
+        Assert.Throws<MapSizeMismatchException>(() => outer.SetInnerMap(new byte[2], template));
 
         // A decorated in-process map is still named by its id.
         using BpfMap other = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });

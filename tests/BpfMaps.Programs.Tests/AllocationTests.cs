@@ -9,12 +9,12 @@ public class AllocationTests : KernelTest
         using BpfMap counters = CreateCounters();
         using BpfProgram p = CounterProgram.Load(counters);
         byte[] packet = CounterProgram.CreatePacket();
-        Assert.Equal(0, p.TryTestRun(packet, Span<byte>.Empty, 10, out _)); // warm up
+        Assert.Equal(0, p.TestRunOrErrno(packet, Span<byte>.Empty, 10, out _)); // warm up
         int failures = 0;
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++)
         {
-            failures += p.TryTestRun(packet, Span<byte>.Empty, 10, out _) == 0 ? 0 : 1;
+            failures += p.TestRunOrErrno(packet, Span<byte>.Empty, 10, out _) == 0 ? 0 : 1;
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;

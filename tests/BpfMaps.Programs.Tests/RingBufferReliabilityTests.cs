@@ -100,7 +100,7 @@ public class RingBufferReliabilityTests : KernelTest
                 const int Batch = 20_000;
                 for (long done = 0; done < perCpu; done += Batch)
                 {
-                    int err = prog.TryTestRunOnCpu(cpu, Packet, (int)Math.Min(Batch, perCpu - done), out _);
+                    int err = prog.TestRunOnCpuOrErrno(cpu, Packet, (int)Math.Min(Batch, perCpu - done), out _);
                     Assert.True(err is 0 or Errno.EINTR, $"test run on CPU {cpu}: errno {err}");
                 }
             }

@@ -19,7 +19,7 @@ public class SwapDrainTests : KernelTest
         Assert.Equal(3000ul, seen.Values.Aggregate(0ul, (a, b) => a + b));
         Assert.NotSame(first, map.Active);
         Assert.Same(first, map.Idle);
-        Assert.Equal(0, map.Idle.Count());
+        Assert.Equal(0, map.Idle.CountEntries());
         Assert.Equal(1, map.Swaps);
 
         p.TestRun(CounterProgram.CreatePacket(), 100);

@@ -57,7 +57,7 @@ public static class WalkChurn
                     BinaryPrimitives.WriteUInt32LittleEndian(key, k);
                     BinaryPrimitives.WriteUInt64LittleEndian(value, ValueOf(k));
                     map.Delete(key);
-                    int err = map.TryUpdate(key, value);
+                    int err = map.UpdateOrErrno(key, value);
                     if (err != 0 && err != Errno.E2BIG)
                     {
                         throw new InvalidOperationException($"re-inserting key {k} failed with {Errno.Name(err)}");
@@ -214,7 +214,7 @@ public static class WalkChurn
             BinaryPrimitives.WriteUInt32LittleEndian(key, k);
             BinaryPrimitives.WriteUInt64LittleEndian(value, ValueOf(k));
             int err;
-            for (int attempt = 0; (err = map.TryUpdate(key, value)) == Errno.E2BIG && k < StableKeys && attempt < 10_000; attempt++)
+            for (int attempt = 0; (err = map.UpdateOrErrno(key, value)) == Errno.E2BIG && k < StableKeys && attempt < 10_000; attempt++)
             {
                 Thread.Yield();
             }

@@ -182,7 +182,7 @@ internal static class EventsSideBySide
             for (int done = 0; done < records;)
             {
                 int n = Math.Min(1_000_000, records - done);
-                int err = producer.TryTestRunOnCpu(0, Packet, n, out _);
+                int err = producer.TestRunOnCpuOrErrno(0, Packet, n, out _);
                 if (err is not (0 or Errno.EINTR))
                 {
                     throw new InvalidOperationException($"test run: {Errno.Name(err)}");

@@ -28,18 +28,7 @@ internal sealed class LifecycleCommands(CliConsole console, GlobalOptions option
         bool single = false;
         if (words.AtEnd)
         {
-            maps = [];
-            foreach (uint id in BpfMap.GetSystemMapIds())
-            {
-                try
-                {
-                    maps.Add(BpfMap.OpenById(id));
-                }
-                catch (BpfException e) when (e.Errno == Errno.ENOENT)
-                {
-                    // Freed between listing and opening.
-                }
-            }
+            maps = [.. BpfMap.OpenSystemMaps()];
         }
         else
         {

@@ -64,7 +64,7 @@ internal sealed class WatchCommand(CliConsole console, GlobalOptions options)
             }
             else
             {
-                EntryLayout layout = EntryLayout.Of(map, options.PerCpu == PerCpuMode.Raw ? PerCpuMode.Sum : options.PerCpu, raw: true);
+                EntryLayout layout = EntryLayout.Of(map, options.PerCpu == PerCpuMode.EachCpu ? PerCpuMode.Sum : options.PerCpu, raw: true);
                 if (!layout.NumericValue)
                 {
                     throw new CliException(ExitCode.Usage, $"watch: values of map {map.Id} are {map.ValueSize} bytes; watch needs 1, 2, 4 or 8-byte counters");

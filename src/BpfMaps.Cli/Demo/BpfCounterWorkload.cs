@@ -107,7 +107,7 @@ internal sealed class BpfCounterWorkload : IDemoWorkload
             while (!_threads.Stopping)
             {
                 int k = Math.Min(Keys - 1, (int)(-Math.Log(1 - rng.NextDouble()) * 4));
-                int err = _program.TryTestRun(packets[k], Span<byte>.Empty, RepeatPerRun, out _);
+                int err = _program.TestRunOrErrno(packets[k], Span<byte>.Empty, RepeatPerRun, out _);
                 if (err != 0 && err != Errno.EINTR)
                 {
                     throw new BpfException(err, BpfCommand.BPF_PROG_TEST_RUN);

@@ -14,6 +14,8 @@ internal static class ErrorReport
         OutputWriteException o => (ExitCode.OutputFailed, OneLine(o.Message)),
         BpfNotSupportedException n => (ExitCode.NotSupported, n.Message),
         EventSourceGoneException g => (ExitCode.EventsGone, OneLine(g.Message)),
+        MapNotFoundException m => (ExitCode.MapNotFound, OneLine(m.Message)),
+        AmbiguousMapSelectorException a => (ExitCode.BadSelector, a.Message),
         BpfException { Errno: Errno.EPERM or Errno.EACCES } b => (ExitCode.PermissionDenied, $"permission denied ({b.Command}): run as root or with CAP_BPF and CAP_SYS_ADMIN"),
         BpfException { Errno: Errno.ENOENT, FailedCommand: BpfCommand.BPF_OBJ_GET or BpfCommand.BPF_MAP_GET_FD_BY_ID } b => (ExitCode.MapNotFound, OneLine(b.Hint ?? b.Message)),
         BpfException { Errno: Errno.ENOTDIR or Errno.ENAMETOOLONG or Errno.ELOOP, FailedCommand: BpfCommand.BPF_OBJ_GET } b => (ExitCode.MapNotFound, $"no pinned map there: {OneLine(b.Hint ?? b.Message)}"),

@@ -81,22 +81,3 @@ internal sealed record GlobalOptions
         _ => Format,
     };
 }
-
-/// <summary>How per-CPU values are shown: every CPU's bytes (as bpftool), or one number per entry.</summary>
-internal enum PerCpuMode
-{
-    /// <summary>Every CPU's value, bpftool's <c>values: [{cpu, value}]</c>.</summary>
-    Raw,
-
-    /// <summary>The sum over CPUs.</summary>
-    Sum,
-
-    /// <summary>The smallest CPU value.</summary>
-    Min,
-
-    /// <summary>The largest CPU value.</summary>
-    Max,
-
-    /// <summary>The mean over CPUs.</summary>
-    Avg,
-}

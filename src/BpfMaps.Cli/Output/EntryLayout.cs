@@ -16,7 +16,7 @@ namespace BpfMaps.Cli.Output;
 /// <param name="PerCpu">Whether values are per CPU.</param>
 /// <param name="MapInMap">Whether values are inner map ids.</param>
 /// <param name="Mode">How per-CPU values are shown.</param>
-internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, bool PerCpu = false, bool MapInMap = false, PerCpuMode Mode = PerCpuMode.Raw)
+internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, bool PerCpu = false, bool MapInMap = false, PerCpuMode Mode = PerCpuMode.EachCpu)
 {
     /// <summary>The layout of <paramref name="map"/>.</summary>
     /// <param name="map">The map.</param>
@@ -27,7 +27,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     /// <param name="columns">Whether the output has a column per field (table, csv, ndjson), where per-CPU reductions apply field by field.</param>
     public static EntryLayout Of(BpfMap map, PerCpuMode mode, bool raw = false, bool columns = false)
     {
-        var layout = new EntryLayout(map.KeySize, map.ValueSize, map.Cpus, map.IsPerCpu, map.Type.IsMapInMap(), map.IsPerCpu ? mode : PerCpuMode.Raw)
+        var layout = new EntryLayout(map.KeySize, map.ValueSize, map.Cpus, map.IsPerCpu, map.Type.IsMapInMap(), map.IsPerCpu ? mode : PerCpuMode.EachCpu)
         {
             Btf = raw ? null : map.GetBtfFormatter(),
         };
@@ -55,7 +55,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     public int ValueBufferSize => PerCpu ? Stride * Cpus : ValueSize;
 
     /// <summary>Whether per-CPU values are reduced to one number.</summary>
-    public bool Aggregated => PerCpu && Mode != PerCpuMode.Raw;
+    public bool Aggregated => PerCpu && Mode != PerCpuMode.EachCpu;
 
     /// <summary>Whether keys read as a little-endian unsigned number.</summary>
     public bool NumericKey => IsNumericSize(KeySize);
@@ -84,7 +84,7 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
             return ReadUnsigned(value[..ValueSize]);
         }
 
-        return Mode == PerCpuMode.Avg ? (Cpus == 0 ? 0 : (double)Reduce(value).Sum / Cpus) : AggregateUnsigned(value);
+        return Mode == PerCpuMode.Avg ? Reduce(value).Average : AggregateUnsigned(value);
     }
 
     /// <summary>The reduced per-CPU value as text (integers exact, the average with two decimals).</summary>
@@ -105,13 +105,8 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
     /// <returns>The value.</returns>
     public ulong AggregateUnsigned(ReadOnlySpan<byte> value)
     {
-        (ulong sum, ulong min, ulong max) = Reduce(value);
-        return Mode switch
-        {
-            PerCpuMode.Min => Cpus == 0 ? 0 : min,
-            PerCpuMode.Max => max,
-            _ => sum,
-        };
+        PerCpuReduction<ulong> r = Reduce(value);
+        return Mode is PerCpuMode.Min or PerCpuMode.Max ? r.Get(Mode) : r.Sum;
     }
 
     /// <summary>Reads 1, 2, 4 or 8 bytes as an unsigned little-endian number.</summary>
@@ -128,18 +123,15 @@ internal sealed record EntryLayout(int KeySize, int ValueSize, int Cpus = 1, boo
 
     private static bool IsNumericSize(int size) => size is 1 or 2 or 4 or 8;
 
-    /// <summary>Sum (wrapping), minimum and maximum of the per-CPU values.</summary>
-    private (ulong Sum, ulong Min, ulong Max) Reduce(ReadOnlySpan<byte> value)
+    /// <summary>Sum (wrapping), minimum, maximum and mean of the per-CPU values.</summary>
+    private PerCpuReduction<ulong> Reduce(ReadOnlySpan<byte> value)
     {
-        ulong sum = 0, min = ulong.MaxValue, max = 0;
+        var r = default(PerCpuReduction<ulong>);
         for (int c = 0; c < Cpus; c++)
         {
-            ulong v = ReadUnsigned(CpuValue(value, c));
-            sum = unchecked(sum + v);
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
+            r.Add(ReadUnsigned(CpuValue(value, c)));
         }
 
-        return (sum, min, max);
+        return r;
     }
 }

@@ -293,7 +293,7 @@ internal static partial class PlanCompiler
                 throw new ExporterConfigException($"{mp}.perCpu", $"'{m.PerCpu}' is not one of {string.Join(", ", Decoders.PerCpuNames)}");
             }
 
-            if (pc == PerCpuMode.Cpu && seen.Contains("cpu"))
+            if (pc == PerCpuMode.EachCpu && seen.Contains("cpu"))
             {
                 throw new ExporterConfigException($"{mp}.perCpu", "'cpu' adds a label 'cpu', which this map already has");
             }

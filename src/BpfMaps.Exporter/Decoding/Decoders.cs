@@ -23,7 +23,19 @@ internal static class Decoders
 
     public static bool TryParseValue(string? name, out ValueType type) => TryParse(name, ValueTypeNames, out type);
 
-    public static bool TryParsePerCpu(string? name, out PerCpuMode mode) => TryParse(name, PerCpuNames, out mode);
+    public static bool TryParsePerCpu(string? name, out PerCpuMode mode)
+    {
+        mode = name?.ToLowerInvariant() switch
+        {
+            "sum" => PerCpuMode.Sum,
+            "min" => PerCpuMode.Min,
+            "max" => PerCpuMode.Max,
+            "avg" => PerCpuMode.Avg,
+            "cpu" => PerCpuMode.EachCpu,
+            _ => (PerCpuMode)(-1),
+        };
+        return Enum.IsDefined(mode);
+    }
 
     private static bool TryParse<T>(string? name, string[] names, out T value) where T : struct, Enum
     {

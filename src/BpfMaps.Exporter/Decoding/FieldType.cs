@@ -32,13 +32,3 @@ internal enum ValueType
     I32,
     I64,
 }
-
-/// <summary>How per-CPU values of one entry become series.</summary>
-internal enum PerCpuMode
-{
-    Sum,
-    Min,
-    Max,
-    Avg,
-    Cpu,
-}

@@ -92,7 +92,7 @@ internal sealed partial class MapExport : IDisposable
         for (int j = 0; j < plan.Metrics.Count; j++)
         {
             _slotBase[j] = _slots;
-            int width = plan.Metrics[j].PerCpu == PerCpuMode.Cpu ? s_cpuNames.Length : 1;
+            int width = plan.Metrics[j].PerCpu == PerCpuMode.EachCpu ? s_cpuNames.Length : 1;
             _slots += width;
             widest = Math.Max(widest, width);
         }
@@ -119,7 +119,7 @@ internal sealed partial class MapExport : IDisposable
 
             if (_self.Factory is { } factory)
             {
-                string[] names = m.PerCpu == PerCpuMode.Cpu ? [.. labelNames, "cpu"] : labelNames;
+                string[] names = m.PerCpu == PerCpuMode.EachCpu ? [.. labelNames, "cpu"] : labelNames;
                 string help = m.Help ?? (m.Btf is { } f
                     ? $"Field {f.Path} of map {plan.Label}."
                     : $"{m.Type.ToString().ToLowerInvariant()} at value offset {m.Offset} of map {plan.Label}.");
@@ -257,72 +257,39 @@ internal sealed partial class MapExport : IDisposable
     private void EnsureCurrent()
     {
         MapSelector sel = _plan.Selector;
-        switch (sel.Kind)
+        if (sel.Kind == MapSelectorKind.Id)
         {
-            case SelectorKind.Id:
-                // Holding the descriptor keeps the map alive, so an id never goes away under us.
-                if (_map is null)
-                {
-                    Adopt(Open(() => BpfMap.OpenById(sel.Id), $"no map with id {sel.Id}"));
-                }
-
-                break;
-            case SelectorKind.Pinned:
+            // Holding the descriptor keeps the map alive, so an id never goes away under us.
+            if (_map is null)
             {
-                // Re-resolve every cycle: the pin may now name a new map (a reloaded program).
-                BpfMap pinned = Open(() => BpfMap.OpenPinned(sel.Text), $"nothing is pinned at {sel.Text}", () => BpfFs.WhyNotAPin(sel.Text));
-                if (_map is not null && pinned.Id == _map.Id)
-                {
-                    pinned.Dispose();
-                }
-                else
-                {
-                    Adopt(pinned);
-                }
-
-                break;
+                Adopt(Open(sel.OpenOne));
             }
 
-            default:
-            {
-                // The newest map with the name: a reloaded program's map replaces the old one.
-                uint newest = 0;
-                foreach (MapInfo info in BpfMap.ListSystemMaps())
-                {
-                    if (info.Name == sel.Text && info.Id > newest)
-                    {
-                        newest = info.Id;
-                    }
-                }
+            return;
+        }
 
-                if (newest == 0)
-                {
-                    throw new MapReadException("missing", "map", $"no map named '{sel.Text}'");
-                }
-
-                if (_map is null || _map.Id != newest)
-                {
-                    Adopt(Open(() => BpfMap.OpenById(newest), $"no map named '{sel.Text}'"));
-                }
-
-                break;
-            }
+        // Re-resolve every cycle: the pin may now name a new map, and for a name the newest map with it
+        // replaces the old one (a reloaded program's map).
+        BpfMap current = Open(sel.Kind == MapSelectorKind.Pinned ? sel.OpenOne : sel.OpenNewest);
+        if (_map is not null && current.Id == _map.Id)
+        {
+            current.Dispose();
+        }
+        else
+        {
+            Adopt(current);
         }
     }
 
-    private static BpfMap Open(Func<BpfMap> open, string missing, Func<string?>? notAMap = null)
+    private static BpfMap Open(Func<BpfMap> open)
     {
         try
         {
             return open();
         }
-        catch (BpfException e) when (e.Errno == Errno.ENOENT)
+        catch (MapNotFoundException e)
         {
-            throw new MapReadException("missing", "map", missing, e);
-        }
-        catch (BpfException e) when (e.Errno == Errno.EACCES && notAMap?.Invoke() is { } why)
-        {
-            throw new MapReadException("missing", "map", why, e);
+            throw new MapReadException("missing", "map", e.Message, e);
         }
         catch (BpfException e)
         {
@@ -573,7 +540,7 @@ internal sealed partial class MapExport : IDisposable
         for (int j = 0; j < _plan.Metrics.Count; j++)
         {
             MetricPlan m = _plan.Metrics[j];
-            int width = m.PerCpu == PerCpuMode.Cpu ? s_cpuNames.Length : 1;
+            int width = m.PerCpu == PerCpuMode.EachCpu ? s_cpuNames.Length : 1;
             for (int k = 0; k < width; k++)
             {
                 int slot = _slotBase[j] + k;
@@ -603,7 +570,7 @@ internal sealed partial class MapExport : IDisposable
     }
 
     private static string[] LabelValues(Series s, MetricPlan m, int cpu) =>
-        m.PerCpu == PerCpuMode.Cpu ? [.. s.LabelValues, s_cpuNames[cpu]] : s.LabelValues;
+        m.PerCpu == PerCpuMode.EachCpu ? [.. s.LabelValues, s_cpuNames[cpu]] : s.LabelValues;
 
     private static void Unpublish(Series s)
     {
@@ -656,7 +623,7 @@ internal sealed partial class MapExport : IDisposable
 
             int cpus = Math.Min(map.Cpus, s_cpuNames.Length);
             int stride = map.ValueStride;
-            if (m.PerCpu == PerCpuMode.Cpu)
+            if (m.PerCpu == PerCpuMode.EachCpu)
             {
                 for (int c = 0; c < cpus; c++)
                 {
@@ -666,19 +633,13 @@ internal sealed partial class MapExport : IDisposable
                 continue;
             }
 
-            double acc = m.Read(value[..map.ValueSize]);
-            for (int c = 1; c < cpus; c++)
+            var reduction = default(PerCpuReduction<double>);
+            for (int c = 0; c < cpus; c++)
             {
-                double v = m.Read(value.Slice(c * stride, map.ValueSize));
-                acc = m.PerCpu switch
-                {
-                    PerCpuMode.Min => Math.Min(acc, v),
-                    PerCpuMode.Max => Math.Max(acc, v),
-                    _ => acc + v,
-                };
+                reduction.Add(m.Read(value.Slice(c * stride, map.ValueSize)));
             }
 
-            Store(slots, at, m.PerCpu == PerCpuMode.Avg ? acc / cpus : acc);
+            Store(slots, at, reduction.ToDouble(m.PerCpu));
         }
     }
 
@@ -701,7 +662,7 @@ internal sealed partial class MapExport : IDisposable
         int at = _slotBase[metric];
         lock (_lock)
         {
-            if (m.PerCpu != PerCpuMode.Cpu)
+            if (m.PerCpu != PerCpuMode.EachCpu)
             {
                 var list = new List<Measurement<double>>(_series.Count);
                 foreach (Series s in _series.Values)

@@ -80,8 +80,9 @@ public class BpfException : Exception
     /// <param name="call">The other call, or null.</param>
     /// <param name="hint">A hint at the cause, or null.</param>
     /// <param name="message">The whole message.</param>
-    protected BpfException(int errno, BpfCommand? command, KernelCall? call, string? hint, string message)
-        : base(message)
+    /// <param name="innerException">The cause, or null.</param>
+    protected BpfException(int errno, BpfCommand? command, KernelCall? call, string? hint, string message, Exception? innerException = null)
+        : base(message, innerException)
     {
         Errno = errno;
         FailedCommand = command;

@@ -97,7 +97,7 @@ public sealed partial class BpfMap
     /// <param name="flags">elem_flags.</param>
     /// <returns>0 or errno.</returns>
     /// <exception cref="ArgumentException">A cursor of another map, a negative count, or a count the buffers cannot hold.</exception>
-    public int TryLookupBatch(bool delete, BatchCursor cursor, Span<byte> keys, Span<byte> values, ref int count, LookupFlags flags = LookupFlags.None)
+    public int LookupBatchOrErrno(bool delete, BatchCursor cursor, Span<byte> keys, Span<byte> values, ref int count, LookupFlags flags = LookupFlags.None)
     {
         CheckCursor(cursor);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -125,23 +125,61 @@ public sealed partial class BpfMap
             return new BatchResult(0, false);
         }
 
+        switch (ReadLookupBatchErrno(err, delete, c, capacity, mayFallBack: false))
+        {
+            case LookupBatchOutcome.TooSmall:
+                throw LookupBatchTooSmall(delete, capacity);
+            case var outcome:
+                AdvanceCursor(cursor, err, count);
+                return new BatchResult(count, outcome == LookupBatchOutcome.End);
+        }
+    }
+
+    /// <summary>What a lookup batch's errno means; the one reading of it, for <see cref="LookupBatch"/> and the dump.</summary>
+    internal enum LookupBatchOutcome
+    {
+        /// <summary>0: entries, and more may follow.</summary>
+        Entries,
+
+        /// <summary>ENOENT: the last entries; the map is done.</summary>
+        End,
+
+        /// <summary>ENOSPC: one hash bucket holds more entries than the buffers; grow them or give up.</summary>
+        TooSmall,
+
+        /// <summary>The command is missing for this map type or kernel (only when the caller can fall back).</summary>
+        NoBatch,
+    }
+
+    /// <summary>
+    /// Reads the errno of a BPF_MAP_LOOKUP(_AND_DELETE)_BATCH; throws for every errno that is a failure.
+    /// With <paramref name="mayFallBack"/>, ENOTSUPP, EOPNOTSUPP and EINVAL say the command is missing
+    /// (<see cref="LookupBatchOutcome.NoBatch"/>) instead of throwing.
+    /// </summary>
+    internal LookupBatchOutcome ReadLookupBatchErrno(int err, bool delete, uint returned, int capacity, bool mayFallBack)
+    {
         switch (err)
         {
             case 0:
-                AdvanceCursor(cursor, err, count);
-                return new BatchResult(count, false);
+                return LookupBatchOutcome.Entries;
             case Errno.ENOENT:
-                AdvanceCursor(cursor, err, count);
-                return new BatchResult(count, true);
+                return LookupBatchOutcome.End;
             case Errno.ENOSPC:
-                throw new BpfException(err, delete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH,
-                    $"batch size {capacity} too small: a hash bucket holds more entries; retry with a larger batch");
+                return LookupBatchOutcome.TooSmall;
+            case Errno.ENOTSUPP or Errno.EOPNOTSUPP or Errno.EINVAL when mayFallBack:
+                return LookupBatchOutcome.NoBatch;
             default:
-                BpfErrors.ThrowBatch(err, delete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH,
-                    Processed(err, c, capacity), Type);
+                BpfErrors.ThrowBatch(err, LookupBatchCommand(delete), Processed(err, returned, capacity), Type);
                 return default;
         }
     }
+
+    /// <summary>ENOSPC with buffers that cannot grow: a hash bucket holds more than <paramref name="capacity"/> entries.</summary>
+    internal static BpfException LookupBatchTooSmall(bool delete, int capacity)
+        => new(Errno.ENOSPC, LookupBatchCommand(delete), $"batch size {capacity} too small: a hash bucket holds more entries; retry with a larger batch");
+
+    private static BpfCommand LookupBatchCommand(bool delete)
+        => delete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH;
 
     /// <summary>
     /// What a failed update/delete batch got done. The element that failed is never counted, so a

@@ -44,18 +44,28 @@ public sealed partial class BpfMap
     public MapEntries Drain(DumpOptions? options = null)
     {
         var opts = options ?? DumpOptions.Default;
-        if (Type.IsArray() && opts.ArrayDrain != ArrayDrainMode.ReadThenZero)
+        ThrowIfCannotDrain(opts);
+        return new(this, opts, drain: true);
+    }
+
+    /// <summary>The one refusal to drain an array: its elements cannot be deleted, only read and zeroed when asked.</summary>
+    internal void ThrowIfCannotDrain(DumpOptions options)
+    {
+        if (Type.IsArray() && options.ArrayDrain != ArrayDrainMode.ReadThenZero)
         {
             throw new NotSupportedException(
                 $"{Type.KernelName()} elements cannot be deleted; pass ArrayDrain = ReadThenZero to read and zero them (not atomic), or use a swap drain");
         }
-
-        return new(this, opts, drain: true);
     }
 
-    /// <summary>Counts the entries by dumping the map.</summary>
+    /// <summary>
+    /// Counts the entries by reading the whole map: a full dump (batch lookups, or a get_next_key walk), so it
+    /// costs as much as <see cref="Dump"/>. The kernel keeps no count; under concurrent writers the result is
+    /// the number a dump saw, not a snapshot.
+    /// </summary>
     /// <returns>The number of entries.</returns>
-    public long Count()
+    /// <exception cref="BpfException">Kernel errors during the dump.</exception>
+    public long CountEntries()
     {
         long n = 0;
         using var e = Dump().GetEnumerator();

@@ -53,7 +53,7 @@ public sealed partial class BpfMap
     /// <param name="flags">Update flags.</param>
     /// <returns>0 or errno (EEXIST, ENOENT, E2BIG, ...).</returns>
     /// <exception cref="ArgumentException">Wrong key or value size.</exception>
-    public int TryUpdate(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, UpdateFlags flags = UpdateFlags.Any)
+    public int UpdateOrErrno(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, UpdateFlags flags = UpdateFlags.Any)
     {
         CheckKey(key);
         CheckValue(value.Length);

@@ -27,7 +27,7 @@ public sealed partial class BpfMap
                 : $"{this} is not an array; only arrays created with BPF_F_MMAPABLE (MapFlags.Mmapable) expose their memory (ring buffers: Events.RingBuffer)");
         }
 
-        int err = TryMapArray(writable, out MappedRegion? region);
+        int err = MapArrayOrErrno(writable, out MappedRegion? region);
         if (err != 0)
         {
             throw new BpfException(err, KernelCall.Mmap, err switch
@@ -42,7 +42,7 @@ public sealed partial class BpfMap
     }
 
     /// <summary>The raw mapping of an mmapable array's elements (shared with the dump's memory path): 0 or errno.</summary>
-    internal int TryMapArray(bool writable, out MappedRegion? region)
+    internal int MapArrayOrErrno(bool writable, out MappedRegion? region)
     {
         region = null;
         if (DelegatingMapBackend.Innermost(_backend) is not IMapMemoryBackend memory)

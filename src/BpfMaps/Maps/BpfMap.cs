@@ -242,32 +242,40 @@ public sealed partial class BpfMap : IDisposable
     public static List<MapInfo> ListSystemMaps()
     {
         var result = new List<MapInfo>();
-        foreach (uint id in GetSystemMapIds())
+        foreach (BpfMap map in OpenSystemMaps())
         {
-            int err = BpfSyscall.MapGetFdById(id, 0, out BpfFd fd);
-            using (fd)
+            using (map)
             {
-                if (err == Errno.ENOENT)
-                {
-                    continue;
-                }
-
-                if (err != 0)
-                {
-                    BpfErrors.Throw(err, BpfCommand.BPF_MAP_GET_FD_BY_ID);
-                }
-
-                err = BpfSyscall.MapGetInfo(fd, out MapInfoFields native);
-                if (err != 0)
-                {
-                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
-                }
-
-                result.Add(KernelMapBackend.ToInfo(native));
+                result.Add(map.Info);
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Opens every map in the system, by ascending id (BPF_MAP_GET_NEXT_ID and BPF_MAP_GET_FD_BY_ID,
+    /// Linux 4.13). Maps freed between the listing and their opening are skipped. The one walk over the
+    /// system's maps: <see cref="ListSystemMaps"/> and the map selectors go through it.
+    /// </summary>
+    /// <returns>The maps, opened one at a time as the enumeration reaches them; the caller disposes each.</returns>
+    /// <exception cref="BpfException">EPERM without privileges.</exception>
+    public static IEnumerable<BpfMap> OpenSystemMaps()
+    {
+        foreach (uint id in GetSystemMapIds())
+        {
+            BpfMap map;
+            try
+            {
+                map = OpenById(id);
+            }
+            catch (BpfException e) when (e.Errno == Errno.ENOENT && e.FailedCommand == BpfCommand.BPF_MAP_GET_FD_BY_ID)
+            {
+                continue; // freed between listing and opening
+            }
+
+            yield return map;
+        }
     }
 
     /// <summary>Pins the map at <paramref name="path"/> on a bpffs mount (BPF_OBJ_PIN, Linux 4.4).</summary>

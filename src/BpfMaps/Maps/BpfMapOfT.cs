@@ -8,6 +8,8 @@ namespace BpfMaps;
 /// A typed view over a map whose keys are <typeparamref name="TKey"/> and values <typeparamref name="TValue"/>.
 /// Sizes are checked once, here; afterwards every call is a reinterpretation, not a copy or marshal.
 /// For per-CPU maps use <see cref="PerCpuBpfMap{TKey, TValue}"/>.
+/// The view does not own the map it wraps and is not disposable: dispose <see cref="Map"/> (the
+/// <see cref="BpfMap"/> you passed in) when done; the view is unusable after that.
 /// </summary>
 /// <typeparam name="TKey">Key type; its size must equal key_size.</typeparam>
 /// <typeparam name="TValue">Value type; its size must equal value_size.</typeparam>
@@ -169,6 +171,8 @@ public sealed class BpfMap<TKey, TValue>
 
 /// <summary>
 /// A typed view over a per-CPU map: values are <see cref="PerCpuValues{T}"/>, one <typeparamref name="TValue"/> per possible CPU.
+/// Absence is always a false <c>Try…</c>. The view does not own the map it wraps and is not disposable:
+/// dispose <see cref="Map"/> (the <see cref="BpfMap"/> you passed in) when done.
 /// </summary>
 /// <typeparam name="TKey">Key type; its size must equal key_size.</typeparam>
 /// <typeparam name="TValue">Per-CPU value type; its size must equal value_size.</typeparam>
@@ -220,14 +224,89 @@ public sealed class PerCpuBpfMap<TKey, TValue>
         return true;
     }
 
-    /// <summary>Looks up <paramref name="key"/>, returning a copy of every CPU's value.</summary>
+    /// <summary>Looks up <paramref name="key"/> (BPF_MAP_LOOKUP_ELEM), copying every CPU's value into a new array.</summary>
     /// <param name="key">The key.</param>
-    /// <returns>One value per CPU, or null when absent.</returns>
-    public TValue[]? Lookup(in TKey key)
+    /// <param name="values">One value per possible CPU when found; null when absent.</param>
+    /// <returns>False when absent.</returns>
+    public bool TryLookup(in TKey key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TValue[]? values)
     {
         byte[] buf = new byte[Map.ValueBufferSize];
-        return TryLookup(key, buf, out var v) ? v.ToArray() : null;
+        values = TryLookup(key, buf, out var v) ? v.ToArray() : null;
+        return values is not null;
     }
+
+    /// <summary>Reads and deletes <paramref name="key"/> (BPF_MAP_LOOKUP_AND_DELETE_ELEM, per-CPU hash maps from Linux 5.14).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="buffer">Scratch buffer for the raw per-CPU values (<see cref="BpfMap.ValueBufferSize"/> bytes).</param>
+    /// <param name="values">The values when found.</param>
+    /// <returns>False when absent.</returns>
+    public bool TryLookupAndDelete(in TKey key, Span<byte> buffer, out PerCpuValues<TValue> values)
+    {
+        values = default;
+        if (!Map.TryLookupAndDelete(BpfMap<TKey, TValue>.Bytes(in key), buffer))
+        {
+            return false;
+        }
+
+        values = new PerCpuValues<TValue>(buffer, Map.Cpus);
+        return true;
+    }
+
+    /// <summary>
+    /// Batch lookup (BPF_MAP_LOOKUP_BATCH, 5.6; per-CPU arrays 5.13). <paramref name="values"/> receives
+    /// <see cref="Cpus"/> values per key, back to back: entry <c>i</c>'s CPU <c>c</c> is <c>values[i * Cpus + c]</c>.
+    /// </summary>
+    /// <param name="cursor">A cursor of the map.</param>
+    /// <param name="keys">Receives keys.</param>
+    /// <param name="values">Receives values; at least <c>keys.Length * Cpus</c>.</param>
+    /// <returns>Count and exhaustion.</returns>
+    /// <exception cref="ArgumentException"><paramref name="values"/> is shorter than <c>keys.Length * Cpus</c>.</exception>
+    public BatchResult LookupBatch(BatchCursor cursor, Span<TKey> keys, Span<TValue> values)
+        => ReadBatch(delete: false, cursor, keys, values);
+
+    /// <summary>Batch lookup-and-delete (BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6; not for arrays); values as <see cref="LookupBatch"/>.</summary>
+    /// <param name="cursor">A cursor of the map.</param>
+    /// <param name="keys">Receives keys.</param>
+    /// <param name="values">Receives values; at least <c>keys.Length * Cpus</c>.</param>
+    /// <returns>Count and exhaustion.</returns>
+    /// <exception cref="ArgumentException"><paramref name="values"/> is shorter than <c>keys.Length * Cpus</c>.</exception>
+    public BatchResult LookupAndDeleteBatch(BatchCursor cursor, Span<TKey> keys, Span<TValue> values)
+        => ReadBatch(delete: true, cursor, keys, values);
+
+    /// <summary>Batch update (BPF_MAP_UPDATE_BATCH, 5.6); <paramref name="values"/> holds <see cref="Cpus"/> values per key, back to back.</summary>
+    /// <param name="keys">Keys.</param>
+    /// <param name="values">Exactly <c>keys.Length * Cpus</c> values.</param>
+    /// <param name="flags">Update flags.</param>
+    /// <returns>Entries written.</returns>
+    /// <exception cref="ArgumentException">Not <see cref="Cpus"/> values per key.</exception>
+    public int UpdateBatch(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values, UpdateFlags flags = UpdateFlags.Any)
+    {
+        CheckValueCount(values.Length, keys.Length, exact: true);
+        if (Unsafe.SizeOf<TValue>() == Map.ValueStride)
+        {
+            return Map.UpdateBatch(MemoryMarshal.AsBytes(keys), MemoryMarshal.AsBytes(values), keys.Length, flags);
+        }
+
+        byte[] raw = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(keys.Length * Map.ValueBufferSize, 1));
+        try
+        {
+            for (int i = 0; i < keys.Length; i++)
+            {
+                PerCpuValuesExtensions.Write(values.Slice(i * Cpus, Cpus), raw.AsSpan(i * Map.ValueBufferSize, Map.ValueBufferSize));
+            }
+
+            return Map.UpdateBatch(MemoryMarshal.AsBytes(keys), raw.AsSpan(0, keys.Length * Map.ValueBufferSize), keys.Length, flags);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    /// <summary>Batch delete (BPF_MAP_DELETE_BATCH, 5.6; not for arrays).</summary>
+    /// <param name="keys">Keys.</param>
+    /// <returns>Keys deleted.</returns>
+    public int DeleteBatch(ReadOnlySpan<TKey> keys) => Map.DeleteBatch(MemoryMarshal.AsBytes(keys), keys.Length);
 
     /// <summary>Writes one value per CPU at <paramref name="key"/>.</summary>
     /// <param name="key">The key.</param>
@@ -260,4 +339,49 @@ public sealed class PerCpuBpfMap<TKey, TValue>
     /// <param name="options">Options, or null.</param>
     /// <returns>Enumerable of (key, per-CPU values).</returns>
     public PerCpuEntries<TKey, TValue> Drain(DumpOptions? options = null) => new(Map.Drain(options), Map.Cpus);
+
+    private BatchResult ReadBatch(bool delete, BatchCursor cursor, Span<TKey> keys, Span<TValue> values)
+    {
+        CheckValueCount(values.Length, keys.Length, exact: false);
+        if (Unsafe.SizeOf<TValue>() == Map.ValueStride)
+        {
+            // Each CPU's value fills its 8-byte-aligned slot: the kernel's layout is the array's.
+            Span<byte> bytes = MemoryMarshal.AsBytes(values[..(keys.Length * Cpus)]);
+            return delete
+                ? Map.LookupAndDeleteBatch(cursor, MemoryMarshal.AsBytes(keys), bytes)
+                : Map.LookupBatch(cursor, MemoryMarshal.AsBytes(keys), bytes);
+        }
+
+        byte[] raw = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(keys.Length * Map.ValueBufferSize, 1));
+        try
+        {
+            Span<byte> rawValues = raw.AsSpan(0, keys.Length * Map.ValueBufferSize);
+            BatchResult r = delete
+                ? Map.LookupAndDeleteBatch(cursor, MemoryMarshal.AsBytes(keys), rawValues)
+                : Map.LookupBatch(cursor, MemoryMarshal.AsBytes(keys), rawValues);
+            for (int i = 0; i < r.Count; i++)
+            {
+                var one = new PerCpuValues<TValue>(rawValues.Slice(i * Map.ValueBufferSize, Map.ValueBufferSize), Cpus);
+                for (int c = 0; c < Cpus; c++)
+                {
+                    values[(i * Cpus) + c] = one[c];
+                }
+            }
+
+            return r;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    private void CheckValueCount(int values, int keys, bool exact)
+    {
+        long need = (long)keys * Cpus;
+        if (exact ? values != need : values < need)
+        {
+            BpfErrors.ThrowArgument(nameof(values), $"{values} values for {keys} keys of {Cpus} possible CPUs; need {need}");
+        }
+    }
 }

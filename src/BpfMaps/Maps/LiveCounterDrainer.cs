@@ -96,7 +96,7 @@ public sealed class LiveCounterDrainer : ICounterMapDrainer
         while (true)
         {
             int count = _capacity;
-            int err = _map.TryLookupBatch(true, _cursor, _keys, _values, ref count);
+            int err = _map.LookupBatchOrErrno(true, _cursor, _keys, _values, ref count);
             if (err is not (0 or Errno.ENOENT or Errno.ENOSPC))
             {
                 BpfErrors.ThrowBatch(err, BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH, err == Errno.EFAULT ? null : count, _map.Type);

@@ -63,7 +63,7 @@ public sealed class MapEnumerator : IDisposable
         _cursor = map.CreateCursor();
         _mode = ChooseMode(map, options, drain);
         if (_mode == Mode.Batch && options.Method == DumpMethod.Auto && options.Flags == LookupFlags.None && map.IsMmapable
-            && map.Backend is IMapMemoryBackend && map.TryMapArray(writable: false, out _region) == 0)
+            && map.Backend is IMapMemoryBackend && map.MapArrayOrErrno(writable: false, out _region) == 0)
         {
             // An mmapable array's elements are in memory this process can map: read them there. Only on the
             // backend itself, not through decorators, which expect to see the batch calls.
@@ -235,12 +235,7 @@ public sealed class MapEnumerator : IDisposable
     {
         if (drain && map.Type.IsArray())
         {
-            if (options.ArrayDrain != ArrayDrainMode.ReadThenZero)
-            {
-                throw new NotSupportedException(
-                    $"{map.Type.KernelName()} elements cannot be deleted; pass ArrayDrain = ReadThenZero to read and zero them (not atomic), or use a swap drain");
-            }
-
+            map.ThrowIfCannotDrain(options);
             return Mode.ArrayZero;
         }
 
@@ -257,29 +252,28 @@ public sealed class MapEnumerator : IDisposable
         while (true)
         {
             int count = _capacity;
-            int err = _map.TryLookupBatch(_mode == Mode.BatchDelete, _cursor, _keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), ref count, _options.Flags);
+            int err = _map.LookupBatchOrErrno(_mode == Mode.BatchDelete, _cursor, _keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), ref count, _options.Flags);
             bool first = _firstCall;
             _firstCall = false;
-            switch (err)
+            bool mayFallBack = first && _options.Method == DumpMethod.Auto && _mode != Mode.ArrayZero && _options.Flags == LookupFlags.None;
+            switch (_map.ReadLookupBatchErrno(err, _mode == Mode.BatchDelete, (uint)count, _capacity, mayFallBack))
             {
-                case 0:
+                case BpfMap.LookupBatchOutcome.Entries:
                     _count = count;
                     break;
-                case Errno.ENOENT:
+                case BpfMap.LookupBatchOutcome.End:
                     _count = count;
                     _exhausted = true;
                     break;
-                case Errno.ENOSPC when _capacity < MaxBatchSize:
+                case BpfMap.LookupBatchOutcome.TooSmall when _capacity < MaxBatchSize:
                     Grow();
                     continue;
-                case Errno.ENOTSUPP or Errno.EOPNOTSUPP or Errno.EINVAL when first && _options.Method == DumpMethod.Auto && _mode != Mode.ArrayZero && _options.Flags == LookupFlags.None:
+                case BpfMap.LookupBatchOutcome.TooSmall:
+                    throw BpfMap.LookupBatchTooSmall(_mode == Mode.BatchDelete, _capacity);
+                default:
                     // This map type (or kernel) has no batch command: walk with get_next_key instead.
                     _mode = _mode == Mode.BatchDelete ? Mode.WalkDelete : Mode.Walk;
                     FetchWalk();
-                    return;
-                default:
-                    BpfCommand cmd = _mode == Mode.BatchDelete ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH;
-                    BpfErrors.ThrowBatch(err, cmd, BpfMap.Processed(err, (uint)count, _capacity), _map.Type);
                     return;
             }
 

@@ -95,44 +95,38 @@ public static class PerCpuValuesExtensions
     /// <typeparam name="T">A numeric type.</typeparam>
     /// <param name="values">The values.</param>
     /// <returns>The sum.</returns>
-    public static T Sum<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T>
-    {
-        T s = T.Zero;
-        for (int i = 0; i < values.Count; i++)
-        {
-            s += values[i];
-        }
-
-        return s;
-    }
+    public static T Sum<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T> => values.Reduce().Sum;
 
     /// <summary>Minimum over all CPUs.</summary>
     /// <typeparam name="T">A numeric type.</typeparam>
     /// <param name="values">The values.</param>
     /// <returns>The minimum.</returns>
-    public static T Min<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T>
-    {
-        T m = values[0];
-        for (int i = 1; i < values.Count; i++)
-        {
-            m = T.Min(m, values[i]);
-        }
-
-        return m;
-    }
+    public static T Min<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T> => values.Reduce().Min;
 
     /// <summary>Maximum over all CPUs.</summary>
     /// <typeparam name="T">A numeric type.</typeparam>
     /// <param name="values">The values.</param>
     /// <returns>The maximum.</returns>
-    public static T Max<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T>
+    public static T Max<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T> => values.Reduce().Max;
+
+    /// <summary>Mean over all CPUs, as a double.</summary>
+    /// <typeparam name="T">A numeric type.</typeparam>
+    /// <param name="values">The values.</param>
+    /// <returns>The mean.</returns>
+    public static double Average<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T> => values.Reduce().Average;
+
+    /// <summary>Every CPU's value added to a <see cref="PerCpuReduction{T}"/>: sum, min, max and average in one pass.</summary>
+    /// <typeparam name="T">A numeric type.</typeparam>
+    /// <param name="values">The values.</param>
+    /// <returns>The reduction.</returns>
+    public static PerCpuReduction<T> Reduce<T>(this PerCpuValues<T> values) where T : unmanaged, INumber<T>
     {
-        T m = values[0];
-        for (int i = 1; i < values.Count; i++)
+        var r = default(PerCpuReduction<T>);
+        for (int i = 0; i < values.Count; i++)
         {
-            m = T.Max(m, values[i]);
+            r.Add(values[i]);
         }
 
-        return m;
+        return r;
     }
 }

@@ -264,7 +264,7 @@ public sealed partial class BpfProgram : IDisposable
     /// <exception cref="BpfException">ENOSPC when <paramref name="dataOut"/> is too small; EINVAL; EINTR.</exception>
     public TestRunResult TestRun(ReadOnlySpan<byte> data, Span<byte> dataOut, int repeat = 1)
     {
-        int err = TryTestRun(data, dataOut, repeat, out TestRunResult result);
+        int err = TestRunOrErrno(data, dataOut, repeat, out TestRunResult result);
         if (err != 0)
         {
             ThrowTestRun(err, dataOut.Length, null);
@@ -301,7 +301,7 @@ public sealed partial class BpfProgram : IDisposable
     /// <param name="result">The result when 0 is returned.</param>
     /// <returns>0 or errno.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="repeat"/> is negative.</exception>
-    public int TryTestRun(ReadOnlySpan<byte> data, Span<byte> dataOut, int repeat, out TestRunResult result)
+    public int TestRunOrErrno(ReadOnlySpan<byte> data, Span<byte> dataOut, int repeat, out TestRunResult result)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(repeat);
         int err = BpfSyscall.ProgTestRun(Fd, data, dataOut, (uint)repeat, out TestRunFields r);
@@ -324,7 +324,7 @@ public sealed partial class BpfProgram : IDisposable
     /// <exception cref="BpfException">EINVAL (data too short or too long), EINTR.</exception>
     public TestRunResult TestRunOnCpu(int cpu, ReadOnlySpan<byte> data, int repeat = 1)
     {
-        int err = TryTestRunOnCpu(cpu, data, repeat, out TestRunResult result);
+        int err = TestRunOnCpuOrErrno(cpu, data, repeat, out TestRunResult result);
         if (err != 0)
         {
             ThrowTestRun(err, 0, cpu);
@@ -340,7 +340,7 @@ public sealed partial class BpfProgram : IDisposable
     /// <param name="result">The result when 0 is returned.</param>
     /// <returns>0 or the test run's errno.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="repeat"/> is negative, or the thread may not run on <paramref name="cpu"/>.</exception>
-    public int TryTestRunOnCpu(int cpu, ReadOnlySpan<byte> data, int repeat, out TestRunResult result)
+    public int TestRunOnCpuOrErrno(int cpu, ReadOnlySpan<byte> data, int repeat, out TestRunResult result)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(repeat);
         Span<byte> saved = stackalloc byte[CpuAffinity.MaskBytes];
@@ -357,7 +357,7 @@ public sealed partial class BpfProgram : IDisposable
 
         try
         {
-            return TryTestRun(data, Span<byte>.Empty, repeat, out result);
+            return TestRunOrErrno(data, Span<byte>.Empty, repeat, out result);
         }
         finally
         {

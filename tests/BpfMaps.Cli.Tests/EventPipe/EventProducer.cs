@@ -66,7 +66,7 @@ public sealed class EventProducer : IDisposable
                 return;
             }
 
-            int err = _program.TryTestRunOnCpu(cpu, Packet, (int)(target - done), out _);
+            int err = _program.TestRunOnCpuOrErrno(cpu, Packet, (int)(target - done), out _);
             Assert.True(err is 0 or Errno.EINTR, $"test run on CPU {cpu}: {Errno.Name(err)}");
         }
     }

@@ -16,7 +16,7 @@ public static class Buckets
             byte[] keys = new byte[size * map.KeySize];
             byte[] values = new byte[size * map.ValueBufferSize];
             int count = size;
-            int err = map.TryLookupBatch(false, cursor, keys, values, ref count);
+            int err = map.LookupBatchOrErrno(false, cursor, keys, values, ref count);
             if (err == Errno.ENOSPC)
             {
                 Assert.Equal(0, count);

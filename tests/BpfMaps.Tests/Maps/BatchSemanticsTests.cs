@@ -44,7 +44,7 @@ public class BatchSemanticsTests
                 byte[] keys = new byte[cap * 4];
                 byte[] values = new byte[cap * 8];
                 int count = cap;
-                int err = map.TryLookupBatch(false, cursor, keys, values, ref count);
+                int err = map.LookupBatchOrErrno(false, cursor, keys, values, ref count);
                 while (err == Errno.ENOSPC)
                 {
                     // Only a bucket larger than the batch may be refused, and then nothing is returned.
@@ -53,7 +53,7 @@ public class BatchSemanticsTests
                     keys = new byte[cap * 4];
                     values = new byte[cap * 8];
                     count = cap;
-                    err = map.TryLookupBatch(false, cursor, keys, values, ref count);
+                    err = map.LookupBatchOrErrno(false, cursor, keys, values, ref count);
                 }
 
                 var got = Enumerable.Range(0, count).Select(i => BitConverter.ToUInt32(keys, i * 4)).ToList();
@@ -115,7 +115,7 @@ public class BatchSemanticsTests
                 {
                     byte[] keys = new byte[cap * 4], values = new byte[cap * map.ValueBufferSize];
                     int count = cap;
-                    int err = map.TryLookupBatch(delete, cursor, keys, values, ref count);
+                    int err = map.LookupBatchOrErrno(delete, cursor, keys, values, ref count);
                     calls.Add($"size {size}, cap {cap}: {Errno.Name(err)} {count} {Convert.ToHexString(keys.AsSpan(0, count * 4))} {Convert.ToHexString(values.AsSpan(0, count * map.ValueBufferSize))} {Convert.ToHexString(cursor.Position)}");
                     if (err == Errno.ENOSPC)
                     {
@@ -132,7 +132,7 @@ public class BatchSemanticsTests
                     }
                 }
 
-                calls.Add($"size {size}: {map.Count()} left");
+                calls.Add($"size {size}: {map.CountEntries()} left");
             }
 
             walks[backend] = calls;
@@ -344,7 +344,7 @@ public class BatchSemanticsTests
         Assert.False(cursor.Started);
         Assert.Equal(0, map.UpdateBatch(ReadOnlySpan<byte>.Empty, ReadOnlySpan<byte>.Empty));
         Assert.Equal(0, map.DeleteBatch(ReadOnlySpan<byte>.Empty));
-        Assert.Equal(64, map.Count());
+        Assert.Equal(64, map.CountEntries());
     }
 
     [Theory]

@@ -16,16 +16,16 @@ public sealed unsafe class BufferSafetyTests
     private const byte Sentinel = 0xA5;
 
     [Fact]
-    public void TryLookupBatchRefusesACountLargerThanTheSpans()
+    public void LookupBatchOrErrnoRefusesACountLargerThanTheSpans()
     {
         using var map = FilledHash(1000);
         using var region = new SentinelRegion(64 * 1024);
         var cursor = map.CreateCursor();
 
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<MapSizeMismatchException>(() =>
         {
             int count = 512;
-            map.TryLookupBatch(false, cursor, region.Carve(16 * 1024, 4 * 4), region.Carve(32 * 1024, 4 * 8), ref count);
+            map.LookupBatchOrErrno(false, cursor, region.Carve(16 * 1024, 4 * 4), region.Carve(32 * 1024, 4 * 8), ref count);
         });
 
         Assert.Equal("keys buffer is 16 bytes but 512 entries of 4 bytes need 2048 (Parameter 'keys')", e.Message);
@@ -34,21 +34,21 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void TryLookupBatchRefusesANegativeCountAndValuesShorterThanTheCount()
+    public void LookupBatchOrErrnoRefusesANegativeCountAndValuesShorterThanTheCount()
     {
         using var map = FilledHash(100);
         var cursor = map.CreateCursor();
         int negative = -1;
-        Assert.Throws<ArgumentOutOfRangeException>(() => map.TryLookupBatch(false, cursor, new byte[16], new byte[32], ref negative));
+        Assert.Throws<ArgumentOutOfRangeException>(() => map.LookupBatchOrErrno(false, cursor, new byte[16], new byte[32], ref negative));
 
         int four = 4;
-        var e = Assert.Throws<ArgumentException>(() => map.TryLookupBatch(true, cursor, new byte[16], new byte[24], ref four));
+        var e = Assert.Throws<MapSizeMismatchException>(() => map.LookupBatchOrErrno(true, cursor, new byte[16], new byte[24], ref four));
         Assert.Contains("values buffer is 24 bytes but 4 entries of 8 bytes need 32", e.Message);
-        Assert.Equal(100, map.Count());
+        Assert.Equal(100, map.CountEntries());
     }
 
     [Fact]
-    public void TryLookupBatchWithinItsSpansStillWorks()
+    public void LookupBatchOrErrnoWithinItsSpansStillWorks()
     {
         using var map = FilledHash(1000);
         var cursor = map.CreateCursor();
@@ -57,7 +57,7 @@ public sealed unsafe class BufferSafetyTests
         do
         {
             int count = 64;
-            err = map.TryLookupBatch(false, cursor, keys, values, ref count);
+            err = map.LookupBatchOrErrno(false, cursor, keys, values, ref count);
             Assert.True(err is 0 or Errno.ENOENT, $"errno {err}");
             Assert.InRange(count, 0, 64);
             total += count;
@@ -75,14 +75,14 @@ public sealed unsafe class BufferSafetyTests
         using var region = new SentinelRegion(64 * 1024);
 
         Assert.Contains("value buffer is 4 bytes but one value of this map needs 8",
-            Assert.Throws<ArgumentException>(() => backend.Lookup(BitConverter.GetBytes(1u), region.Carve(1024, 4), 0)).Message);
+            Assert.Throws<MapSizeMismatchException>(() => backend.Lookup(BitConverter.GetBytes(1u), region.Carve(1024, 4), 0)).Message);
         Assert.Contains("key buffer is 2 bytes but the map's key_size is 4",
-            Assert.Throws<ArgumentException>(() => backend.Delete(region.Carve(2048, 2))).Message);
+            Assert.Throws<MapSizeMismatchException>(() => backend.Delete(region.Carve(2048, 2))).Message);
         Assert.Contains("nextKey buffer is 3 bytes",
-            Assert.Throws<ArgumentException>(() => backend.GetNextKey(default, region.Carve(3000, 3))).Message);
+            Assert.Throws<MapSizeMismatchException>(() => backend.GetNextKey(default, region.Carve(3000, 3))).Message);
 
         uint count = 512;
-        var batch = Assert.Throws<ArgumentException>(() =>
+        var batch = Assert.Throws<MapSizeMismatchException>(() =>
         {
             uint c = count;
             Span<byte> cursor = stackalloc byte[4];
@@ -90,26 +90,26 @@ public sealed unsafe class BufferSafetyTests
         });
         Assert.Contains("512 entries of 4 bytes need 2048", batch.Message);
         Assert.Contains("outBatch buffer is 2 bytes",
-            Assert.Throws<ArgumentException>(() =>
+            Assert.Throws<MapSizeMismatchException>(() =>
             {
                 uint c = 4;
                 return backend.LookupBatch(false, default, region.Carve(4000, 2), new byte[16], new byte[32], ref c, 0, 0);
             }).Message);
         Assert.Contains("values buffer is 8 bytes but 2 entries of 8 bytes need 16",
-            Assert.Throws<ArgumentException>(() =>
+            Assert.Throws<MapSizeMismatchException>(() =>
             {
                 uint c = 2;
                 return backend.UpdateBatch(new byte[8], region.Carve(5000, 8), ref c, 0, 0);
             }).Message);
         Assert.Contains("keys buffer is 4 bytes but 3 entries",
-            Assert.Throws<ArgumentException>(() =>
+            Assert.Throws<MapSizeMismatchException>(() =>
             {
                 uint c = 3;
                 return backend.DeleteBatch(region.Carve(6000, 4), ref c, 0, 0);
             }).Message);
 
         Assert.Equal(0, region.BytesChangedOutside());
-        Assert.Equal(1000, map.Count());
+        Assert.Equal(1000, map.CountEntries());
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed unsafe class BufferSafetyTests
     {
         using var map = Hash(type: MapType.PerCpuHash, valueSize: 4);
         int need = 8 * map.Cpus;
-        var e = Assert.Throws<ArgumentException>(() => map.Backend.Lookup(new byte[4], new byte[need - 1], 0));
+        var e = Assert.Throws<MapSizeMismatchException>(() => map.Backend.Lookup(new byte[4], new byte[need - 1], 0));
         Assert.Contains($"needs {need}", e.Message);
         Assert.Equal(need, map.Layout.ValueBufferSize);
     }
@@ -130,7 +130,7 @@ public sealed unsafe class BufferSafetyTests
         using var backend = new KernelMapBackend(dup);
         Assert.Equal(12, backend.Info.KeySize);
         Assert.Equal(40, backend.Info.ValueSize);
-        Assert.Throws<ArgumentException>(() => backend.Lookup(new byte[12], new byte[39], 0));
+        Assert.Throws<MapSizeMismatchException>(() => backend.Lookup(new byte[12], new byte[39], 0));
     }
 
     [Fact]

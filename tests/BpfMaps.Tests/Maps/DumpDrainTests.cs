@@ -233,7 +233,7 @@ public class DumpDrainTests
             {
                 uint k = (uint)rnd.Next(2000);
                 map.Delete(U32(k));
-                map.TryUpdate(U32(k), v);
+                map.UpdateOrErrno(U32(k), v);
             }
         });
         deleter.Start();
@@ -286,7 +286,7 @@ public class DumpDrainTests
         var got = Collect(map.Drain(new DumpOptions { BatchSize = 7 }));
         Assert.Equal(Enumerable.Range(0, 500).Select(i => (uint)i), got.Keys.Order());
         Assert.All(got, kv => Assert.Equal(kv.Key + 1, kv.Value));
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 
     [Theory]
@@ -304,7 +304,7 @@ public class DumpDrainTests
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (uint)i), got.Keys.Order());
         Assert.All(got, kv => Assert.Equal(kv.Key + 1, kv.Value));
         Assert.True(e.UsedGetNextKey);
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 
     [Theory]
@@ -344,7 +344,7 @@ public class DumpDrainTests
 
         // Emptied by deletes: a zeroing update would name descriptor 0 and fail with EINVAL.
         Assert.Equal([a.Id, b.Id], ids.Order());
-        Assert.Equal(0, outer.Count());
+        Assert.Equal(0, outer.CountEntries());
     }
 
     [Theory]
@@ -368,7 +368,7 @@ public class DumpDrainTests
         }
 
         Assert.Equal(seen, drained);
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 
     [Theory]

@@ -42,7 +42,7 @@ public class ElementTests
         }
 
         Assert.Equal(Errno.E2BIG, Assert.Throws<BpfException>(() => hash.Update(U32(99), U64(0))).Errno);
-        Assert.Equal(Errno.E2BIG, hash.TryUpdate(U32(99), U64(0)));
+        Assert.Equal(Errno.E2BIG, hash.UpdateOrErrno(U32(99), U64(0)));
 
         using var lru = Hash(maxEntries: 64, type: MapType.LruHash);
         for (uint i = 0; i < 1000; i++)
@@ -50,7 +50,7 @@ public class ElementTests
             lru.Update(U32(i), U64(i));
         }
 
-        long n = lru.Count();
+        long n = lru.CountEntries();
         Assert.InRange(n, 1, 64);
         Assert.True(lru.TryLookup(U32(999), new byte[8]), "the key written last survives eviction");
     }
@@ -88,8 +88,8 @@ public class ElementTests
         Assert.True(map.TryLookup(U32(3), v), "array elements always exist");
         Assert.Equal(0UL, BitConverter.ToUInt64(v));
         map.Update(U32(3), U64(7));
-        Assert.Equal(Errno.EEXIST, map.TryUpdate(U32(3), U64(7), UpdateFlags.NoExist));
-        Assert.Equal(Errno.E2BIG, map.TryUpdate(U32(4), U64(7)));
+        Assert.Equal(Errno.EEXIST, map.UpdateOrErrno(U32(3), U64(7), UpdateFlags.NoExist));
+        Assert.Equal(Errno.E2BIG, map.UpdateOrErrno(U32(4), U64(7)));
         Assert.False(map.TryLookup(U32(4), v));
         var e = Assert.Throws<BpfException>(() => map.Delete(U32(0)));
         Assert.Equal(Errno.EINVAL, e.Errno);
@@ -127,9 +127,56 @@ public class ElementTests
             Assert.Equal(100u + (uint)cpu, BitConverter.ToUInt32(back, cpu * stride));
         }
 
-        var ex = Assert.Throws<ArgumentException>(() => map.Update(U32(1), new byte[valueSize]));
+        var ex = Assert.Throws<MapSizeMismatchException>(() => map.Update(U32(1), new byte[valueSize]));
         Assert.Contains($"{valueSize} bytes", ex.Message);
         Assert.Contains($"{map.ValueBufferSize} bytes", ex.Message);
+    }
+
+    [Fact]
+    public void TypedPerCpuViewHasTheBatchCallsAtBothStrides()
+    {
+        // A u32 value sits in an 8-byte slot per CPU (copied through a scratch buffer); a u64 fills its slot (reinterpreted).
+        using var narrowMap = Hash(type: MapType.PerCpuHash, valueSize: 4);
+        using var wideMap = Hash(type: MapType.PerCpuHash, valueSize: 8);
+        var narrow = new PerCpuBpfMap<uint, uint>(narrowMap);
+        var wide = new PerCpuBpfMap<uint, ulong>(wideMap);
+        int cpus = narrow.Cpus;
+        uint[] keys = [1, 2, 3];
+        uint[] narrowValues = [.. Enumerable.Range(0, keys.Length * cpus).Select(i => (uint)(1000 + i))];
+        ulong[] wideValues = [.. narrowValues.Select(v => (ulong)v << 32 | v)];
+        Assert.Equal(3, narrow.UpdateBatch(keys, narrowValues));
+        Assert.Equal(3, wide.UpdateBatch(keys, wideValues));
+        Assert.Throws<ArgumentException>(() => narrow.UpdateBatch(keys, narrowValues.AsSpan(1)));
+
+        var gotKeys = new uint[8];
+        var gotNarrow = new uint[8 * cpus];
+        BatchResult r = narrow.LookupBatch(narrowMap.CreateCursor(), gotKeys, gotNarrow);
+        Assert.Equal(3, r.Count);
+        for (int i = 0; i < r.Count; i++)
+        {
+            int k = (int)gotKeys[i] - 1;
+            Assert.Equal(narrowValues.AsSpan(k * cpus, cpus).ToArray(), gotNarrow.AsSpan(i * cpus, cpus).ToArray());
+        }
+
+        var gotWide = new ulong[8 * cpus];
+        r = wide.LookupAndDeleteBatch(wideMap.CreateCursor(), gotKeys, gotWide);
+        Assert.Equal(3, r.Count);
+        for (int i = 0; i < r.Count; i++)
+        {
+            int k = (int)gotKeys[i] - 1;
+            Assert.Equal(wideValues.AsSpan(k * cpus, cpus).ToArray(), gotWide.AsSpan(i * cpus, cpus).ToArray());
+        }
+
+        Assert.Equal(0, wideMap.CountEntries());
+        Assert.Throws<ArgumentException>(() => narrow.LookupBatch(narrowMap.CreateCursor(), gotKeys, new uint[cpus]));
+
+        // One way to say absent: a false Try…, for the element calls as for the batch ones.
+        byte[] buffer = new byte[narrowMap.ValueBufferSize];
+        Assert.True(narrow.TryLookupAndDelete(2, buffer, out PerCpuValues<uint> taken));
+        Assert.Equal(narrowValues.AsSpan(cpus, cpus).ToArray(), taken.ToArray());
+        Assert.False(narrow.TryLookupAndDelete(2, buffer, out _));
+        Assert.Equal(2, narrow.DeleteBatch([1u, 3u]));
+        Assert.Equal(0, narrowMap.CountEntries());
     }
 
     [Fact]
@@ -139,8 +186,10 @@ public class ElementTests
         var typed = new PerCpuBpfMap<uint, uint>(map);
         uint[] values = Enumerable.Range(1, map.Cpus).Select(i => (uint)i * 10).ToArray();
         typed.Update(5, values);
-        Assert.Equal(values, typed.Lookup(5));
-        Assert.Null(typed.Lookup(6));
+        Assert.True(typed.TryLookup(5, out uint[]? found));
+        Assert.Equal(values, found);
+        Assert.False(typed.TryLookup(6, out uint[]? absent));
+        Assert.Null(absent);
         foreach (var e in typed.Dump())
         {
             Assert.Equal(5u, e.Key);

@@ -117,15 +117,15 @@ public class QueueStackTests
     public void WrongValueSizesAreArgumentExceptionsThatStateBothSizes()
     {
         using BpfMap q = Keyless(MapType.Queue, valueSize: 8);
-        var push = Assert.Throws<ArgumentException>(() => q.Push(new byte[4]));
+        var push = Assert.Throws<MapSizeMismatchException>(() => q.Push(new byte[4]));
         Assert.Contains("4 bytes", push.Message);
         Assert.Contains("8 bytes", push.Message);
-        Assert.Contains("12 bytes", Assert.Throws<ArgumentException>(() => q.TryPeek(new byte[12])).Message);
-        Assert.Contains("3 bytes", Assert.Throws<ArgumentException>(() => q.TryPop(new byte[3])).Message);
+        Assert.Contains("12 bytes", Assert.Throws<MapSizeMismatchException>(() => q.TryPeek(new byte[12])).Message);
+        Assert.Contains("3 bytes", Assert.Throws<MapSizeMismatchException>(() => q.TryPop(new byte[3])).Message);
         Assert.False(q.TryPop(new byte[8]), "nothing was pushed by the refused calls");
 
         using BpfMap b = Keyless(MapType.BloomFilter, valueSize: 8);
-        Assert.Contains("7 bytes", Assert.Throws<ArgumentException>(() => b.MayContain(new byte[7])).Message);
+        Assert.Contains("7 bytes", Assert.Throws<MapSizeMismatchException>(() => b.MayContain(new byte[7])).Message);
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public class QueueStackTests
         Assert.Contains("Hash", Assert.Throws<InvalidOperationException>(() => h.TryPeek(v)).Message);
         Assert.Contains("Hash", Assert.Throws<InvalidOperationException>(() => h.TryPop(v)).Message);
         Assert.Contains("Hash", Assert.Throws<InvalidOperationException>(() => h.MayContain(v)).Message);
-        Assert.Equal(0L, h.Count());
+        Assert.Equal(0L, h.CountEntries());
 
         using BpfMap q = Keyless(MapType.Queue);
         Assert.Contains("Queue is not a bloom filter", Assert.Throws<InvalidOperationException>(() => q.MayContain(v)).Message);
@@ -155,12 +155,12 @@ public class QueueStackTests
         Assert.Throws<ArgumentException>(() => q.Push(U32(1), UpdateFlags.Lock));
 
         // What the validation stands for: the kernel itself refuses NoExist on a queue.
-        Assert.Equal(Errno.EINVAL, q.TryUpdate([], U32(1), UpdateFlags.NoExist));
+        Assert.Equal(Errno.EINVAL, q.UpdateOrErrno([], U32(1), UpdateFlags.NoExist));
         Assert.False(q.TryPeek(new byte[4]));
 
         using BpfMap b = Keyless(MapType.BloomFilter);
         Assert.Contains("Any only", Assert.Throws<ArgumentException>(() => b.Push(U32(1), UpdateFlags.Exist)).Message);
-        Assert.Equal(Errno.EINVAL, b.TryUpdate([], U32(1), UpdateFlags.Exist));
+        Assert.Equal(Errno.EINVAL, b.UpdateOrErrno([], U32(1), UpdateFlags.Exist));
     }
 
     [Fact]

@@ -95,7 +95,7 @@ public class SelftestBatchTests
                 k.CheckValue(i, v);
             }
 
-            Assert.Equal(0, k.Map.Count());
+            Assert.Equal(0, k.Map.CountEntries());
         }
     }
 
@@ -123,7 +123,7 @@ public class SelftestBatchTests
                 Assert.Equal(n, k.Map.DeleteBatch(keys, n));
             }
 
-            Assert.Equal(0, k.Map.Count());
+            Assert.Equal(0, k.Map.CountEntries());
             Assert.False(k.Map.TryLookup(k.Key(0), new byte[k.Map.ValueBufferSize]));
         }
     }
@@ -160,7 +160,7 @@ public class SelftestBatchTests
 
         var empty = map.LookupBatch(map.CreateCursor(), new byte[N * map.KeySize], new byte[N * map.ValueBufferSize]);
         Assert.Equal(new BatchResult(0, true), empty);
-        Assert.Equal(0, map.Count());
+        Assert.Equal(0, map.CountEntries());
     }
 
     [Fact]

@@ -26,9 +26,11 @@ public partial class SpanBoundsTests
             "test-run input: data_size_in is its length",
         ["BpfProgram.TestRun(ReadOnlySpan<byte>, Span<byte>, int)"] =
             "data_size_in and data_size_out are the spans' lengths; a short output is ENOSPC, not a write past it",
-        ["BpfProgram.TryTestRun(ReadOnlySpan<byte>, Span<byte>, int, out TestRunResult)"] =
+        ["BpfProgram.TestRunOrErrno(ReadOnlySpan<byte>, Span<byte>, int, out TestRunResult)"] =
             "as TestRun: the kernel is told both lengths",
         ["BpfMap<uint, ulong>.DeleteBatch(ReadOnlySpan<uint>)"] =
+            "the count is keys.Length, and TKey's size was checked against key_size when the view was made",
+        ["PerCpuBpfMap<uint, ulong>.DeleteBatch(ReadOnlySpan<uint>)"] =
             "the count is keys.Length, and TKey's size was checked against key_size when the view was made",
         ["IBtfValueSink.WriteString(ReadOnlySpan<byte>)"] =
             "copies the span into the sink's own growing output: the span's length is the only size",
@@ -48,7 +50,7 @@ public partial class SpanBoundsTests
             "the caller's own handler: the library hands it each record as a span and it hands nothing on",
         ["BpfProgram.TestRunOnCpu(int, ReadOnlySpan<byte>, int)"] =
             "test-run input, as TestRun: data_size_in is its length",
-        ["BpfProgram.TryTestRunOnCpu(int, ReadOnlySpan<byte>, int, out TestRunResult)"] =
+        ["BpfProgram.TestRunOnCpuOrErrno(int, ReadOnlySpan<byte>, int, out TestRunResult)"] =
             "test-run input, as TestRun: data_size_in is its length",
         ["SequencedEvent.TryRead(ReadOnlySpan<byte>, out SequencedEvent)"] =
             "a parser of one record: it reads within the span, and a short one is false",
