@@ -19,6 +19,9 @@ internal enum BenchScenario
 
     /// <summary>The start-up of <c>bpfmap show</c> against <c>bpftool map show</c>, many runs each.</summary>
     Startup,
+
+    /// <summary>A point lookup in the in-process engine against one in the kernel (a syscall each), in CPU time.</summary>
+    Lookup,
 }
 
 /// <summary>Settings of <c>bench</c>.</summary>
@@ -120,6 +123,11 @@ internal sealed class BenchCommand(CliConsole console)
         if (settings.Scenario is BenchScenario.All or BenchScenario.Startup)
         {
             ok &= new StartupBench(console, settings).Run(log);
+        }
+
+        if (settings.Scenario is BenchScenario.All or BenchScenario.Lookup)
+        {
+            LookupBench.Run(console, settings.Runs, log);
         }
 
         return ok ? ExitCode.Ok : ExitCode.Failure;

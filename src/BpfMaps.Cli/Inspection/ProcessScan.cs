@@ -59,21 +59,16 @@ internal static class ProcessScan
     {
         string fdDir = $"/proc/{pid}/fd";
         string? comm = null;
+        Span<byte> target = stackalloc byte[64];
+        Span<byte> want = stackalloc byte[linkTarget.Length];
+        System.Text.Encoding.ASCII.GetBytes(linkTarget, want);
+        Span<byte> path = stackalloc byte[256];
         try
         {
             foreach (string fd in Directory.EnumerateFileSystemEntries(fdDir))
             {
-                string? target;
-                try
-                {
-                    target = new FileInfo(fd).LinkTarget;
-                }
-                catch (IOException)
-                {
-                    continue;
-                }
-
-                if (target != linkTarget)
+                // Most descriptors are files, sockets and pipes: one readlink each decides, with no allocation.
+                if (!LinkTargetIs(fd, path, target, want))
                 {
                     continue;
                 }
@@ -100,6 +95,26 @@ internal static class ProcessScan
         {
             // The process exited, or its fds are not ours to read.
         }
+    }
+
+    private static unsafe bool LinkTargetIs(string link, Span<byte> path, Span<byte> target, ReadOnlySpan<byte> want)
+    {
+        // "/proc/PID/fd/N" is short; a longer name is not a descriptor link.
+        if (System.Text.Encoding.UTF8.GetMaxByteCount(link.Length) >= path.Length)
+        {
+            return false;
+        }
+
+        int n = System.Text.Encoding.UTF8.GetBytes(link, path);
+        path[n] = 0;
+        nint got;
+        fixed (byte* p = path)
+        fixed (byte* b = target)
+        {
+            got = Interop.Readlink.Call(p, b, target.Length);
+        }
+
+        return got == want.Length && target[..want.Length].SequenceEqual(want);
     }
 
     private static uint ReadId(string fdinfo, string idField)
