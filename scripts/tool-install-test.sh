@@ -95,6 +95,7 @@ if [ -n "$keep" ]; then
   cp "$pkg"/*.nupkg "$keep"/
   mkdir -p "$keep/any" && unzip -q -o "$pkg"/bpfmap.any.*.nupkg -d "$keep/any"
   mkdir -p "$keep/$rid" && unzip -q -o "$pkg"/bpfmap."$rid".*.nupkg -d "$keep/$rid"
+  find "$keep/$rid" -name bpfmap -type f -exec chmod +x {} +  # zip keeps no modes
   echo "tool-install: packages in $keep; bench --aot $(find "$keep/$rid" -name bpfmap -type f | head -1) --fallback $(find "$keep/any" -name bpfmap.dll | head -1)" >&2
 fi
 echo "tool-install: ok ($(basename "$target") from bpfmap.$rid, native; the any package's bpfmap.dll agrees too)"

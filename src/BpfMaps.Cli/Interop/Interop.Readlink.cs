@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace BpfMaps.Cli.Interop;
 
-/// <summary>readlink, for the <c>/proc/PID/fd</c> scan: one syscall per descriptor (FileInfo.LinkTarget makes three).</summary>
+/// <summary>readlink, for the <c>/proc/PID/fd</c> scan: one syscall per descriptor, into a stack buffer.</summary>
 internal static unsafe partial class Readlink
 {
     /// <summary>readlink(path, buf, size).</summary>
