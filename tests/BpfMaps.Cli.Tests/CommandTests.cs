@@ -222,6 +222,21 @@ public class CommandTests
     }
 
     [Fact]
+    public void Show_from_another_process_lists_this_process_as_a_holder_of_the_map()
+    {
+        Kernel.Require();
+        using BpfMap map = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4, Name = "holder_scan" });
+        string comm = File.ReadAllText("/proc/self/comm").TrimEnd('\n');
+        RunResult child = Cli.RunProcess(null, "-j", "show", "id", $"{map.Id}");
+        Assert.True(child.Exit == 0, child.Stderr);
+        JsonArray pids = JsonNode.Parse(child.Stdout)!["pids"]!.AsArray();
+        Assert.Contains(pids, p => p!["pid"]!.GetValue<int>() == Environment.ProcessId && p["comm"]!.GetValue<string>() == comm);
+
+        // In this process we are the only holder, and show leaves itself out.
+        Assert.DoesNotContain("pids", Ok("-j", "show", "id", $"{map.Id}").Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Bench_verdicts_say_met_or_by_how_much_a_target_is_missed()
     {
         Assert.Equal("ratio: x: 1.10x (target <= 1.15x: met); CPU time 1.00x", BenchCommand.AtMost("x", 1.10, 1.15, 1.0));
