@@ -4,6 +4,11 @@ set -euo pipefail
 
 need=()
 command -v gcc >/dev/null || need+=(gcc)
+# NativeAOT (dotnet publish/pack -r linux-x64 with PublishAot, scripts/tool-install-test.sh) links with clang,
+# or with gcc when there is no clang (gcc is above), and needs zlib's headers and static library.
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+# scripts/tool-install-test.sh opens the any package (a zip).
+command -v unzip >/dev/null || need+=(unzip)
 [ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
 command -v bpftool >/dev/null || need+=(bpftool)
 { command -v setpriv && command -v taskset; } >/dev/null || need+=(util-linux)

@@ -41,6 +41,17 @@ if [ "$skipped" -gt 0 ]; then
   ' "${trx[@]}" | sed -e "s/&apos;/'/g" -e 's/&quot;/"/g' -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
 fi
 
+# The tool package's install path: pack, install from a local folder, run the installed bpfmap against a real
+# map (NativeAOT compile included: a few minutes). BPFMAPS_SKIP_TOOL_INSTALL=1 leaves it out.
+if [ "${BPFMAPS_SKIP_TOOL_INSTALL:-0}" != 1 ]; then
+  if bash scripts/tool-install-test.sh; then
+    passed=$((passed + 1))
+  else
+    echo "Failed: scripts/tool-install-test.sh" >&2
+    failed=$((failed + 1))
+  fi
+fi
+
 if [ ${#trx[@]} -eq 0 ]; then
   echo "no test results found" >&2
   failed=$((failed + 1))

@@ -210,12 +210,14 @@ namespace BpfMaps.Cli
             var runs = new Option<int>("--runs") { Description = "Timed runs per tool; the median is shown", DefaultValueFactory = _ => 3 };
             var bpftool = new Option<string>("--bpftool") { Description = "The bpftool to compare with", DefaultValueFactory = _ => "bpftool" };
             var keep = new Option<bool>("--keep") { Description = "Leave the benchmark maps pinned under /sys/fs/bpf" };
-            var scenario = new Option<BenchScenario>("--scenario") { Description = "Maps to dump: u64 (u32 keys, u64 values), btf (16-byte flow keys, 40-byte flow values, with BTF), or all", DefaultValueFactory = _ => BenchScenario.All };
+            var scenario = new Option<BenchScenario>("--scenario") { Description = "Maps to dump: u64 (u32 keys, u64 values; dump and drain), btf (16-byte flow keys, 40-byte flow values, with BTF), startup (show), lookup (engine vs syscall), or all", DefaultValueFactory = _ => BenchScenario.All };
             var output = new Option<BenchOutput>("--output") { Description = "Where the timed runs write: null (/dev/null; one more run per tool through a pipe compares the bytes) or pipe (a pipe bench reads and hashes)", DefaultValueFactory = _ => BenchOutput.Null };
-            var cmd = new Command("bench", "Time bpfmap -j dump against bpftool -j map dump and a C LOOKUP_BATCH loop on maps it creates and fills") { entries, runs, bpftool, keep, scenario, output };
+            var aot = new Option<string>("--aot") { Description = "A NativeAOT bpfmap to time too (the installed tool's binary)" };
+            var fallback = new Option<string>("--fallback") { Description = "The any tool package's bpfmap.dll to time too (run under dotnet)" };
+            var cmd = new Command("bench", "Time bpfmap -j dump and drain against bpftool and C batch loops on maps it creates and fills, and show's start-up") { entries, runs, bpftool, keep, scenario, output, aot, fallback };
             cmd.SetAction(p =>
             {
-                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep), p.GetValue(scenario), p.GetValue(output))));
+                return CommandRunner.Execute(console, () => ReadOptions(p, shared), o => new BenchCommand(console).Run(new BenchSettings(p.GetValue(entries), p.GetValue(runs), p.GetValue(bpftool)!, p.GetValue(keep), p.GetValue(scenario), p.GetValue(output), p.GetValue(aot), p.GetValue(fallback))));
             });
             root.Subcommands.Add(cmd);
         }

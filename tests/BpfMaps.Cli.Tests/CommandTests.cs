@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using BpfMaps.Cli.Commands;
 using BpfMaps.Cli.Errors;
 
 namespace BpfMaps.Cli.Tests;
@@ -228,12 +231,85 @@ public class CommandTests
     {
         Kernel.RequireBpffs();
         Kernel.Bpftool();
-        RunResult r = Cli.Run("bench", "--entries", "2000", "--runs", "1");
+        RunResult r = Cli.Run("bench", "--entries", "2000", "--runs", "1", "--scenario", "u64");
         Assert.True(r.Exit == 0, r.Stderr);
         Assert.Contains("bench: filled a 2,000-entry hash map", r.Stderr);
         Assert.Contains("bpfmap -j dump", r.Stdout);
         Assert.Contains("bpftool -j map dump", r.Stdout);
-        Assert.Contains("outputs identical", r.Stdout);
+        Assert.Contains("outputs: bpftool's and bpfmap's JSON are identical", r.Stdout);
+
+        // The test host runs the JIT build: the AOT ratios say how to get them, and the drain is timed all the same.
+        Assert.Contains("ratio: AOT dump / C loop: not timed", r.Stdout);
+        Assert.Contains("ratio: any dump / C loop: not timed: pass --fallback", r.Stdout);
+        Assert.Contains("bpfmap -j drain", r.Stdout);
+        if (!r.Stderr.Contains("no C loop", StringComparison.Ordinal))
+        {
+            Assert.Matches(@"ratio: bpfmap -j drain \(not AOT: the target is for AOT\) / C LOOKUP_AND_DELETE_BATCH loop, wall time: [\d.]+x \(target <= 1\.15x: (met|short by \d+%)\); CPU time [\d.]+x", r.Stdout);
+        }
+    }
+
+    [Fact]
+    public void Bench_times_a_fallback_build_given_by_path_against_the_c_loop()
+    {
+        Kernel.RequireBpffs();
+        Kernel.Bpftool();
+
+        // The build output is framework-dependent, as the any package is.
+        string dll = Path.Combine(AppContext.BaseDirectory, "bpfmap.dll");
+        RunResult r = Cli.Run("bench", "--entries", "2000", "--runs", "1", "--scenario", "u64", "--fallback", dll);
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Contains("bpfmap any -j dump", r.Stdout);
+        if (!r.Stderr.Contains("no C loop", StringComparison.Ordinal))
+        {
+            Assert.Matches(@"ratio: any \(framework-dependent\) bpfmap -j dump / C LOOKUP_BATCH loop, wall time: [\d.]+x \(target <= 1\.60x: (met|short by \d+%)\)", r.Stdout);
+        }
+    }
+
+    [Fact]
+    public void Show_from_another_process_lists_this_process_as_a_holder_of_the_map()
+    {
+        Kernel.Require();
+        using BpfMap map = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4, Name = "holder_scan" });
+        string comm = File.ReadAllText("/proc/self/comm").TrimEnd('\n');
+        RunResult child = Cli.RunProcess(null, "-j", "show", "id", $"{map.Id}");
+        Assert.True(child.Exit == 0, child.Stderr);
+        JsonArray pids = JsonNode.Parse(child.Stdout)!["pids"]!.AsArray();
+        Assert.Contains(pids, p => p!["pid"]!.GetValue<int>() == Environment.ProcessId && p["comm"]!.GetValue<string>() == comm);
+
+        // In this process we are the only holder, and show leaves itself out.
+        Assert.DoesNotContain("pids", Ok("-j", "show", "id", $"{map.Id}").Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_verdicts_say_met_or_by_how_much_a_target_is_missed()
+    {
+        Assert.Equal("ratio: x: 1.10x (target <= 1.15x: met); CPU time 1.00x", BenchCommand.AtMost("x", 1.10, 1.15, 1.0));
+        Assert.Equal("ratio: x: 1.38x (target <= 1.15x: short by 20%); CPU time 1.17x", BenchCommand.AtMost("x", 1.38, 1.15, 1.17));
+        Assert.Equal("ratio: y: 8.0x (target >= 7x: met); CPU time 9.0x", BenchCommand.AtLeast("y", 8, 7, 9));
+        Assert.Equal("ratio: y: 5.0x (target >= 7x: short by 40%); CPU time 7.2x", BenchCommand.AtLeast("y", 5, 7, 7.2));
+    }
+
+    [Fact]
+    public void Bench_startup_times_show_beside_bpftool()
+    {
+        Kernel.RequireBpffs();
+        Kernel.Bpftool();
+        RunResult r = Cli.Run("bench", "--runs", "1", "--scenario", "startup");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Matches(@"Start-up: show with \d+ maps on the machine, median of 7", r.Stdout);
+        Assert.Matches(@"bpftool map show +[\d.]+ ms", r.Stdout);
+        Assert.Contains("startup: AOT bpfmap show: not timed", r.Stdout);
+    }
+
+    [Fact]
+    public void Bench_lookup_says_how_much_cheaper_an_engine_lookup_is_than_a_syscall()
+    {
+        Kernel.Require();
+        RunResult r = Cli.Run("bench", "--runs", "1", "--scenario", "lookup");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Match m = Regex.Match(r.Stdout, @"ratio: an engine lookup is (\d+)x cheaper than a syscall lookup");
+        Assert.True(m.Success, r.Stdout);
+        Assert.True(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > 1, r.Stdout);
     }
 
     [Fact]

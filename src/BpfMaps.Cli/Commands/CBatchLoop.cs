@@ -70,11 +70,12 @@ internal sealed class CBatchLoop : IDisposable
     /// </summary>
     /// <param name="map">The map (found again by id).</param>
     /// <param name="batch">Entries per BPF_MAP_LOOKUP_BATCH.</param>
+    /// <param name="delete">BPF_MAP_LOOKUP_AND_DELETE_BATCH instead: the floor of a drain, which empties the map.</param>
     /// <returns>The start info.</returns>
-    public ProcessStartInfo StartInfo(BpfMap map, int batch)
+    public ProcessStartInfo StartInfo(BpfMap map, int batch, bool delete = false)
     {
         var psi = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (long a in new long[] { map.Id, map.KeySize, map.ValueBufferSize, batch, 1 })
+        foreach (long a in new long[] { map.Id, map.KeySize, map.ValueBufferSize, batch, 1, delete ? 1 : 0 })
         {
             psi.ArgumentList.Add(a.ToString(CultureInfo.InvariantCulture));
         }

@@ -55,30 +55,58 @@ internal static class ProcessScan
         return result;
     }
 
-    private static void ScanProcess(int pid, string linkTarget, string idField, Dictionary<uint, List<ObjectHolder>> result)
+    private static unsafe void ScanProcess(int pid, string linkTarget, string idField, Dictionary<uint, List<ObjectHolder>> result)
     {
-        string fdDir = $"/proc/{pid}/fd";
         string? comm = null;
+        Span<byte> want = stackalloc byte[linkTarget.Length];
+        System.Text.Encoding.ASCII.GetBytes(linkTarget, want);
+        Span<byte> target = stackalloc byte[64];
+
+        // "/proc/PID/fd/" then the descriptor's number: one buffer, the number rewritten for each entry.
+        Span<byte> path = stackalloc byte[64];
+        int dirLength = System.Text.Encoding.ASCII.GetBytes($"/proc/{pid}/fd/", path);
+        path[dirLength] = 0;
+        nint dir;
+        fixed (byte* p = path)
+        {
+            dir = Interop.Dirent.Open(p);
+        }
+
+        if (dir == 0)
+        {
+            // The process exited, or its fds are not ours to read.
+            return;
+        }
+
         try
         {
-            foreach (string fd in Directory.EnumerateFileSystemEntries(fdDir))
+            byte* entry;
+            while ((entry = Interop.Dirent.Read(dir)) != null)
             {
-                string? target;
-                try
-                {
-                    target = new FileInfo(fd).LinkTarget;
-                }
-                catch (IOException)
+                var name = new ReadOnlySpan<byte>(entry + Interop.Dirent.NameOffset, 32);
+                int length = name.IndexOf((byte)0);
+                if (length <= 0 || name[0] == (byte)'.' || dirLength + length + 1 > path.Length)
                 {
                     continue;
                 }
 
-                if (target != linkTarget)
+                name[..length].CopyTo(path[dirLength..]);
+                path[dirLength + length] = 0;
+                nint got;
+                fixed (byte* p = path)
+                fixed (byte* t = target)
+                {
+                    got = Interop.Readlink.Call(p, t, target.Length);
+                }
+
+                // Most descriptors are files, sockets and pipes: one readlink each decides, with no allocation.
+                if (got != want.Length || !target[..want.Length].SequenceEqual(want))
                 {
                     continue;
                 }
 
-                uint id = ReadId($"/proc/{pid}/fdinfo/{Path.GetFileName(fd)}", idField);
+                string fd = System.Text.Encoding.ASCII.GetString(name[..length]);
+                uint id = ReadId($"/proc/{pid}/fdinfo/{fd}", idField);
                 if (id == 0)
                 {
                     continue;
@@ -96,9 +124,9 @@ internal static class ProcessScan
                 }
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        finally
         {
-            // The process exited, or its fds are not ours to read.
+            _ = Interop.Dirent.Close(dir);
         }
     }
 
