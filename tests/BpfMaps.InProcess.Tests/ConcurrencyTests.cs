@@ -12,7 +12,7 @@ public class ConcurrencyTests
     [InlineData(MapType.Hash)]
     [InlineData(MapType.PerCpuHash)]
     [InlineData(MapType.LruHash)]
-    public async Task AtomicAddRacingDrainLosesNothing(MapType type)
+    public async Task AtomicAdd_racing_drain_loses_nothing(MapType type)
     {
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 8, MaxEntries = 512, Flags = MapFlags.ZeroSeed });
         const int perWriter = 150_000;
@@ -66,7 +66,7 @@ public class ConcurrencyTests
     }
 
     [Fact]
-    public void TypedAtomicAddCreatesAndIncrements()
+    public void Typed_AtomicAdd_creates_and_increments()
     {
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 2 });
         var typed = new BpfMap<uint, ulong>(map);
@@ -93,7 +93,7 @@ public class ConcurrencyTests
     [InlineData(MapType.Hash)]
     [InlineData(MapType.PerCpuHash)]
     [InlineData(MapType.Array)]
-    public async Task ReadersNeverSeeTornValues(MapType type)
+    public async Task Readers_never_see_torn_values(MapType type)
     {
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 64, MaxEntries = 8 });
         using var done = new CancellationTokenSource();
@@ -179,7 +179,7 @@ public class ConcurrencyTests
     [InlineData(MapType.PerCpuHash, MapFlags.None)]
     [InlineData(MapType.LruHash, MapFlags.None)]
     [InlineData(MapType.LruPerCpuHash, MapFlags.NoCommonLru)]
-    public async Task ChurnKeepsTheTableConsistent(MapType type, MapFlags flags)
+    public async Task Churn_keeps_the_table_consistent(MapType type, MapFlags flags)
     {
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 8, MaxEntries = 64, Flags = flags });
         int max = map.MaxEntries;

@@ -40,7 +40,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void HashElementOpsReturnTheKernelsErrno(Backend backend)
+    public void Hash_element_ops_return_the_kernels_errno(Backend backend)
     {
         using BpfMap map = Backends.Create(backend, HashSpec(max: 2));
         IMapBackend m = map.Backend;
@@ -68,7 +68,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void HashIterationFollowsJhashBuckets(Backend backend)
+    public void Hash_iteration_follows_jhash_buckets(Backend backend)
     {
         const int max = 64;
         using BpfMap map = Backends.Create(backend, HashSpec(key: 6, max: max));
@@ -85,7 +85,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void UpdatingAKeyMovesItToTheHeadOfItsBucketExceptPerCpu(Backend backend)
+    public void Updating_a_key_moves_it_to_the_head_of_its_bucket_except_per_cpu(Backend backend)
     {
         List<uint> same = Colliding(4, 3);
         foreach (MapType type in new[] { MapType.Hash, MapType.PerCpuHash })
@@ -109,7 +109,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void GetNextKeyOfAMissingKeyStartsOver(Backend backend)
+    public void Get_next_key_of_a_missing_key_starts_over(Backend backend)
     {
         using BpfMap map = Backends.Create(backend, HashSpec(max: 16));
         for (uint k = 1; k <= 5; k++)
@@ -126,7 +126,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void ArraysHaveEveryElementAndNoDelete(Backend backend)
+    public void Arrays_have_every_element_and_no_delete(Backend backend)
     {
         foreach (MapType type in new[] { MapType.Array, MapType.PerCpuArray })
         {
@@ -155,7 +155,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void PerCpuValuesKeepTheirPaddingAndEveryCpu(Backend backend)
+    public void Per_cpu_values_keep_their_padding_and_every_cpu(Backend backend)
     {
         foreach (MapSpec spec in new[] { HashSpec(MapType.PerCpuHash, value: 2), ArraySpec(MapType.PerCpuArray, value: 2) })
         {
@@ -176,7 +176,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void HashBatchCopiesWholeBucketsOnly(Backend backend)
+    public void Hash_batch_copies_whole_buckets_only(Backend backend)
     {
         List<uint> same = Colliding(4, 3);
         using BpfMap map = Backends.Create(backend, HashSpec(max: 4));
@@ -219,7 +219,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void ArrayBatchUsesTheGenericCursor(Backend backend)
+    public void Array_batch_uses_the_generic_cursor(Backend backend)
     {
         using BpfMap map = Backends.Create(backend, ArraySpec(max: 4));
         IMapBackend m = map.Backend;
@@ -257,7 +257,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void FrozenMapsRefuseSyscallWrites(Backend backend)
+    public void Frozen_maps_refuse_syscall_writes(Backend backend)
     {
         using BpfMap map = Backends.Create(backend, HashSpec());
         map.Update(Bytes.U32(1), Bytes.U64(1));
@@ -274,7 +274,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void DumpAndDrainSeeEveryEntry(Backend backend)
+    public void Dump_and_drain_see_every_entry(Backend backend)
     {
         foreach (MapType type in new[] { MapType.Hash, MapType.LruHash })
         {
@@ -307,7 +307,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void PerCpuDumpAndDrainThroughTheTypedView(Backend backend)
+    public void Per_cpu_dump_and_drain_through_the_typed_view(Backend backend)
     {
         foreach (MapType type in new[] { MapType.PerCpuHash, MapType.LruPerCpuHash })
         {
@@ -348,7 +348,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void InvalidSpecsFailWithTheKernelsErrno(Backend backend)
+    public void Invalid_specs_fail_with_the_kernels_errno(Backend backend)
     {
         (MapSpec Spec, int Errno)[] cases =
         [
@@ -376,7 +376,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void NumaNodeCountsOnlyWithItsFlag(Backend backend)
+    public void Numa_node_counts_only_with_its_flag(Backend backend)
     {
         using BpfMap ignored = Backends.Create(backend, HashSpec() with { NumaNode = 5 });
         using BpfMap node0 = Backends.Create(backend, HashSpec(flags: MapFlags.ZeroSeed | MapFlags.NumaNode));
@@ -386,7 +386,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void NoCommonLruRoundsMaxEntriesToTheCpus(Backend backend)
+    public void No_common_lru_rounds_max_entries_to_the_cpus(Backend backend)
     {
         using BpfMap map = Backends.Create(backend, HashSpec(MapType.LruHash, max: 5, flags: MapFlags.ZeroSeed | MapFlags.NoCommonLru));
         Assert.Equal((5 + PossibleCpus.Count - 1) / PossibleCpus.Count * PossibleCpus.Count, map.MaxEntries);
@@ -394,7 +394,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void MapInMapStoresInnerMapsAndReadsBackTheirIds(Backend backend)
+    public void Map_in_map_stores_inner_maps_and_reads_back_their_ids(Backend backend)
     {
         using BpfMap inner = Backends.Create(backend, ArraySpec(max: 4));
         using BpfMap other = Backends.Create(backend, ArraySpec(max: 5));
@@ -441,7 +441,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void LruMapsStayBoundedAndKeepTheKeyJustWritten(Backend backend)
+    public void Lru_maps_stay_bounded_and_keep_the_key_just_written(Backend backend)
     {
         foreach (MapType type in new[] { MapType.LruHash, MapType.LruPerCpuHash })
         {

@@ -67,7 +67,7 @@ public sealed class EngineBtfTests
     }
 
     [Fact]
-    public void AnInProcessMapKeepsItsBtfAndHandsItBack()
+    public void An_in_process_map_keeps_its_btf_and_hands_it_back()
     {
         MapSpec spec = MapSpec.For<Key, Value>(MapType.Hash, 8, "engine_btf");
         using BpfMap map = InProcessMap.Create(spec);
@@ -91,7 +91,7 @@ public sealed class EngineBtfTests
     }
 
     [Fact]
-    public void AnInProcessMapFormatsItsEntries()
+    public void An_in_process_map_formats_its_entries()
     {
         using BpfMap map = InProcessMap.Create(MapSpec.For<Key, Value>(MapType.Hash, 8, "engine_fmt"));
         var view = new BpfMap<Key, Value>(map);
@@ -105,7 +105,7 @@ public sealed class EngineBtfTests
 
     [Theory]
     [MemberData(nameof(Types))]
-    public void FormattedEntriesEqualAKernelMapsOfTheSameTypes(MapType type)
+    public void Formatted_entries_equal_a_kernel_maps_of_the_same_types(MapType type)
     {
         Backends.RequireKernel();
         MapSpec spec = type.IsArray() ? MapSpec.For<uint, Value>(type, 4, "btf_same") : MapSpec.For<Key, Value>(type, 8, "btf_same");
@@ -136,7 +136,7 @@ public sealed class EngineBtfTests
     }
 
     [Fact]
-    public void TypedViewsCheckFieldsAgainstTheEnginesBtf()
+    public void Typed_views_check_fields_against_the_engines_btf()
     {
         using BpfMap map = InProcessMap.Create(MapSpec.For<uint, Counters>(MapType.Hash, 4, "engine_view"));
         _ = new BpfMap<uint, Counters>(map);
@@ -148,7 +148,7 @@ public sealed class EngineBtfTests
     }
 
     [Fact]
-    public void DecoratedMapsStillHandOutTheirBtf()
+    public void Decorated_maps_still_hand_out_their_btf()
     {
         using BpfMap map = new(new PassThrough(InProcessMap.CreateBackend(MapSpec.For<uint, Counters>(MapType.Hash, 4, "decorated"))));
         Assert.Equal("Counters", map.GetBtfValueType()!.Value.Name);
@@ -158,7 +158,7 @@ public sealed class EngineBtfTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void BtfThatDoesNotFitTheMapFailsWithTheKernelsErrno(Backend backend)
+    public void Btf_that_does_not_fit_the_map_fails_with_the_kernels_errno(Backend backend)
     {
         MapSpec counters = MapSpec.For<uint, Counters>(MapType.Hash, 4, "btf_bad");
         MapSpec structKey = MapSpec.For<Key4, Counters>(MapType.Hash, 4, "btf_bad");
@@ -191,7 +191,7 @@ public sealed class EngineBtfTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void MapInMapTypesRefuseBtf(Backend backend)
+    public void Map_in_map_types_refuse_btf(Backend backend)
     {
         using BpfMap inner = Backends.Create(backend, new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
         MapSpec counters = MapSpec.For<uint, Counters>(MapType.Hash, 4, "btf_mim");
@@ -203,7 +203,7 @@ public sealed class EngineBtfTests
     }
 
     [Fact]
-    public void WhatTheEngineCannotHonourIsNotSupported()
+    public void What_the_engine_cannot_honour_is_not_supported()
     {
         // A value with a bpf_spin_lock: the kernel would give BPF_F_LOCK a meaning the engine does not have.
         var b = new BtfBuilder();
@@ -226,7 +226,7 @@ public sealed class EngineBtfTests
     }
 
     [Fact]
-    public void AKernelBtfObjectIsRefusedWithAPointerToBtfTypes()
+    public void A_kernel_btf_object_is_refused_with_a_pointer_to_btf_types()
     {
         Backends.RequireKernel();
         MapSpec spec = MapSpec.For<uint, Counters>(MapType.Hash, 4);

@@ -6,7 +6,7 @@ namespace BpfMaps.InProcess.Tests;
 public class EnginePartsTests
 {
     [Fact]
-    public void FreeElementStackHandsOutNeverUsedElementsInOrderUntilFull()
+    public void Free_element_stack_hands_out_never_used_elements_in_order_until_full()
     {
         var stack = new FreeElementStack(new byte[3 * 16], 16, 3);
         Assert.Equal([0, 1, 2], new[] { stack.Take(), stack.Take(), stack.Take() });
@@ -15,7 +15,7 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public void FreeElementStackGivesReturnedElementsBackLastInFirstOut()
+    public void Free_element_stack_gives_returned_elements_back_last_in_first_out()
     {
         const int stride = 12;
         byte[] elements = new byte[4 * stride];
@@ -40,14 +40,14 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public void FreeElementStackRefusesAnArrayTooSmallForItsCapacity()
+    public void Free_element_stack_refuses_an_array_too_small_for_its_capacity()
     {
         Assert.Throws<ArgumentException>(() => new FreeElementStack(new byte[31], 8, 4));
         Assert.Throws<ArgumentOutOfRangeException>(() => new FreeElementStack(new byte[32], 2, 4));
     }
 
     [Fact]
-    public async Task FreeElementStackNeverHandsOneElementToTwoThreads()
+    public async Task Free_element_stack_never_hands_one_element_to_two_threads()
     {
         const int capacity = 64;
         var stack = new FreeElementStack(new byte[capacity * 8], 8, capacity);
@@ -100,7 +100,7 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public void LruListEvictsTheLeastRecentlyPushedOrTouched()
+    public void Lru_list_evicts_the_least_recently_pushed_or_touched()
     {
         var lru = new LruList(4);
         Assert.Equal(-1, lru.Tail);
@@ -121,7 +121,7 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public void LruListKeepsTheOrderOfAReferenceList()
+    public void Lru_list_keeps_the_order_of_a_reference_list()
     {
         const int capacity = 32;
         var lru = new LruList(capacity);
@@ -158,7 +158,7 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public void SeqlockLockMakesTheCounterOddAndUnlockMovesItOn()
+    public void Seqlock_lock_makes_the_counter_odd_and_unlock_moves_it_on()
     {
         int seq = 4;
         int locked = Seqlock.Lock(ref seq);
@@ -169,7 +169,7 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public async Task SeqlockLockExcludesOtherWriters()
+    public async Task Seqlock_lock_excludes_other_writers()
     {
         int[] seq = new int[1];
         long counter = 0;
@@ -189,7 +189,7 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public void SeqlockReadRetriesWhenTheCounterMovedOrTheReadFailed()
+    public void Seqlock_read_retries_when_the_counter_moved_or_the_read_failed()
     {
         int[] seq = new int[1];
         var moves = new CountingReader(seq, moveCounterOnCall: 1, failOnCall: 0);
@@ -202,7 +202,7 @@ public class EnginePartsTests
     }
 
     [Fact]
-    public async Task SeqlockReadWaitsForTheWriterToLeave()
+    public async Task Seqlock_read_waits_for_the_writer_to_leave()
     {
         int[] seq = new int[1];
         int locked = Seqlock.Lock(ref seq[0]);

@@ -8,7 +8,7 @@ namespace BpfMaps.InProcess.Tests;
 public class EngineTests
 {
     [Fact]
-    public void JhashMatchesKnownValues()
+    public void Jhash_matches_known_values()
     {
         // lookup3 reference values (hashlittle of "" and "Four score and seven years ago").
         Assert.Equal(0xdeadbeefu, JHash.Bytes([], 0));
@@ -19,7 +19,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void SeedOptionDecidesBucketOrder()
+    public void Seed_option_decides_bucket_order()
     {
         const uint seed = 0x1234_5678;
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 32 }, new InProcessOptions { Seed = seed });
@@ -40,7 +40,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void PossibleCpusCanBeOverridden()
+    public void Possible_cpus_can_be_overridden()
     {
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.PerCpuArray, KeySize = 4, ValueSize = 4, MaxEntries = 2 }, new InProcessOptions { PossibleCpus = 5 });
         Assert.Equal(5, map.Cpus);
@@ -52,7 +52,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void DisposedHandlesAnswerEbadf()
+    public void Disposed_handles_answer_EBADF()
     {
         InProcessMapBackend backend = InProcessMap.CreateBackend(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
         Assert.True(backend.Info.Id >= ObjectTable.FirstId);
@@ -66,7 +66,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void OuterMapsKeepTheirInnerMapsAlive()
+    public void Outer_maps_keep_their_inner_maps_alive()
     {
         BpfMap inner = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
         uint id = inner.Id;
@@ -91,7 +91,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void ValuesThatNameNoMapAreReadAsTheKernelReadsDescriptors()
+    public void Values_that_name_no_map_are_read_as_the_kernel_reads_descriptors()
     {
         using BpfMap template = InProcessMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
         using BpfMap outer = InProcessMap.Create(new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 2, InnerMap = template });
@@ -113,7 +113,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void StorageBeyondTheMemoryLimitIsEnomemWithoutAllocating()
+    public void Storage_beyond_the_memory_limit_is_ENOMEM_without_allocating()
     {
         // The kernel would take this lazily (2 GiB of buckets, no elements until used); the engine preallocates.
         var lazy = new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 1 << 27, Flags = MapFlags.NoPrealloc };
@@ -131,7 +131,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void UnsupportedTypesAndKernelInnerMapsAreRefused()
+    public void Unsupported_types_and_kernel_inner_maps_are_refused()
     {
         using BpfMap inner = InProcessMap.Create(new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1 });
         Assert.True(InProcessMap.IsInProcess(inner));
@@ -150,7 +150,7 @@ public class EngineTests
     [InlineData(MapType.Unspecified)]
     [InlineData((MapType)34)]
     [InlineData((MapType)uint.MaxValue)]
-    public void TypeNumbersWithoutMapOpsAreEinval(MapType type)
+    public void Type_numbers_without_map_ops_are_EINVAL(MapType type)
     {
         // No kernel has map ops for these, so BPF_MAP_CREATE refuses them; it is not a feature the engine lacks.
         Assert.Equal(Errno.EINVAL, Assert.Throws<BpfException>(() => InProcessMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 4, MaxEntries = 4 })).Errno);
@@ -161,7 +161,7 @@ public class EngineTests
     [InlineData(MapType.Stack, 0UL)]
     [InlineData(MapType.BloomFilter, 0UL)]
     [InlineData(MapType.BloomFilter, 3UL)]
-    public void KeylessTypesAreNotSupportedEvenWithSpecsTheKernelTakes(MapType type, ulong mapExtra)
+    public void Keyless_types_are_not_supported_even_with_specs_the_kernel_takes(MapType type, ulong mapExtra)
     {
         // A bloom filter's map_extra is valid for the kernel; it must not come back as the engine's EINVAL.
         var e = Assert.Throws<NotSupportedException>(() => InProcessMap.Create(new MapSpec { Type = type, KeySize = 0, ValueSize = 4, MaxEntries = 4, MapExtra = mapExtra }));
@@ -171,7 +171,7 @@ public class EngineTests
     private sealed class Passthrough(IMapBackend inner) : DelegatingMapBackend(inner, ownsInner: false);
 
     [Fact]
-    public void MapInMapHoldsOnlyMapsOfItsOwnBackend()
+    public void Map_in_map_holds_only_maps_of_its_own_backend()
     {
         using BpfMap template = InProcessMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
         using BpfMap outer = InProcessMap.Create(new MapSpec { Type = MapType.HashOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template });
@@ -224,7 +224,7 @@ public class EngineTests
     }
 
     [Fact]
-    public void LruEvictsTheLeastRecentlyUpdatedKey()
+    public void Lru_evicts_the_least_recently_updated_key()
     {
         using BpfMap map = InProcessMap.Create(new MapSpec { Type = MapType.LruHash, KeySize = 4, ValueSize = 8, MaxEntries = 3 });
         map.Update(Bytes.U32(1), Bytes.U64(1));

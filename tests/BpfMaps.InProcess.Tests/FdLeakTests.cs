@@ -13,7 +13,7 @@ public sealed class RunsAlone;
 public class FdLeakTests
 {
     [Fact]
-    public void DifferentialRunsCloseEveryKernelMap()
+    public void Differential_runs_close_every_kernel_map()
     {
         Backends.RequireKernel();
         long before = BpfFd.LiveCount;
@@ -27,7 +27,7 @@ public class FdLeakTests
     /// eventfd, memfd), no region and no mapping behind, on the normal paths and on the error paths.
     /// </summary>
     [Fact]
-    public void EventMapsReleaseEveryDescriptorAndMapping()
+    public void Event_maps_release_every_descriptor_and_mapping()
     {
         long bpf = BpfFd.LiveCount, fds = CountedFd.LiveCount, regions = MappedRegion.LiveCount;
         int mappings = Mappings();

@@ -27,7 +27,7 @@ public class InProcessSwapDrainTests
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public async Task TwoWritersFiveMillionIncrementsLoseNothing(MapType type, bool drainCounters)
+    public async Task Two_writers_five_million_increments_lose_nothing(MapType type, bool drainCounters)
     {
         using InProcessSwapDrainMap map = InProcessSwapDrainMap.Create(Spec(type));
         long drained = 0, passes = 0;
@@ -66,7 +66,7 @@ public class InProcessSwapDrainTests
     }
 
     [Fact]
-    public void BrokenSwapLosesTheIncrementOfAParkedWriter()
+    public void Broken_swap_loses_the_increment_of_a_parked_writer()
     {
         // An array's retired map is dumped and zeroed before it returns to service, so an add that
         // lands in it after the swap is gone for good: exactly the loss the wait exists to prevent.
@@ -80,7 +80,7 @@ public class InProcessSwapDrainTests
     }
 
     [Fact]
-    public void SwapWaitsForAParkedWriterAndLosesNothing()
+    public void Swap_waits_for_a_parked_writer_and_loses_nothing()
     {
         using InProcessSwapDrainMap map = InProcessSwapDrainMap.Create(Spec(MapType.Array));
         long drained = RunParkedWriter(map, swapReturnsWhileParked: false);
@@ -94,7 +94,7 @@ public class InProcessSwapDrainTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void RetiredHashMapStaysEmptyOnlyWithTheWait(bool skipWait)
+    public void Retired_hash_map_stays_empty_only_with_the_wait(bool skipWait)
     {
         // A hash map would carry a late add into a later pass, so the harness checks the contract
         // itself: after the drain, nothing may write the retired map.
@@ -106,7 +106,7 @@ public class InProcessSwapDrainTests
     }
 
     [Fact]
-    public void DisposeReleasesAllThreeMaps()
+    public void Dispose_releases_all_three_maps()
     {
         InProcessSwapDrainMap map = InProcessSwapDrainMap.Create(Spec(MapType.PerCpuHash));
         map.Add(7, 3);
@@ -124,7 +124,7 @@ public class InProcessSwapDrainTests
     }
 
     [Fact]
-    public void OuterSlotFollowsTheActiveMap()
+    public void Outer_slot_follows_the_active_map()
     {
         using InProcessSwapDrainMap map = InProcessSwapDrainMap.Create(Spec(MapType.Hash));
         Span<byte> id = stackalloc byte[4];
@@ -140,7 +140,7 @@ public class InProcessSwapDrainTests
     }
 
     [Fact]
-    public void MisuseNamesSizes()
+    public void Misuse_names_sizes()
     {
         Assert.Contains("16 bytes", Assert.Throws<ArgumentException>(() => InProcessSwapDrainMap.Create(Spec(MapType.Hash) with { ValueSize = 16 })).Message);
         using BpfMap inner = InProcessMap.Create(Spec(MapType.Hash));
@@ -150,7 +150,7 @@ public class InProcessSwapDrainTests
     }
 
     [Fact]
-    public void InProcessDrainRaceReconcilesEveryMethod()
+    public void In_process_drain_race_reconciles_every_method()
     {
         var options = new DrainRaceOptions
         {

@@ -50,7 +50,7 @@ public class RegressionTests
 
     [Theory]
     [MemberData(nameof(Programs))]
-    public void MatchesTheKernel(string name, MapProgram program)
+    public void Matches_the_kernel(string name, MapProgram program)
     {
         Assert.NotNull(name);
         Backends.RequireKernel();
@@ -83,7 +83,7 @@ public class RegressionTests
 
     [Theory]
     [MemberData(nameof(MapInMapPrograms))]
-    public void MapInMapMatchesTheKernel(string name, MimProgram program)
+    public void Map_in_map_matches_the_kernel(string name, MimProgram program)
     {
         Assert.NotNull(name);
         Backends.RequireKernel();
@@ -125,7 +125,7 @@ public class RegressionTests
 
     [Theory]
     [MemberData(nameof(CreateCases))]
-    public void CreateMatchesTheKernel(string name, CreateCase spec)
+    public void Create_matches_the_kernel(string name, CreateCase spec)
     {
         Assert.NotNull(name);
         Backends.RequireKernel();

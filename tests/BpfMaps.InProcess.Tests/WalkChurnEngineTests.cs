@@ -11,14 +11,14 @@ namespace BpfMaps.InProcess.Tests;
 public class WalkChurnEngineTests
 {
     [Fact]
-    public void DefaultDumpCompletesUnderChurnWithoutDuplicatesOrLosses()
+    public void Default_dump_completes_under_churn_without_duplicates_or_losses()
     {
         using BpfMap map = InProcessMap.Create(WalkChurn.Spec);
         AssertConverged(WalkChurn.Run(map, WalkChurn.Passes(ci: 5), onPass: CountWalk), "engine dump");
     }
 
     [Fact]
-    public void DefaultDrainCompletesUnderChurnWithoutDuplicatesOrLosses()
+    public void Default_drain_completes_under_churn_without_duplicates_or_losses()
     {
         using BpfMap map = InProcessMap.Create(WalkChurn.Spec);
         AssertConverged(WalkChurn.Run(map, WalkChurn.Passes(ci: 3), drain: true, onPass: CountWalk), "engine drain");

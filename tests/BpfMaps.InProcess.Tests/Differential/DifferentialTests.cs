@@ -17,7 +17,7 @@ public class DifferentialTests
         long.TryParse(Environment.GetEnvironmentVariable("BPFMAPS_SOAK_ITER"), out long n) && n > 0 ? Math.Max(1, n * ci / CiPrograms) : ci;
 
     [Fact]
-    public void HashAndArrayProgramsMatchTheKernel()
+    public void Hash_and_array_programs_match_the_kernel()
     {
         Backends.RequireKernel();
         ProgramGen.Program().Sample(DiffRunner.Run, iter: Iterations(CiPrograms), threads: 2, print: p => p.ToString());
@@ -29,7 +29,7 @@ public class DifferentialTests
     /// 30 ms each: 100 in CI.
     /// </summary>
     [Fact]
-    public void MapInMapProgramsMatchTheKernel()
+    public void Map_in_map_programs_match_the_kernel()
     {
         Backends.RequireKernel();
         MimProgramGen.Program().Sample(MapInMapRunner.Run, iter: Iterations(100), threads: 2, print: p => p.ToString());
@@ -40,7 +40,7 @@ public class DifferentialTests
     /// (<see cref="CreateSweep"/>); each difference is listed, not just the first.
     /// </summary>
     [Fact]
-    public void EveryCreateSpecOfTheSweepMatchesTheKernel()
+    public void Every_create_spec_of_the_sweep_matches_the_kernel()
     {
         Backends.RequireKernel();
         var differences = new List<string>();
@@ -69,7 +69,7 @@ public class DifferentialTests
     }
 
     [Fact]
-    public void RandomCreateSpecsMatchTheKernel()
+    public void Random_create_specs_match_the_kernel()
     {
         Backends.RequireKernel();
         CreateSweep.Random().Sample(c => { CreateSweep.Run(c); }, iter: Iterations(1000), threads: 2, print: c => c.ToString());

@@ -14,7 +14,7 @@ public class LruProperties
 {
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void LruInvariantsHold(Backend backend)
+    public void Lru_invariants_hold(Backend backend)
     {
         if (backend == Backend.Kernel)
         {

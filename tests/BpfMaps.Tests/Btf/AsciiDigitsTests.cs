@@ -34,7 +34,7 @@ public sealed class AsciiDigitsTests
     }
 
     [Fact]
-    public void UnsignedValuesPrintAsToStringDoes()
+    public void Unsigned_values_print_as_ToString_does()
     {
         byte[] buffer = new byte[AsciiDigits.MaxUnsigned + 8];
         foreach (ulong v in Unsigned())
@@ -48,7 +48,7 @@ public sealed class AsciiDigitsTests
     }
 
     [Fact]
-    public void SignedValuesPrintAsToStringDoes()
+    public void Signed_values_print_as_ToString_does()
     {
         byte[] buffer = new byte[AsciiDigits.MaxSigned + 8];
         foreach (ulong u in Unsigned().Concat([unchecked((ulong)long.MinValue), (ulong)long.MaxValue, unchecked((ulong)-1L)]))

@@ -13,7 +13,7 @@ namespace BpfMaps.Tests.Btf;
 public sealed class BtfCompactJsonTests
 {
     [Fact]
-    public void EveryShapePrintsAsTheWalkDoes()
+    public void Every_shape_prints_as_the_walk_does()
     {
         var b = new BtfBuilder();
         uint u8 = b.AddInt("unsigned char", 1, isSigned: false);
@@ -61,7 +61,7 @@ public sealed class BtfCompactJsonTests
     }
 
     [Fact]
-    public void VmlinuxStructsPrintAsTheWalkDoes()
+    public void Vmlinux_structs_print_as_the_walk_does()
     {
         if (!File.Exists("/sys/kernel/btf/vmlinux"))
         {

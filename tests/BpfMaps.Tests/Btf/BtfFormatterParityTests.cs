@@ -28,7 +28,7 @@ public sealed partial class BtfFormatterParityTests(BtfCorpus corpus)
 
     [Theory]
     [MemberData(nameof(MapsWithBtf))]
-    public void FormattedJsonEqualsBpftools(string name)
+    public void Formatted_json_equals_bpftools(string name)
     {
         corpus.Require();
         using BpfMap map = BpfMap.OpenPinned(corpus[name]);
@@ -46,7 +46,7 @@ public sealed partial class BtfFormatterParityTests(BtfCorpus corpus)
 
     [Theory]
     [MemberData(nameof(MapsWithBtf))]
-    public void PlainTextEqualsBpftoolsAfterWhitespace(string name)
+    public void Plain_text_equals_bpftools_after_whitespace(string name)
     {
         corpus.Require();
         using BpfMap map = BpfMap.OpenPinned(corpus[name]);
@@ -74,7 +74,7 @@ public sealed partial class BtfFormatterParityTests(BtfCorpus corpus)
     }
 
     [Fact]
-    public void FloatsPrintAsNumbersWhereBpftoolStops()
+    public void Floats_print_as_numbers_where_bpftool_stops()
     {
         corpus.Require();
         using BpfMap map = BpfMap.OpenPinned(corpus["floats/measurement"]);
@@ -99,7 +99,7 @@ public sealed partial class BtfFormatterParityTests(BtfCorpus corpus)
     }
 
     [Fact]
-    public void BackslashIsEscapedWhereBpftoolWritesNewline()
+    public void Backslash_is_escaped_where_bpftool_writes_newline()
     {
         corpus.Require();
         using BpfMap map = BpfMap.OpenPinned(corpus["arrays/char_arrays"]);

@@ -17,7 +17,7 @@ public sealed class BtfFuzzTests(BtfCorpus corpus)
     private static readonly int s_scale = int.TryParse(Environment.GetEnvironmentVariable("BPFMAPS_FUZZ_ITER"), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1;
 
     [Fact]
-    public void CorpusBlobsSurviveMutation()
+    public void Corpus_blobs_survive_mutation()
     {
         corpus.Require();
         var seeds = corpus.Maps.Where(m => m.HasBtf).Select(m => corpus.BtfId(m.Name)).Distinct()
@@ -27,7 +27,7 @@ public sealed class BtfFuzzTests(BtfCorpus corpus)
     }
 
     [Fact]
-    public void VmlinuxSurvivesMutation()
+    public void Vmlinux_survives_mutation()
     {
         if (!File.Exists("/sys/kernel/btf/vmlinux"))
         {

@@ -28,7 +28,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void WrongMagicAndByteOrder()
+    public void Wrong_magic_and_byte_order()
     {
         byte[] blob = Sample(out _, out _);
         blob[0] = 0xeb;
@@ -43,7 +43,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void TruncatedSections()
+    public void Truncated_sections()
     {
         byte[] blob = Sample(out _, out _);
         Assert.Equal(16, Fails(blob[..^3], "string section").Offset);
@@ -60,7 +60,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void OutOfRangeTypeIdsAndStringOffsets()
+    public void Out_of_range_type_ids_and_string_offsets()
     {
         byte[] blob = Sample(out uint structId, out _);
 
@@ -80,7 +80,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void TheFirstProblemInRecordOrderIsReported()
+    public void The_first_problem_in_record_order_is_reported()
     {
         // Records: [1] int at Hdr, [2] typedef at Hdr + 16, [3] struct at Hdr + 28. Type ids are checked
         // only once the type count is known, yet a bad one still comes before a later record's bad name.
@@ -103,7 +103,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void ModifierCyclesAreFoundNotFollowedForever()
+    public void Modifier_cycles_are_found_not_followed_forever()
     {
         var b = new BtfBuilder();
         // typedef a -> const -> typedef a: ids 1 -> 2 -> 1.
@@ -128,7 +128,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void HugeVlenIsBoundedByTheSection()
+    public void Huge_vlen_is_bounded_by_the_section()
     {
         byte[] blob = Sample(out _, out _);
         int structRecord = Hdr + 16 + 12;
@@ -138,7 +138,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void SizesThatOverflow()
+    public void Sizes_that_overflow()
     {
         var b = new BtfBuilder();
         uint i = b.AddInt("long", 8, isSigned: true);
@@ -154,7 +154,7 @@ public sealed class BtfHostileInputTests
     }
 
     [Fact]
-    public void UnknownKindsAndBadInts()
+    public void Unknown_kinds_and_bad_ints()
     {
         byte[] blob = Sample(out _, out _);
         uint info = BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(Hdr + 4));

@@ -16,7 +16,7 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
-    public void VmlinuxParsesAndAnswersQueries()
+    public void Vmlinux_parses_and_answers_queries()
     {
         BtfSpec k = Vmlinux;
         Assert.Equal(1u, k.FirstTypeId);
@@ -43,7 +43,7 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
-    public void VmlinuxTypeCountAndKindsMatchBpftool()
+    public void Vmlinux_type_count_and_kinds_match_bpftool()
     {
         BtfSpec k = Vmlinux;
         string? bpftool = Which("bpftool");
@@ -80,7 +80,7 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
-    public void EveryKindRoundTripsThroughTheBuilder()
+    public void Every_kind_round_trips_through_the_builder()
     {
         var b = new BtfBuilder();
         uint u32 = b.AddInt("unsigned int", 4, isSigned: false);
@@ -157,7 +157,7 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
-    public void SplitBtfContinuesTheBaseIdsAndStrings()
+    public void Split_btf_continues_the_base_ids_and_strings()
     {
         var b = new BtfBuilder();
         uint u32 = b.AddInt("u32", 4, isSigned: false);
@@ -181,7 +181,7 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
-    public void KernelBtfObjectsCanBeListedAndRead()
+    public void Kernel_btf_objects_can_be_listed_and_read()
     {
         Infrastructure.Kernel.Require();
         List<uint> ids = BtfSpec.GetSystemBtfIds();
@@ -210,7 +210,7 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
-    public void VlenIsReadAsTwentyFourBits()
+    public void Vlen_is_read_as_twenty_four_bits()
     {
         var b = new BtfBuilder();
         (string, int)[] values = [.. Enumerable.Range(0, 70_000).Select(i => ($"V{i}", i))];
@@ -221,7 +221,7 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
-    public void ModuleNamesMustBeFileNames()
+    public void Module_names_must_be_file_names()
     {
         foreach (string bad in new[] { "../etc/passwd", ".." })
         {

@@ -11,7 +11,7 @@ namespace BpfMaps.Tests.Btf;
 public sealed class BtfTypeGeneratorTests
 {
     [Fact]
-    public void PrimitivesGetCNamesSizesAndEncodings()
+    public void Primitives_get_C_names_sizes_and_encodings()
     {
         (BtfSpec btf, BtfType t) = Describe<AllPrimitives>();
         Assert.Equal(BtfKind.Struct, t.Kind);
@@ -70,7 +70,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void EnumsKeepNamesValuesAndSignedness()
+    public void Enums_keep_names_values_and_signedness()
     {
         (BtfSpec btf, BtfType verdict) = Describe<Verdict>();
         Assert.Equal(BtfKind.Enum, verdict.Kind);
@@ -96,7 +96,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void StructsNestFixedBuffersInlineArraysAndStrings()
+    public void Structs_nest_fixed_buffers_inline_arrays_and_strings()
     {
         (BtfSpec btf, BtfType t) = Describe<FlowValue>();
         Assert.Equal("FlowValue", t.Name);
@@ -136,7 +136,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void ExplicitPackedAndSizedLayoutsUseTheRuntimesOffsets()
+    public void Explicit_packed_and_sized_layouts_use_the_runtimes_offsets()
     {
         (BtfSpec btf, BtfType o) = Describe<Overlapping>();
         Assert.Equal(24u, o.Size);
@@ -156,7 +156,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void RecordStructPropertiesAreNamedByTheProperty()
+    public void Record_struct_properties_are_named_by_the_property()
     {
         (_, BtfType t) = Describe<Point>();
         Assert.Equal(["X", "Y"], Names(t));
@@ -164,7 +164,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void PointersGenericsAndDedup()
+    public void Pointers_generics_and_dedup()
     {
         var g = new BtfTypeGenerator();
         uint node = g.Add<Node>();
@@ -193,7 +193,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void WhatCannotBeDescribedIsRefusedByName()
+    public void What_cannot_be_described_is_refused_by_name()
     {
         var g = new BtfTypeGenerator();
         Assert.Contains("reference type", Assert.Throws<ArgumentException>(() => g.Add(typeof(string))).Message);
@@ -205,7 +205,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void NamesBecomeBtfIdentifiers()
+    public void Names_become_btf_identifiers()
     {
         Assert.Equal("caf__1", BtfTypeGenerator.Identifier("café 1"));
         Assert.Equal("_9lives", BtfTypeGenerator.Identifier("9lives"));
@@ -213,7 +213,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void TheKernelLoadsEveryGeneratedBlob()
+    public void The_kernel_loads_every_generated_blob()
     {
         Infrastructure.Kernel.Require();
         var g = new BtfTypeGenerator();
@@ -235,7 +235,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void MapSpecForFillsSizesAndBtfAndTheKernelCreatesTheMap()
+    public void MapSpec_For_fills_sizes_and_btf_and_the_kernel_creates_the_map()
     {
         MapSpec spec = MapSpec.For<FlowKey, FlowValue>(MapType.Hash, 16, "flows");
         Assert.Equal(Unsafe.SizeOf<FlowKey>(), spec.KeySize);
@@ -257,7 +257,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void MapSpecForRefusesWhatTheKernelWouldAndLeavesMapInMapWithoutBtf()
+    public void MapSpec_For_refuses_what_the_kernel_would_and_leaves_map_in_map_without_btf()
     {
         Assert.Contains("no key", Assert.Throws<ArgumentException>(() => MapSpec.For<uint, ulong>(MapType.Queue, 4)).Message);
         Assert.Contains("u32 index", Assert.Throws<ArgumentException>(() => MapSpec.For<ulong, ulong>(MapType.Array, 4)).Message);
@@ -274,7 +274,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void BothBtfSourcesInOneSpecAreRefused()
+    public void Both_btf_sources_in_one_spec_are_refused()
     {
         Infrastructure.Kernel.Require();
         MapSpec spec = MapSpec.For<uint, Stats>(MapType.Hash, 4);
@@ -283,7 +283,7 @@ public sealed class BtfTypeGeneratorTests
     }
 
     [Fact]
-    public void TheKernelReadsTheGeneratedTypesBackAsC()
+    public void The_kernel_reads_the_generated_types_back_as_C()
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(MapSpec.For<FlowKey, FlowValue>(MapType.Hash, 4, "flows_c"));

@@ -32,7 +32,7 @@ public sealed class ClrTypesBpftoolTests : IDisposable
     }
 
     [Fact]
-    public void BpftoolPrintsCSharpFieldNamesAndDecodedValues()
+    public void Bpftool_prints_csharp_field_names_and_decoded_values()
     {
         Infrastructure.Kernel.Require();
         _ = Bpftool.Exe;
@@ -52,7 +52,7 @@ public sealed class ClrTypesBpftoolTests : IDisposable
     }
 
     [Fact]
-    public void BpftoolAndTheFormatterAgreeOnOtherValues()
+    public void Bpftool_and_the_formatter_agree_on_other_values()
     {
         Infrastructure.Kernel.Require();
         _ = Bpftool.Exe;
@@ -93,7 +93,7 @@ public sealed class ClrTypesBpftoolTests : IDisposable
     }
 
     [Fact]
-    public void PerCpuValuesAreTheElementType()
+    public void Per_cpu_values_are_the_element_type()
     {
         Infrastructure.Kernel.Require();
         _ = Bpftool.Exe;
@@ -118,7 +118,7 @@ public sealed class ClrTypesBpftoolTests : IDisposable
     }
 
     [Fact]
-    public void FloatsAreFloatMembersWithTheirNames()
+    public void Floats_are_float_members_with_their_names()
     {
         Infrastructure.Kernel.Require();
         _ = Bpftool.Exe;

@@ -77,7 +77,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void AFieldAtAnotherOffsetIsNamed()
+    public void A_field_at_another_offset_is_named()
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(FlowValueMap());
@@ -88,7 +88,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void AFieldOfAnotherSizeIsNamed()
+    public void A_field_of_another_size_is_named()
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(FlowValueMap());
@@ -97,7 +97,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void NamesMatchAcrossCaseAndTypedefsAndUnmatchedFieldsAreNotCompared()
+    public void Names_match_across_case_and_typedefs_and_unmatched_fields_are_not_compared()
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(FlowValueMap());
@@ -116,7 +116,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void NestedStructsAreComparedToo()
+    public void Nested_structs_are_compared_too()
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(MapSpec.For<uint, OuterStats>(MapType.Hash, 4, "outer_stats"));
@@ -126,7 +126,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void KeysAndPerCpuValuesAreChecked()
+    public void Keys_and_per_cpu_values_are_checked()
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(MapSpec.For<Stats, uint>(MapType.Hash, 4, "stats_key"));
@@ -140,7 +140,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void WithoutThePrivilegeToReadTheBtfOnlySizesAreChecked()
+    public void Without_the_privilege_to_read_the_btf_only_sizes_are_checked()
     {
         Infrastructure.Kernel.Require();
         using BpfMap map = BpfMap.Create(FlowValueMap());
@@ -158,7 +158,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void MapsWithoutBtfCheckOnlySizes()
+    public void Maps_without_btf_check_only_sizes()
     {
         using BpfMap map = Infrastructure.Kernel.Hash(4, 4, 24);
         Assert.False(map.HasBtf);
@@ -172,7 +172,7 @@ public sealed class TypedViewBtfCheckTests
     }
 
     [Fact]
-    public void ArrayElementsAreCompared()
+    public void Array_elements_are_compared()
     {
         var b = new BtfBuilder();
         uint u32 = b.AddInt("unsigned int", 4, false);

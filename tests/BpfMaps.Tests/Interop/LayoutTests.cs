@@ -96,7 +96,7 @@ public class LayoutTests
 
     [Theory]
     [MemberData(nameof(Constants))]
-    public void ConstantsMatchTheHeaders(string name)
+    public void Constants_match_the_headers(string name)
     {
         long expected = s_c.Value[$"const.{name}"];
         long actual = s_constants.Single(c => c.C == name).Value;
@@ -118,7 +118,7 @@ public class LayoutTests
 
     [Theory]
     [MemberData(nameof(Structs))]
-    public void FieldOffsetsMatchTheKernelHeader(string name)
+    public void Field_offsets_match_the_kernel_header(string name)
     {
         var (cs, _, fields) = s_structs.Single(s => s.Cs.Name == name);
         var c = s_c.Value;
@@ -132,7 +132,7 @@ public class LayoutTests
 
     [Theory]
     [MemberData(nameof(Structs))]
-    public void SizeCoversTheKernelStruct(string name)
+    public void Size_covers_the_kernel_struct(string name)
     {
         var (cs, _, _) = s_structs.Single(s => s.Cs.Name == name);
         long expected = s_c.Value[$"{name}.sizeof"];
@@ -141,7 +141,7 @@ public class LayoutTests
     }
 
     [Fact]
-    public void BatchAttrIs56Bytes() => Assert.Equal(56, Unsafe.SizeOf<MapBatchAttr>());
+    public void Batch_attr_is_56_bytes() => Assert.Equal(56, Unsafe.SizeOf<MapBatchAttr>());
 
     private static Dictionary<string, long> CompileAndRun()
     {

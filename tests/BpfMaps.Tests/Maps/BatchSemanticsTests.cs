@@ -26,7 +26,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void HashBatchesReturnWholeBucketsOnly(Backend backend)
+    public void Hash_batches_return_whole_buckets_only(Backend backend)
     {
         using var map = Crowded(backend);
         var groups = Buckets.Groups(map);
@@ -144,7 +144,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void EnospcReturnsNothingAndLeavesTheCursor(Backend backend)
+    public void ENOSPC_returns_nothing_and_leaves_the_cursor(Backend backend)
     {
         using var map = Crowded(backend);
         var cursor = map.CreateCursor();
@@ -178,7 +178,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void AShortCountIsNotTheEnd(Backend backend)
+    public void A_short_count_is_not_the_end(Backend backend)
     {
         using var map = Crowded(backend);
         var cursor = map.CreateCursor();
@@ -217,7 +217,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void EnoentAtTheEndStillCarriesEntries(Backend backend)
+    public void ENOENT_at_the_end_still_carries_entries(Backend backend)
     {
         using var map = Crowded(backend);
         var cursor = map.CreateCursor();
@@ -240,7 +240,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void ArrayBatchesEndWithAnEmptyEnoentWhenTheSizeDivides(Backend backend)
+    public void Array_batches_end_with_an_empty_ENOENT_when_the_size_divides(Backend backend)
     {
         using var map = Hash(backend, maxEntries: 10, type: MapType.Array);
         for (uint i = 0; i < 10; i++)
@@ -280,7 +280,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void PartialCountOnError(Backend backend)
+    public void Partial_count_on_error(Backend backend)
     {
         using var map = Hash(backend, maxEntries: 16);
         var typed = new BpfMap<uint, ulong>(map);
@@ -318,7 +318,7 @@ public class BatchSemanticsTests
     }
 
     [Fact]
-    public unsafe void CountIsUntrustedAfterEfault()
+    public unsafe void Count_is_untrusted_after_EFAULT()
     {
         // Kernel only: a span over memory that is not there is the kernel's to catch (its copy from user memory
         // faults, EFAULT). The engine reads caller memory directly, in this process, so the same call would
@@ -336,7 +336,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void CountZeroDoesNothing(Backend backend)
+    public void Count_zero_does_nothing(Backend backend)
     {
         using var map = Crowded(backend);
         var cursor = map.CreateCursor();
@@ -349,7 +349,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void UnsupportedBatchOpsNameTheOperationAndTheMapType(Backend backend)
+    public void Unsupported_batch_ops_name_the_operation_and_the_map_type(Backend backend)
     {
         using var array = Hash(backend, maxEntries: 4, type: MapType.Array);
         var cursor = array.CreateCursor();
@@ -364,7 +364,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void CursorRefusesAnotherMap(Backend backend)
+    public void Cursor_refuses_another_map(Backend backend)
     {
         using var a = Hash(backend, name: "t_a");
         using var b = Hash(backend, name: "t_b");
@@ -379,7 +379,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void CursorForHashIsTheBucketIndex(Backend backend)
+    public void Cursor_for_hash_is_the_bucket_index(Backend backend)
     {
         using var map = Crowded(backend);
         var cursor = map.CreateCursor();
@@ -398,7 +398,7 @@ public class BatchSemanticsTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void ElemFlagsLockNeedsASpinLockInTheValue(Backend backend)
+    public void Elem_flags_lock_needs_a_spin_lock_in_the_value(Backend backend)
     {
         var (btf, keyId, valueId) = SpinLockBtf();
         var spec = new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 8, BtfTypes = btf, BtfKeyTypeId = keyId, BtfValueTypeId = valueId, Name = "t_locked" };

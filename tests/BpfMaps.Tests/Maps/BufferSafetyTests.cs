@@ -16,7 +16,7 @@ public sealed unsafe class BufferSafetyTests
     private const byte Sentinel = 0xA5;
 
     [Fact]
-    public void LookupBatchOrErrnoRefusesACountLargerThanTheSpans()
+    public void Lookup_batch_or_errno_refuses_a_count_larger_than_the_spans()
     {
         using var map = FilledHash(1000);
         using var region = new SentinelRegion(64 * 1024);
@@ -34,7 +34,7 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void LookupBatchOrErrnoRefusesANegativeCountAndValuesShorterThanTheCount()
+    public void Lookup_batch_or_errno_refuses_a_negative_count_and_values_shorter_than_the_count()
     {
         using var map = FilledHash(100);
         var cursor = map.CreateCursor();
@@ -48,7 +48,7 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void LookupBatchOrErrnoWithinItsSpansStillWorks()
+    public void Lookup_batch_or_errno_within_its_spans_still_works()
     {
         using var map = FilledHash(1000);
         var cursor = map.CreateCursor();
@@ -68,7 +68,7 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void KernelBackendChecksEverySpanAgainstTheMap()
+    public void Kernel_backend_checks_every_span_against_the_map()
     {
         using var map = FilledHash(1000);
         IMapBackend backend = map.Backend;
@@ -113,7 +113,7 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void PerCpuValueBuffersAreCheckedForEveryCpu()
+    public void Per_cpu_value_buffers_are_checked_for_every_cpu()
     {
         using var map = Hash(type: MapType.PerCpuHash, valueSize: 4);
         int need = 8 * map.Cpus;
@@ -123,7 +123,7 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void KernelBackendReadsTheMapSizesFromTheKernel()
+    public void Kernel_backend_reads_the_map_sizes_from_the_kernel()
     {
         using var map = Hash(keySize: 12, valueSize: 40);
         var dup = new BpfFd(BpfMaps.Interop.Interop.Dup(((BpfFd)map.Handle!).Value));
@@ -134,7 +134,7 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void KernelBackendRefusesADescriptorThatIsNotAMap()
+    public void Kernel_backend_refuses_a_descriptor_that_is_not_a_map()
     {
         Require();
         var b = new BpfMaps.Btf.BtfBuilder();
@@ -148,7 +148,7 @@ public sealed unsafe class BufferSafetyTests
     [Theory]
     [InlineData("/sys/fs/bpf/a\0b")]
     [InlineData("\0")]
-    public void PathsWithANulAreRefusedNotCut(string path)
+    public void Paths_with_a_nul_are_refused_not_cut(string path)
     {
         var open = Assert.Throws<ArgumentException>(() => BpfMap.OpenPinned(path));
         Assert.Equal("path", open.ParamName);
@@ -165,7 +165,7 @@ public sealed unsafe class BufferSafetyTests
     }
 
     [Fact]
-    public void BtfNamesWithANulAreRefused()
+    public void Btf_names_with_a_nul_are_refused()
     {
         var b = new BpfMaps.Btf.BtfBuilder();
         var e = Assert.Throws<ArgumentException>(() => b.AddInt("in\0t", 4, isSigned: true));

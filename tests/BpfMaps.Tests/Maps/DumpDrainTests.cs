@@ -43,7 +43,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(EveryEntryCases))]
-    public void DumpReturnsEveryEntryOnce(Backend backend, MapType type, int n)
+    public void Dump_returns_every_entry_once(Backend backend, MapType type, int n)
     {
         using var map = Filled(backend, n, type);
         var got = Collect(map.Dump());
@@ -56,7 +56,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void DumpGrowsTheBatchOnEnospc(Backend backend)
+    public void Dump_grows_the_batch_on_ENOSPC(Backend backend)
     {
         using var map = Filled(backend, 64);
         using var e = map.Dump(new DumpOptions { BatchSize = 1 }).GetEnumerator();
@@ -73,7 +73,7 @@ public class DumpDrainTests
     }
 
     [Fact]
-    public void DumpAndDrainFallBackToGetNextKeyWhereTheMapTypeHasNoBatchOp()
+    public void Dump_and_drain_fall_back_to_get_next_key_where_the_map_type_has_no_batch_op()
     {
         // Kernel only: the engine has the batch commands for every type it implements, and devmap_hash is
         // not one of them (docs/performance.md, "Types"), so it never takes this fallback.
@@ -118,7 +118,7 @@ public class DumpDrainTests
     }
 
     [Fact]
-    public void AnLpmTrieIsDumpedAndDrainedByGetNextKeyWithNestedPrefixes()
+    public void An_lpm_trie_is_dumped_and_drained_by_get_next_key_with_nested_prefixes()
     {
         // Kernel only: the engine does not implement lpm_trie (docs/performance.md, "Types").
         Require();
@@ -168,7 +168,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void RestartPolicyFailThrows(Backend backend)
+    public void Restart_policy_fail_throws(Backend backend)
     {
         using var map = Meddled(backend, 40, call => call == 10, out _);
         var ex = Assert.Throws<MapIterationRestartedException>(() => Collect(map.Dump(new DumpOptions { Method = DumpMethod.GetNextKey, OnRestart = RestartPolicy.Fail })));
@@ -179,7 +179,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(ResumingPolicies))]
-    public void RestartPoliciesFinishWithoutDuplicatesOrLosses(Backend on, RestartPolicy policy)
+    public void Restart_policies_finish_without_duplicates_or_losses(Backend on, RestartPolicy policy)
     {
         // Delete the previous key before every 7th step: the kernel restarts each time.
         using var map = Meddled(on, 40, call => call % 7 == 0, out var backend);
@@ -200,7 +200,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void ResumeNeedsFewerStepsThanStartingOver(Backend backend)
+    public void Resume_needs_fewer_steps_than_starting_over(Backend backend)
     {
         int Steps(RestartPolicy p)
         {
@@ -221,7 +221,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(EveryPolicy))]
-    public void ConcurrentDeleterNeverCausesDuplicatesOrEndlessLoops(Backend backend, RestartPolicy policy)
+    public void Concurrent_deleter_never_causes_duplicates_or_endless_loops(Backend backend, RestartPolicy policy)
     {
         using var map = Filled(backend, 2000, maxEntries: 4096);
         bool stop = false;
@@ -280,7 +280,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(DrainableTypes))]
-    public void DrainReturnsEverythingAndEmptiesTheMap(Backend backend, MapType type)
+    public void Drain_returns_everything_and_empties_the_map(Backend backend, MapType type)
     {
         using var map = Filled(backend, 500, type);
         var got = Collect(map.Drain(new DumpOptions { BatchSize = 7 }));
@@ -291,7 +291,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void DrainByGetNextKeyUsesLookupAndDeleteElem(Backend backend)
+    public void Drain_by_get_next_key_uses_lookup_and_delete_elem(Backend backend)
     {
         using var map = Filled(backend, 100);
         using var e = map.Drain(new DumpOptions { Method = DumpMethod.GetNextKey }).GetEnumerator();
@@ -309,7 +309,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void ArrayDrainIsAnExplicitReadThenZero(Backend backend)
+    public void Array_drain_is_an_explicit_read_then_zero(Backend backend)
     {
         using var map = Filled(backend, 10, MapType.Array);
         var ex = Assert.Throws<NotSupportedException>(() => map.Drain());
@@ -327,7 +327,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void ArrayOfMapsDrainedWithReadThenZeroEmptiesTheSlots(Backend backend)
+    public void Array_of_maps_drained_with_read_then_zero_empties_the_slots(Backend backend)
     {
         using var template = Backends.Create(backend, new MapSpec { Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "t_aom_in" });
         using var outer = Backends.Create(backend, new MapSpec { Type = MapType.ArrayOfMaps, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template, Name = "t_aom" });
@@ -349,7 +349,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void TypedDumpAndDrain(Backend backend)
+    public void Typed_dump_and_drain(Backend backend)
     {
         using var map = Filled(backend, 100);
         var typed = new BpfMap<uint, ulong>(map);
@@ -373,7 +373,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void SteadyStateDumpAllocatesNothingPerEntry(Backend backend)
+    public void Steady_state_dump_allocates_nothing_per_entry(Backend backend)
     {
         using var small = Filled(backend, 1_000, maxEntries: 50_000);
         using var big = Filled(backend, 50_000);
@@ -404,7 +404,7 @@ public class DumpDrainTests
 
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
-    public void SteadyStateWalkAllocatesNothingPerEntry(Backend backend)
+    public void Steady_state_walk_allocates_nothing_per_entry(Backend backend)
     {
         // The get_next_key walk keeps what it met in pooled storage: past the first pass (which fills
         // the pool), 1k and 20k entries cost the same fixed per-pass bytes, for a dump and for a drain.

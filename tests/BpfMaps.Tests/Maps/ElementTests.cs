@@ -9,7 +9,7 @@ public class ElementTests
     [Theory]
     [InlineData(MapType.Hash)]
     [InlineData(MapType.LruHash)]
-    public void HashUpdateLookupDeleteWithFlags(MapType type)
+    public void Hash_update_lookup_delete_with_flags(MapType type)
     {
         using var map = Hash(type: type);
         byte[] v = new byte[8];
@@ -33,7 +33,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void FullHashGivesE2BigButLruEvicts()
+    public void Full_hash_gives_E2BIG_but_lru_evicts()
     {
         using var hash = Hash(maxEntries: 4);
         for (uint i = 0; i < 4; i++)
@@ -56,7 +56,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void GetNextKeyWalksEveryKeyAndRestartsOnMissingKey()
+    public void Get_next_key_walks_every_key_and_restarts_on_missing_key()
     {
         using var map = Hash(maxEntries: 16, flags: MapFlags.ZeroSeed);
         for (uint i = 0; i < 10; i++)
@@ -81,7 +81,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void ArrayCannotDeleteAndRejectsOutOfRange()
+    public void Array_cannot_delete_and_rejects_out_of_range()
     {
         using var map = Hash(maxEntries: 4, type: MapType.Array);
         byte[] v = new byte[8];
@@ -105,7 +105,7 @@ public class ElementTests
     [InlineData(MapType.PerCpuArray, 4)]
     [InlineData(MapType.LruPerCpuHash, 8)]
     [InlineData(MapType.PerCpuHash, 12)]
-    public void PerCpuValuesUseTheRoundedStrideForEveryPossibleCpu(MapType type, int valueSize)
+    public void Per_cpu_values_use_the_rounded_stride_for_every_possible_cpu(MapType type, int valueSize)
     {
         using var map = Hash(type: type, valueSize: valueSize);
         int stride = (valueSize + 7) / 8 * 8;
@@ -133,7 +133,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void TypedPerCpuViewHasTheBatchCallsAtBothStrides()
+    public void Typed_per_cpu_view_has_the_batch_calls_at_both_strides()
     {
         // A u32 value sits in an 8-byte slot per CPU (copied through a scratch buffer); a u64 fills its slot (reinterpreted).
         using var narrowMap = Hash(type: MapType.PerCpuHash, valueSize: 4);
@@ -180,7 +180,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void TypedPerCpuViewHidesTheStride()
+    public void Typed_per_cpu_view_hides_the_stride()
     {
         using var map = Hash(type: MapType.PerCpuHash, valueSize: 4);
         var typed = new PerCpuBpfMap<uint, uint>(map);
@@ -200,7 +200,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void TypedViewChecksSizesOnceAndNamesBoth()
+    public void Typed_view_checks_sizes_once_and_names_both()
     {
         using var map = Hash(keySize: 4, valueSize: 8);
         var ex = Assert.Throws<ArgumentException>(() => new BpfMap<ulong, ulong>(map));
@@ -227,7 +227,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void LpmTrieMatchesTheLongestPrefix()
+    public void Lpm_trie_matches_the_longest_prefix()
     {
         Require();
         using var map = BpfMap.Create(new MapSpec { Type = MapType.LpmTrie, KeySize = 8, ValueSize = 8, MaxEntries = 16, Flags = MapFlags.NoPrealloc, Name = "t_lpm" });
@@ -244,7 +244,7 @@ public class ElementTests
     [Theory]
     [InlineData(MapType.HashOfMaps)]
     [InlineData(MapType.ArrayOfMaps)]
-    public void MapInMapTakesAnFdAndReturnsTheInnerMapId(MapType type)
+    public void Map_in_map_takes_an_fd_and_returns_the_inner_map_id(MapType type)
     {
         using var template = Hash(maxEntries: 4, name: "t_inner");
         using var outer = BpfMap.Create(new MapSpec { Type = type, KeySize = 4, ValueSize = 4, MaxEntries = 4, InnerMap = template, Name = "t_outer" });
@@ -265,7 +265,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void FrozenMapRefusesSyscallWrites()
+    public void Frozen_map_refuses_syscall_writes()
     {
         using var map = Hash();
         map.Update(U32(1), U64(1));
@@ -275,7 +275,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void LookupAndDeleteElemTakesTheValue()
+    public void Lookup_and_delete_elem_takes_the_value()
     {
         using var map = Hash();
         map.Update(U32(4), U64(44));
@@ -286,7 +286,7 @@ public class ElementTests
     }
 
     [Fact]
-    public void PinOpenByPathAndByIdAndListSeeTheSameMap()
+    public void Pin_open_by_path_and_by_id_and_list_see_the_same_map()
     {
         using var map = Hash(name: "t_pinned");
         map.Update(U32(9), U64(99));

@@ -8,7 +8,7 @@ namespace BpfMaps.Tests.Maps;
 public class ErrorTests
 {
     [Fact]
-    public void WrongKeySizeNamesBothSizes()
+    public void Wrong_key_size_names_both_sizes()
     {
         using var map = Hash(keySize: 4);
         var e = Assert.Throws<MapSizeMismatchException>(() => map.TryLookup(new byte[3], new byte[8]));
@@ -24,7 +24,7 @@ public class ErrorTests
     }
 
     [Fact]
-    public void ErrorsNameTheFailedCommandAsAnEnum()
+    public void Errors_name_the_failed_command_as_an_enum()
     {
         Require();
         var id = Assert.Throws<BpfException>(() => BpfMap.OpenById(uint.MaxValue - 7));
@@ -48,7 +48,7 @@ public class ErrorTests
     }
 
     [Fact]
-    public void ClosedMapGivesEbadf()
+    public void Closed_map_gives_EBADF()
     {
         var map = Hash();
         map.Dispose();
@@ -58,7 +58,7 @@ public class ErrorTests
     }
 
     [Fact]
-    public void ForeignDescriptorIsRefusedAndClosed()
+    public void Foreign_descriptor_is_refused_and_closed()
     {
         Require();
         using var file = File.OpenHandle("/dev/null");
@@ -79,7 +79,7 @@ public class ErrorTests
     }
 
     [Fact]
-    public void MissingIdAndPin()
+    public void Missing_id_and_pin()
     {
         Require();
         var id = Assert.Throws<BpfException>(() => BpfMap.OpenById(uint.MaxValue - 7));
@@ -106,7 +106,7 @@ public class ErrorTests
     }
 
     [Fact]
-    public void PinOutsideBpffsAndOversizedCreateHaveTheirOwnHints()
+    public void Pin_outside_bpffs_and_oversized_create_have_their_own_hints()
     {
         Require();
         using var map = BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 1 });
@@ -133,7 +133,7 @@ public class ErrorTests
     }
 
     [Fact]
-    public void InvalidSpecIsAnArgumentError()
+    public void Invalid_spec_is_an_argument_error()
     {
         var e = Assert.Throws<ArgumentException>(() => BpfMap.Create(new MapSpec { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 1, Name = "bad name!" }));
         Assert.Contains("only ASCII letters", e.Message);
@@ -183,7 +183,7 @@ public class ErrorTests
     }
 
     [Fact]
-    public void WithoutCapabilitiesEveryEntryPointSaysPermissionDenied()
+    public void Without_capabilities_every_entry_point_says_permission_denied()
     {
         Require();
         if (File.ReadAllText("/proc/sys/kernel/unprivileged_bpf_disabled").Trim() == "0")

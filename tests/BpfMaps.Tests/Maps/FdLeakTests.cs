@@ -31,7 +31,7 @@ public class FdLeakTests
     }
 
     [Fact]
-    public void ErrorPathsDoNotLeak()
+    public void Error_paths_do_not_leak()
     {
         Require();
         NoLeak(() => BpfMap.OpenById(uint.MaxValue - 3));
@@ -53,7 +53,7 @@ public class FdLeakTests
     }
 
     [Fact]
-    public void TheWholeSuiteReleasedEveryDescriptor()
+    public void The_whole_suite_released_every_descriptor()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -17,7 +17,7 @@ public class FeatureTests
     [InlineData("batch", 5, 6)]
     [InlineData("percpu_array batch", 5, 13)]
     [InlineData("map-in-map batch", 5, 19)]
-    public void ProbeAgreesWithTheKernelVersion(string feature, int major, int minor)
+    public void Probe_agrees_with_the_kernel_version(string feature, int major, int minor)
     {
         Infrastructure.Kernel.Require();
         FeatureStatus status = feature switch
@@ -39,7 +39,7 @@ public class FeatureTests
     }
 
     [Fact]
-    public void AvailabilityIsReportedWithAReason()
+    public void Availability_is_reported_with_a_reason()
     {
         string? why = BpfFeatures.WhyUnavailable();
         Assert.Equal(Infrastructure.Kernel.Available, why is null);

@@ -9,7 +9,7 @@ public class MapSelectorTests
     [InlineData("id 12", MapSelectorKind.Id, "12")]
     [InlineData("  pinned /sys/fs/bpf/x ", MapSelectorKind.Pinned, "/sys/fs/bpf/x")]
     [InlineData("name counts", MapSelectorKind.Name, "counts")]
-    public void ParsesTheThreeForms(string text, MapSelectorKind kind, string value)
+    public void Parses_the_three_forms(string text, MapSelectorKind kind, string value)
     {
         Assert.True(MapSelector.TryParse(text, out MapSelector? s, out MapSelectorError error));
         Assert.Equal(MapSelectorError.None, error);
@@ -30,7 +30,7 @@ public class MapSelectorTests
     [InlineData("id 4294967296", MapSelectorError.BadId)]
     [InlineData("name a_name_that_is_too_long", MapSelectorError.NameTooLong)]
     [InlineData("pinned /sys/fs/bpf/a\0b", MapSelectorError.ContainsNul)]
-    public void RefusesWhatIsNotASelector(string text, MapSelectorError expected)
+    public void Refuses_what_is_not_a_selector(string text, MapSelectorError expected)
     {
         Assert.False(MapSelector.TryParse(text, out MapSelector? s, out MapSelectorError error));
         Assert.Null(s);
@@ -40,7 +40,7 @@ public class MapSelectorTests
     }
 
     [Fact]
-    public void OpensByIdPinAndName()
+    public void Opens_by_id_pin_and_name()
     {
         using BpfMap a = Hash(name: "sel_twice");
         using BpfMap b = Hash(name: "sel_twice");
@@ -80,7 +80,7 @@ public class MapSelectorTests
     }
 
     [Fact]
-    public void SaysWhatMatchedNothing()
+    public void Says_what_matched_nothing()
     {
         Require();
         var id = Assert.Throws<MapNotFoundException>(() => MapSelector.ById(uint.MaxValue - 7).OpenOne());

@@ -5,7 +5,7 @@ namespace BpfMaps.Tests.Maps;
 public class PerCpuReductionTests
 {
     [Fact]
-    public void ReducesEveryModeInOnePass()
+    public void Reduces_every_mode_in_one_pass()
     {
         var r = default(PerCpuReduction<long>);
         foreach (long v in new long[] { 7, -3, 12, 0 })
@@ -23,7 +23,7 @@ public class PerCpuReductionTests
     }
 
     [Fact]
-    public void NoValuesReduceToZeroAndIntegerSumsWrap()
+    public void No_values_reduce_to_zero_and_integer_sums_wrap()
     {
         var none = default(PerCpuReduction<uint>);
         Assert.Equal((0u, 0u, 0u, 0.0), (none.Sum, none.Min, none.Max, none.Average));
@@ -37,7 +37,7 @@ public class PerCpuReductionTests
     }
 
     [Fact]
-    public void PerCpuValuesReduceAtTheirStride()
+    public void Per_cpu_values_reduce_at_their_stride()
     {
         // Three CPUs of a 4-byte value sit 8 bytes apart; the padding must not be read as a value.
         byte[] raw = new byte[24];

@@ -51,7 +51,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void QueueIsFirstInFirstOut()
+    public void Queue_is_first_in_first_out()
     {
         using BpfMap q = Keyless(MapType.Queue);
         uint[] pushed = [10, 20, 30, 40, 50];
@@ -71,7 +71,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void StackIsLastInFirstOut()
+    public void Stack_is_last_in_first_out()
     {
         using BpfMap s = Keyless(MapType.Stack);
         uint[] pushed = [10, 20, 30, 40, 50];
@@ -91,7 +91,7 @@ public class QueueStackTests
     [Theory]
     [InlineData(MapType.Queue)]
     [InlineData(MapType.Stack)]
-    public void FullMapRefusesWithE2BigButExistDropsTheOldest(MapType type)
+    public void Full_map_refuses_with_E2BIG_but_exist_drops_the_oldest(MapType type)
     {
         using BpfMap m = Keyless(type, maxEntries: 3);
         for (uint x = 1; x <= 3; x++)
@@ -114,7 +114,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void WrongValueSizesAreArgumentExceptionsThatStateBothSizes()
+    public void Wrong_value_sizes_are_argument_exceptions_that_state_both_sizes()
     {
         using BpfMap q = Keyless(MapType.Queue, valueSize: 8);
         var push = Assert.Throws<MapSizeMismatchException>(() => q.Push(new byte[4]));
@@ -129,7 +129,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void OtherMapTypesAreInvalidOperationsNamingTheType()
+    public void Other_map_types_are_invalid_operations_naming_the_type()
     {
         using BpfMap h = Hash(keySize: 4, valueSize: 4);
         byte[] v = new byte[4];
@@ -148,7 +148,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void PushFlagsAreTheOnesTheKernelTakes()
+    public void Push_flags_are_the_ones_the_kernel_takes()
     {
         using BpfMap q = Keyless(MapType.Queue);
         Assert.Contains("NoExist", Assert.Throws<ArgumentException>(() => q.Push(U32(1), UpdateFlags.NoExist)).Message);
@@ -164,7 +164,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void BloomFilterHasNoFalseNegativesAndSaysNoToMostStrangers()
+    public void Bloom_filter_has_no_false_negatives_and_says_no_to_most_strangers()
     {
         using BpfMap b = Keyless(MapType.BloomFilter, maxEntries: 200, valueSize: 8, mapExtra: 3);
         Assert.Equal(3UL, b.GetInfo().MapExtra);
@@ -202,7 +202,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void BloomFilterPopIsNotSupportedByAnyKernel()
+    public void Bloom_filter_pop_is_not_supported_by_any_kernel()
     {
         using BpfMap b = Keyless(MapType.BloomFilter);
         b.Push(U32(1));
@@ -219,7 +219,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void BloomFilterHashCountGoesThroughMapExtraAndTheKernelChecksIt()
+    public void Bloom_filter_hash_count_goes_through_map_extra_and_the_kernel_checks_it()
     {
         using (BpfMap defaults = Keyless(MapType.BloomFilter))
         {
@@ -236,7 +236,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void FrozenQueueCanBePeekedButNotPushedOrPopped()
+    public void Frozen_queue_can_be_peeked_but_not_pushed_or_popped()
     {
         using BpfMap q = Keyless(MapType.Queue);
         q.Push(U32(9));
@@ -257,7 +257,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void TypedQueueAndStackKeepTheirOrder()
+    public void Typed_queue_and_stack_keep_their_order()
     {
         using BpfMap qm = Keyless(MapType.Queue, valueSize: 16);
         using BpfMap sm = Keyless(MapType.Stack, valueSize: 16);
@@ -294,7 +294,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void TypedViewsCheckTypeAndSizeOnceAtConstruction()
+    public void Typed_views_check_type_and_size_once_at_construction()
     {
         using BpfMap q = Keyless(MapType.Queue, valueSize: 8);
         var size = Assert.Throws<ArgumentException>(() => new BpfQueue<uint>(q));
@@ -312,7 +312,7 @@ public class QueueStackTests
     }
 
     [Fact]
-    public void TypedBloomFilter()
+    public void Typed_bloom_filter()
     {
         using BpfMap m = Keyless(MapType.BloomFilter, maxEntries: 64, valueSize: 16);
         var filter = new BpfBloomFilter<Guid>(m);

@@ -56,7 +56,7 @@ public class SelftestBatchTests
 
     [Theory]
     [MemberData(nameof(MapKind.AllData), MemberType = typeof(MapKind))]
-    public void LookupBatchEverySizeFrom1To9(Backend backend, string type)
+    public void Lookup_batch_every_size_from_1_to_9(Backend backend, string type)
     {
         using var k = MapKind.Create(backend, type);
         k.Fill(N);
@@ -73,7 +73,7 @@ public class SelftestBatchTests
 
     [Theory]
     [MemberData(nameof(MapKind.AllData), MemberType = typeof(MapKind))]
-    public void LookupAndDeleteBatchEverySizeLeavesTheMapEmpty(Backend backend, string type)
+    public void Lookup_and_delete_batch_every_size_leaves_the_map_empty(Backend backend, string type)
     {
         using var k = MapKind.Create(backend, type);
         k.Fill(N);
@@ -101,7 +101,7 @@ public class SelftestBatchTests
 
     [Theory]
     [MemberData(nameof(MapKind.AllData), MemberType = typeof(MapKind))]
-    public void ChunkedDeleteBatchLeavesTheMapEmpty(Backend backend, string type)
+    public void Chunked_delete_batch_leaves_the_map_empty(Backend backend, string type)
     {
         using var k = MapKind.Create(backend, type);
         k.Fill(N);
@@ -130,7 +130,7 @@ public class SelftestBatchTests
 
     [Theory]
     [MemberData(nameof(MapKind.AllData), MemberType = typeof(MapKind))]
-    public void CountZeroAndTheEmptyMap(Backend backend, string type)
+    public void Count_zero_and_the_empty_map(Backend backend, string type)
     {
         using var k = MapKind.Create(backend, type);
         var map = k.Map;

@@ -12,7 +12,7 @@ namespace BpfMaps.Tests.Maps;
 public class WalkChurnTests
 {
     [Fact]
-    public void DefaultDumpCompletesUnderChurnWithoutDuplicatesOrLosses()
+    public void Default_dump_completes_under_churn_without_duplicates_or_losses()
     {
         Require();
         using BpfMap map = BpfMap.Create(WalkChurn.Spec);
@@ -21,7 +21,7 @@ public class WalkChurnTests
     }
 
     [Fact]
-    public void DefaultDrainCompletesUnderChurnWithoutDuplicatesOrLosses()
+    public void Default_drain_completes_under_churn_without_duplicates_or_losses()
     {
         Require();
         using BpfMap map = BpfMap.Create(WalkChurn.Spec);
@@ -30,7 +30,7 @@ public class WalkChurnTests
     }
 
     [Fact]
-    public void AKeyReinsertedAtTheHeadOfItsBucketIsNotARestart()
+    public void A_key_reinserted_at_the_head_of_its_bucket_is_not_a_restart()
     {
         // 40 keys in 64 buckets (zero seed): several chains of two or more. Before every third step the
         // key the walk stands on is deleted and inserted again, which moves it to the head of its
@@ -57,7 +57,7 @@ public class WalkChurnTests
     }
 
     [Fact]
-    public void ARestartOntoAKeyTheWalkNeverMetCostsAFewSteps()
+    public void A_restart_onto_a_key_the_walk_never_met_costs_a_few_steps()
     {
         // At step 150 of 200 a new key is inserted where it becomes the first key of the map, and the
         // key the walk stands on is deleted: get_next_key starts over and answers with the new key. The
@@ -101,7 +101,7 @@ public class WalkChurnTests
     }
 
     [Fact]
-    public void AnAnswerWhoseMarkABucketReorderMadeStaleIsFollowed()
+    public void An_answer_whose_mark_a_bucket_reorder_made_stale_is_followed()
     {
         // A bucket X -> a -> b -> c (newest first). While the walk stands on a, having met X and a, c, b and
         // a are inserted again in that order: the bucket becomes a -> b -> c -> X. The walk goes on
@@ -152,7 +152,7 @@ public class WalkChurnTests
     }
 
     [Fact]
-    public void GivingUpSaysHowManyKeysWereEmittedAndWhy()
+    public void Giving_up_says_how_many_keys_were_emitted_and_why()
     {
         // The key the walk stands on is deleted before every fifth step, and only two restarts are allowed.
         using BpfMap map = Hooked((inner, key, call) =>

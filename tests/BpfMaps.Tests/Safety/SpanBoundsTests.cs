@@ -79,7 +79,7 @@ public partial class SpanBoundsTests
     };
 
     [Fact]
-    public void ShortSpansAreRefusedBeforeAnythingIsWrittenOutsideThem()
+    public void Short_spans_are_refused_before_anything_is_written_outside_them()
     {
         SweepChild log = SweepChild.Run("spans");
         var report = new StringBuilder();
@@ -140,7 +140,7 @@ public partial class SpanBoundsTests
     }
 
     [Fact]
-    public void PathsAndNamesWithAnEmbeddedNulAreRefused()
+    public void Paths_and_names_with_an_embedded_nul_are_refused()
     {
         SweepChild log = SweepChild.Run("nul");
         var report = new StringBuilder();
@@ -207,7 +207,7 @@ public partial class SpanBoundsTests
     }
 
     [Fact]
-    public void ACrashInTheChildIsCountedAndTheSweepGoesOn()
+    public void A_crash_in_the_child_is_counted_and_the_sweep_goes_on()
     {
         // Calls 2 and 5 abort the child on purpose; the harness must charge each to its call and resume.
         SweepChild log = SweepChild.Run("spans", end: 8, crashAt: "2,5");
