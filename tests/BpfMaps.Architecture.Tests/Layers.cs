@@ -208,6 +208,13 @@ internal static partial class Layers
                 FieldReference f => f.Resolve(),
                 _ => null,
             };
+            // A compiler-generated type of the caller's own assembly (a collection expression's
+            // <>z__ReadOnlySingleElementList<T> over a library type) is not the library's.
+            if (member?.DeclaringType is { } owner && !inLibrary(owner))
+            {
+                continue;
+            }
+
             if (member is not null && !VisibleOutside(member))
             {
                 found.Add($"{u.From.FullName} uses non-public {member.FullName} (in {u.Where})");

@@ -1,6 +1,5 @@
 using BpfMaps.Events;
 using System.Diagnostics;
-using BpfMaps.Cli.Output;
 
 namespace BpfMaps.Cli.EventPipe;
 

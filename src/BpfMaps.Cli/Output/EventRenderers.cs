@@ -1,4 +1,5 @@
 using BpfMaps.Btf;
+using BpfMaps.Cli.EventPipe;
 using BpfMaps.Cli.Errors;
 using BpfMaps.Cli.Hosting;
 

@@ -1,7 +1,6 @@
-using BpfMaps.Cli.EventPipe;
 using BpfMaps.Events;
 
-namespace BpfMaps.Cli.Output;
+namespace BpfMaps.Cli.EventPipe;
 
 /// <summary>
 /// Writes the records of <c>event_pipe</c> in one output format as they arrive. Each format has its own
