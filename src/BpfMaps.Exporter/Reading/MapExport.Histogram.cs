@@ -28,7 +28,7 @@ internal sealed partial class MapExport
         _buckets = new HistogramBuckets(h);
         _slots = 0;
         _slotBase = [];
-        _keyCapacity = _maxSeries;
+        _series.KeyCapacity = _maxSeries;
         _histogramName = Encoding.UTF8.GetBytes(h.Name);
         _histogramHelp = h.Help ?? $"Histogram of map {plan.Label} ({h.Type.ToString().ToLowerInvariant()} buckets).";
         _plan = plan;

@@ -6,12 +6,13 @@ using Microsoft.Extensions.Logging;
 namespace BpfMaps.Exporter.Reading;
 
 /// <summary>
-/// One configured map: finds it (again, when it is replaced or comes back), reads it a batch at a
-/// time into a table of series keyed by the raw key bytes, sets the prometheus-net series as it
-/// reads, and reports the table to OpenTelemetry when it collects. Reading an entry whose key is
-/// already in the table allocates nothing; a new key allocates its labels and series once.
+/// One configured map: finds it (again, when it is replaced or comes back) through its
+/// <see cref="MapLocator"/>, reads it a batch at a time into its <see cref="SeriesTable"/>, keyed by the
+/// raw key bytes, sets the prometheus-net series as it reads, and reports the table to OpenTelemetry when
+/// it collects. Reading an entry whose key is already in the table allocates nothing; a new key allocates
+/// its labels and series once.
 /// </summary>
-internal sealed partial class MapExport : IDisposable
+internal sealed partial class MapExport : IDisposable, ISeriesFactory
 {
     private static readonly DumpOptions s_arrayDrain = new() { ArrayDrain = ArrayDrainMode.ReadThenZero };
     private static readonly string[] s_cpuNames = Enumerable.Range(0, PossibleCpus.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
@@ -21,21 +22,19 @@ internal sealed partial class MapExport : IDisposable
     private readonly int _maxSeries;
     private readonly ExporterMetrics _self;
     private readonly ILogger _log;
-    private readonly Dictionary<byte[], Series> _series = new(ByteKeyComparer.Instance);
+    private readonly SeriesTable _series;
+    private readonly MapLocator _locator;
     private readonly Lock _lock = new();
     private readonly KeyValuePair<string, object?>[] _mapTag;
     private MapPlan _plan;
     private int[] _slotBase = [];
     private int _slots;
-    private int _keyCapacity;
     private Prometheus.Counter?[] _promCounters = [];
     private Prometheus.Gauge?[] _promGauges = [];
     private bool _published;
     private HistogramBuckets? _buckets;
     private bool _opening;
     private byte[] _histogramKey = [];
-    private BpfMap? _map;
-    private long _generation;
     private string? _lastProblem;
 
     public MapExport(MapPlan plan, int maxSeries, ExporterMetrics self, ILogger log, TimeProvider? clock = null)
@@ -47,6 +46,8 @@ internal sealed partial class MapExport : IDisposable
         _self = self;
         _log = log;
         _mapTag = [new("map", plan.Label)];
+        _series = new SeriesTable(plan.Drain, plan.ExpireAfter, _clock);
+        _locator = new MapLocator(plan.Selector);
         if (!plan.NeedsBtf)
         {
             CreateInstruments(plan);
@@ -97,7 +98,7 @@ internal sealed partial class MapExport : IDisposable
             widest = Math.Max(widest, width);
         }
 
-        _keyCapacity = Math.Max(1, _maxSeries / widest);
+        _series.KeyCapacity = Math.Max(1, _maxSeries / widest);
         _promCounters = new Prometheus.Counter?[plan.Metrics.Count];
         _promGauges = new Prometheus.Gauge?[plan.Metrics.Count];
         string[] labelNames = plan.Labels.Select(l => l.Name).ToArray();
@@ -149,7 +150,7 @@ internal sealed partial class MapExport : IDisposable
     public bool Up { get; private set; }
 
     /// <summary>The id of the map currently open, or 0.</summary>
-    public uint MapId => _map?.Id ?? 0;
+    public uint MapId => _locator.Map?.Id ?? 0;
 
     /// <summary>The <c>map</c> tag of self-metrics.</summary>
     public ReadOnlySpan<KeyValuePair<string, object?>> MapTag => _mapTag;
@@ -180,12 +181,12 @@ internal sealed partial class MapExport : IDisposable
         try
         {
             EnsureCurrent();
-            ReadCore(_map!);
+            ReadCore(_locator.Map!);
             Up = true;
             _self.OnRead(this);
             if (_lastProblem is not null)
             {
-                LogRecovered(_log, _plan.Label, _map!.Id);
+                LogRecovered(_log, _plan.Label, _locator.Map!.Id);
                 _lastProblem = null;
             }
 
@@ -200,9 +201,10 @@ internal sealed partial class MapExport : IDisposable
             // A map type the kernel cannot dump or drain: reported like any failed read, the exporter goes on.
             problem = new MapReadException("unsupported", "map", e.Message, e);
         }
-        catch (BpfException e) when (e.Errno == Errno.EPERM && _plan.Drain && _map?.IsFrozen() == true)
+        catch (BpfException e) when (e.Errno == Errno.EPERM && _plan.Drain && _locator.Map?.IsFrozen() == true)
         {
-            problem = new MapReadException("layout", "mode", $"map '{_map.Name}' (id {_map.Id}) was frozen: userspace can no longer drain it; use mode 'dump'", e);
+            BpfMap frozen = _locator.Map;
+            problem = new MapReadException("layout", "mode", $"map '{frozen.Name}' (id {frozen.Id}) was frozen: userspace can no longer drain it; use mode 'dump'", e);
         }
         catch (BpfException e)
         {
@@ -222,7 +224,7 @@ internal sealed partial class MapExport : IDisposable
         if (!problem.AfterRead)
         {
             Entries = 0;
-            CloseMap();
+            _locator.Close();
         }
 
         lock (_lock)
@@ -231,18 +233,13 @@ internal sealed partial class MapExport : IDisposable
             {
                 // The map does not fit the configuration: what was read from it cannot be trusted. (Counts drained
                 // by a read that went through are kept.)
-                foreach (Series s in _series.Values)
-                {
-                    Unpublish(s);
-                }
-
                 _series.Clear();
             }
             else
             {
                 // Nothing was read: every series goes as it would when a read did not see its key. A dump's at once,
                 // or once expireAfter has passed; drained counters once expireAfter has passed, or never.
-                Expire(gen: -1, _clock.GetTimestamp());
+                _series.Expire(gen: -1, _clock.GetTimestamp());
             }
         }
 
@@ -256,44 +253,9 @@ internal sealed partial class MapExport : IDisposable
 
     private void EnsureCurrent()
     {
-        MapSelector sel = _plan.Selector;
-        if (sel.Kind == MapSelectorKind.Id)
+        if (_locator.FindChanged() is { } map)
         {
-            // Holding the descriptor keeps the map alive, so an id never goes away under us.
-            if (_map is null)
-            {
-                Adopt(Open(sel.OpenOne));
-            }
-
-            return;
-        }
-
-        // Re-resolve every cycle: the pin may now name a new map, and for a name the newest map with it
-        // replaces the old one (a reloaded program's map).
-        BpfMap current = Open(sel.Kind == MapSelectorKind.Pinned ? sel.OpenOne : sel.OpenNewest);
-        if (_map is not null && current.Id == _map.Id)
-        {
-            current.Dispose();
-        }
-        else
-        {
-            Adopt(current);
-        }
-    }
-
-    private static BpfMap Open(Func<BpfMap> open)
-    {
-        try
-        {
-            return open();
-        }
-        catch (MapNotFoundException e)
-        {
-            throw new MapReadException("missing", "map", e.Message, e);
-        }
-        catch (BpfException e)
-        {
-            throw new MapReadException("kernel", "map", e.Message, e);
+            Adopt(map);
         }
     }
 
@@ -345,9 +307,7 @@ internal sealed partial class MapExport : IDisposable
             _histogramKey = resolved.Histogram is null ? [] : new byte[map.KeySize];
         }
 
-        bool replaced = _map is not null;
-        CloseMap();
-        _map = map;
+        bool replaced = _locator.Replace(map);
         string description = map.ToString();
         LogOpened(_log, _plan.Label, description, replaced ? "replaced the previous map with" : "opened");
         // Key bytes that BTF fields do not cover are padding, which the BTF names nowhere; only offset
@@ -370,12 +330,6 @@ internal sealed partial class MapExport : IDisposable
             && (a.Histogram is null) == (b.Histogram is null)
             && (a.Histogram is null || (a.Histogram.SumKey is null && a.Histogram.SumField is null) == (b.Histogram!.SumKey is null && b.Histogram.SumField is null));
 
-    private void CloseMap()
-    {
-        _map?.Dispose();
-        _map = null;
-    }
-
     private void ReadCore(BpfMap map)
     {
         int ks = map.KeySize;
@@ -387,14 +341,8 @@ internal sealed partial class MapExport : IDisposable
         HistogramPlan? histogram = _plan.Histogram;
         lock (_lock)
         {
-            long gen = ++_generation;
+            long gen = _series.BeginRead();
             _pastMax = null;
-
-            // A dump counts the keys of this read against the limit, not the table: the keys of the
-            // last read are still in it until the end, and a map whose keys all changed would
-            // otherwise find the table full and publish nothing.
-            int live = 0;
-            Dictionary<byte[], Series>.AlternateLookup<ReadOnlySpan<byte>> lookup = _series.GetAlternateLookup<ReadOnlySpan<byte>>();
             using MapEnumerator e = source.GetEnumerator();
             while (e.MoveNextBatch())
             {
@@ -406,38 +354,10 @@ internal sealed partial class MapExport : IDisposable
 
                     // A histogram's entries are its buckets: the series is the key without the bucket index.
                     ReadOnlySpan<byte> seriesKey = histogram is null ? key : WithoutBucket(key, histogram);
-                    bool known = lookup.TryGetValue(seriesKey, out Series? s);
-                    if (!known || s!.Generation != gen)
+                    if (_series.Take(seriesKey, key, gen, now, this) is not { } s)
                     {
-                        if (!_plan.Drain && live >= _keyCapacity)
-                        {
-                            // A known key left out here is unpublished below with the keys that left the map.
-                            dropped++;
-                            continue;
-                        }
-
-                        if (!known)
-                        {
-                            // Drained counters stay for good, so in drain mode the table is what counts.
-                            if (_plan.Drain && _series.Count >= _keyCapacity)
-                            {
-                                dropped++;
-                                continue;
-                            }
-
-                            s = NewSeries(key);
-                            lookup.TryAdd(seriesKey, s);
-                        }
-
-                        live++;
-                        s!.Generation = gen;
-                        s.LastSeenTicks = now;
-
-                        // A dump's counts are absolute: the buckets of this read replace the last read's.
-                        if (!_plan.Drain)
-                        {
-                            s.Histogram?.Clear();
-                        }
+                        dropped++;
+                        continue;
                     }
 
                     if (histogram is null)
@@ -455,7 +375,7 @@ internal sealed partial class MapExport : IDisposable
 
             // Published series change only here, after the read: first the ones that go, then the ones
             // read, so the endpoint never shows more than the limit, not even in the middle of a read.
-            Expire(gen, now);
+            _series.Expire(gen, now);
             if (_self.Factory is not null && histogram is null)
             {
                 foreach (Series s in _series.Values)
@@ -479,46 +399,6 @@ internal sealed partial class MapExport : IDisposable
         {
             // Counted as dropped above; the rest of the read is published, and the read reported failed.
             throw new MapReadException("layout", "histogram.bucketMax", PastMaxMessage(past.Index, past.Key)) { AfterRead = true };
-        }
-    }
-
-    /// <summary>
-    /// Removes the series that go: in dump mode the keys this read did not see (at once, or once they
-    /// have been gone for expireAfter), in drain mode the keys not drained for expireAfter. A dump's
-    /// table also never holds more than the limit: lingering keys make room for read ones, oldest first.
-    /// </summary>
-    private void Expire(long gen, long now)
-    {
-        long expire = _plan.ExpireAfter <= TimeSpan.Zero ? 0 : (long)(_plan.ExpireAfter.TotalSeconds * _clock.TimestampFrequency);
-        List<(byte[] Key, Series S)>? lingering = null;
-        int read = 0;
-        foreach ((byte[] key, Series s) in _series)
-        {
-            if (s.Generation == gen)
-            {
-                read++;
-                continue;
-            }
-
-            if (_plan.Drain ? expire > 0 && now - s.LastSeenTicks >= expire : expire == 0 || now - s.LastSeenTicks >= expire)
-            {
-                Unpublish(s);
-                _series.Remove(key);
-            }
-            else if (!_plan.Drain)
-            {
-                (lingering ??= []).Add((key, s));
-            }
-        }
-
-        if (lingering is not null && read + lingering.Count > _keyCapacity)
-        {
-            lingering.Sort((a, b) => a.S.LastSeenTicks.CompareTo(b.S.LastSeenTicks));
-            for (int i = 0; i < read + lingering.Count - _keyCapacity; i++)
-            {
-                Unpublish(lingering[i].S);
-                _series.Remove(lingering[i].Key);
-            }
         }
     }
 
@@ -572,19 +452,7 @@ internal sealed partial class MapExport : IDisposable
     private static string[] LabelValues(Series s, MetricPlan m, int cpu) =>
         m.PerCpu == PerCpuMode.EachCpu ? [.. s.LabelValues, s_cpuNames[cpu]] : s.LabelValues;
 
-    private static void Unpublish(Series s)
-    {
-        if (s.Children is { } children)
-        {
-            for (int i = 0; i < children.Length; i++)
-            {
-                children[i]?.Remove();
-                children[i] = null;
-            }
-        }
-    }
-
-    private Series NewSeries(ReadOnlySpan<byte> key)
+    Series ISeriesFactory.NewSeries(ReadOnlySpan<byte> key)
     {
         KeyValuePair<string, object?>[] tags = MakeTags(key);
         string[] values = tags.Select(t => (string)t.Value!).ToArray();
@@ -689,7 +557,7 @@ internal sealed partial class MapExport : IDisposable
         }
     }
 
-    public void Dispose() => CloseMap();
+    public void Dispose() => _locator.Dispose();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "map {Map}: {What} {Description}")]
     private static partial void LogOpened(ILogger log, string map, string description, string what);
