@@ -14,9 +14,7 @@ public sealed partial class BpfMap
     /// <exception cref="BpfException">Other kernel errors.</exception>
     public bool TryLookup(ReadOnlySpan<byte> key, Span<byte> value, LookupFlags flags = LookupFlags.None)
     {
-        CheckKey(key);
-        CheckValue(value.Length);
-        int err = _backend.Lookup(key, value, (ulong)flags);
+        int err = LookupOrErrno(key, value, flags);
         if (err == Errno.ENOENT)
         {
             return false;
@@ -95,8 +93,7 @@ public sealed partial class BpfMap
     /// <exception cref="BpfException">EINVAL for arrays (which cannot delete), EPERM for frozen maps.</exception>
     public bool Delete(ReadOnlySpan<byte> key)
     {
-        CheckKey(key);
-        int err = _backend.Delete(key);
+        int err = DeleteOrErrno(key);
         if (err == Errno.ENOENT)
         {
             return false;
@@ -120,17 +117,7 @@ public sealed partial class BpfMap
     /// <exception cref="ArgumentException">Wrong key size.</exception>
     public bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey)
     {
-        if (!key.IsEmpty)
-        {
-            CheckKey(key);
-        }
-
-        if (nextKey.Length != KeySize)
-        {
-            BpfErrors.ThrowSize(nameof(nextKey), "next key buffer", nextKey.Length, KeySize);
-        }
-
-        int err = _backend.GetNextKey(key, nextKey);
+        int err = GetNextKeyOrErrno(key, nextKey);
         if (err == Errno.ENOENT)
         {
             return false;
@@ -153,9 +140,7 @@ public sealed partial class BpfMap
     /// <exception cref="BpfNotSupportedException">The map type lacks the command (arrays).</exception>
     public bool TryLookupAndDelete(ReadOnlySpan<byte> key, Span<byte> value, LookupFlags flags = LookupFlags.None)
     {
-        CheckKey(key);
-        CheckValue(value.Length);
-        int err = _backend.LookupAndDelete(key, value, (ulong)flags);
+        int err = LookupAndDeleteOrErrno(key, value, flags);
         if (err == Errno.ENOENT)
         {
             return false;
@@ -167,6 +152,48 @@ public sealed partial class BpfMap
         }
 
         return true;
+    }
+
+    // The errno-returning element calls: the spans are checked as in the throwing methods above, and the
+    // caller (the get_next_key walk, which tells ENOENT and fallbacks apart itself) reads the errno.
+
+    /// <summary><see cref="TryLookup"/>, returning 0 or the errno.</summary>
+    internal int LookupOrErrno(ReadOnlySpan<byte> key, Span<byte> value, LookupFlags flags)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        return _backend.Lookup(key, value, (ulong)flags);
+    }
+
+    /// <summary><see cref="Delete"/>, returning 0 or the errno.</summary>
+    internal int DeleteOrErrno(ReadOnlySpan<byte> key)
+    {
+        CheckKey(key);
+        return _backend.Delete(key);
+    }
+
+    /// <summary><see cref="TryGetNextKey"/>, returning 0 or the errno (ENOENT after the last key).</summary>
+    internal int GetNextKeyOrErrno(ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        if (!key.IsEmpty)
+        {
+            CheckKey(key);
+        }
+
+        if (nextKey.Length != KeySize)
+        {
+            BpfErrors.ThrowSize(nameof(nextKey), "next key buffer", nextKey.Length, KeySize);
+        }
+
+        return _backend.GetNextKey(key, nextKey);
+    }
+
+    /// <summary><see cref="TryLookupAndDelete"/>, returning 0 or the errno.</summary>
+    internal int LookupAndDeleteOrErrno(ReadOnlySpan<byte> key, Span<byte> value, LookupFlags flags)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        return _backend.LookupAndDelete(key, value, (ulong)flags);
     }
 
     internal void CheckKey(ReadOnlySpan<byte> key)

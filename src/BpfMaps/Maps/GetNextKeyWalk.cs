@@ -27,6 +27,11 @@ namespace BpfMaps;
 /// skipping every key met. A drain takes each key after asking for its successor, so its own
 /// deletions never send it back; the keys it took cannot be resumed from, so it starts over.
 /// </para>
+/// <para>
+/// The walker is the get_next_key half of <see cref="MapEnumerator"/> (the batch half is
+/// <see cref="MapBatchReader"/>). It calls the map through <see cref="BpfMap"/>'s errno-returning element
+/// calls, which check every span as the public methods do, never around it to the backend.
+/// </para>
 /// </summary>
 internal sealed class GetNextKeyWalk : IDisposable
 {
@@ -34,7 +39,6 @@ internal sealed class GetNextKeyWalk : IDisposable
     internal const int TrailLength = 64;
 
     private readonly BpfMap _map;
-    private readonly IMapBackend _backend;
     private readonly DumpOptions _options;
     private readonly bool _drain;
     private readonly int _keySize;
@@ -61,7 +65,6 @@ internal sealed class GetNextKeyWalk : IDisposable
     public GetNextKeyWalk(BpfMap map, DumpOptions options, bool drain)
     {
         _map = map;
-        _backend = map.Backend;
         _options = options;
         _drain = drain;
         _keySize = map.KeySize;
@@ -119,7 +122,7 @@ internal sealed class GetNextKeyWalk : IDisposable
                 break;
             }
 
-            int err = _backend.GetNextKey(_hasPos ? _pos : ReadOnlySpan<byte>.Empty, _next);
+            int err = _map.GetNextKeyOrErrno(_hasPos ? _pos : ReadOnlySpan<byte>.Empty, _next);
             if (err != 0 && err != Errno.ENOENT)
             {
                 BpfErrors.Throw(err, BpfCommand.BPF_MAP_GET_NEXT_KEY, _map.Type);
@@ -157,7 +160,7 @@ internal sealed class GetNextKeyWalk : IDisposable
                 }
 
                 Span<byte> value = values.Slice(n * _valueSize, _valueSize);
-                err = _backend.Lookup(_next, value, (ulong)_options.Flags);
+                err = _map.LookupOrErrno(_next, value, _options.Flags);
                 if (err == Errno.ENOENT)
                 {
                     // Deleted between the two calls: stand on it anyway (it is not in the trail), and the
@@ -266,7 +269,7 @@ internal sealed class GetNextKeyWalk : IDisposable
     }
 
     private bool PositionExists(int known)
-        => known >= 0 ? known == 1 : _hasPos && _backend.Lookup(_pos, _scratch.AsSpan(0, _valueSize), 0) == 0;
+        => known >= 0 ? known == 1 : _hasPos && _map.LookupOrErrno(_pos, _scratch.AsSpan(0, _valueSize), LookupFlags.None) == 0;
 
     /// <summary>Handles a restart; returns the exception to stop with, or null to go on.</summary>
     private MapIterationRestartedException? OnRestart(int ordinal)
@@ -310,7 +313,7 @@ internal sealed class GetNextKeyWalk : IDisposable
         while (_trailCount > 0)
         {
             int ordinal = _trail[_trailTop];
-            if (_backend.Lookup(_seen.KeyAt(ordinal), scratch, 0) == 0)
+            if (_map.LookupOrErrno(_seen.KeyAt(ordinal), scratch, LookupFlags.None) == 0)
             {
                 Resumes++;
                 _seen.KeyAt(ordinal).CopyTo(_pos);
@@ -328,14 +331,14 @@ internal sealed class GetNextKeyWalk : IDisposable
 
     private bool Take(ReadOnlySpan<byte> key, Span<byte> keyOut, Span<byte> value)
     {
-        int err = _backend.LookupAndDelete(key, value, (ulong)_options.Flags);
+        int err = _map.LookupAndDeleteOrErrno(key, value, _options.Flags);
         if (err is Errno.ENOTSUPP or Errno.EOPNOTSUPP or Errno.EINVAL)
         {
             // Before 5.14 hash maps had no LOOKUP_AND_DELETE_ELEM: read, then delete (not atomic).
-            err = _backend.Lookup(key, value, (ulong)_options.Flags);
+            err = _map.LookupOrErrno(key, value, _options.Flags);
             if (err == 0)
             {
-                int del = _backend.Delete(key);
+                int del = _map.DeleteOrErrno(key);
                 if (del != 0 && del != Errno.ENOENT)
                 {
                     BpfErrors.Throw(del, BpfCommand.BPF_MAP_DELETE_ELEM, _map.Type);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using BpfMaps.Kernel;
 
 namespace BpfMaps;
 
@@ -13,40 +12,25 @@ namespace BpfMaps;
 /// it emits no key twice, emits every key that stays in the map for the whole pass without being
 /// replaced, and ends (docs/dump-drain.md).
 /// The dump of an array created with <see cref="MapFlags.Mmapable"/> reads its memory instead, with no syscall per batch.
+/// The batch calls and the memory read are <see cref="MapBatchReader"/>'s, the walk is <see cref="GetNextKeyWalk"/>'s;
+/// this type owns the pooled buffers both fill and the entry-by-entry view over them.
 /// </summary>
 public sealed class MapEnumerator : IDisposable
 {
-    private enum Mode
-    {
-        Batch,
-        BatchDelete,
-        Walk,
-        WalkDelete,
-        ArrayZero,
-        Memory,
-    }
-
-    private const int MaxBatchSize = 1 << 22;
     private readonly BpfMap _map;
     private readonly DumpOptions _options;
-    private readonly BatchCursor _cursor;
+    private readonly bool _drain;
     private readonly int _keySize;
     private readonly int _valueSize;
-    private Mode _mode;
+    private MapBatchReader? _batch;
+    private GetNextKeyWalk? _walk;
+    private bool _walking;
     private byte[] _keys;
     private byte[] _values;
-    private byte[]? _zeros;
     private int _capacity;
     private int _count;
     private int _index = -1;
     private bool _exhausted;
-    private bool _firstCall = true;
-
-    private GetNextKeyWalk? _walk;
-
-    // memory dump state (mmapable arrays)
-    private MappedRegion? _region;
-    private int _nextIndex;
 
     internal MapEnumerator(BpfMap map, DumpOptions options, bool drain)
     {
@@ -58,17 +42,25 @@ public sealed class MapEnumerator : IDisposable
 
         _map = map;
         _options = options;
+        _drain = drain;
         _keySize = map.KeySize;
         _valueSize = map.ValueBufferSize;
-        _cursor = map.CreateCursor();
-        _mode = ChooseMode(map, options, drain);
-        if (_mode == Mode.Batch && options.Method == DumpMethod.Auto && options.Flags == LookupFlags.None && map.IsMmapable
-            && map.Backend is IMapMemoryBackend && map.MapArrayOrErrno(writable: false, out _region) == 0)
+        bool zero = false;
+        if (drain && map.Type.IsArray())
         {
-            // An mmapable array's elements are in memory this process can map: read them there. Only on the
-            // backend itself, not through decorators, which expect to see the batch calls.
-            _mode = Mode.Memory;
+            map.ThrowIfCannotDrain(options);
+            zero = true;
         }
+
+        if (zero || options.Method != DumpMethod.GetNextKey)
+        {
+            _batch = new MapBatchReader(map, options, drain, zero);
+        }
+        else
+        {
+            _walking = true;
+        }
+
         _capacity = Math.Min(options.BatchSize, Math.Max(map.MaxEntries, 1));
         _keys = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _keySize, 1));
         _values = ArrayPool<byte>.Shared.Rent(Math.Max(_capacity * _valueSize, 1));
@@ -123,10 +115,10 @@ public sealed class MapEnumerator : IDisposable
     internal GetNextKeyWalk? Walk => _walk;
 
     /// <summary>Whether the walk fell back to (or was asked for) get_next_key.</summary>
-    public bool UsedGetNextKey => _mode is Mode.Walk or Mode.WalkDelete;
+    public bool UsedGetNextKey => _walking;
 
     /// <summary>Whether the dump reads an mmapable array's memory instead of making batch calls.</summary>
-    public bool ReadsMemory => _mode == Mode.Memory;
+    public bool ReadsMemory => _batch?.ReadsMemory ?? false;
 
     /// <summary>The current batch size (grows on ENOSPC).</summary>
     public int BatchSize => _capacity;
@@ -186,19 +178,9 @@ public sealed class MapEnumerator : IDisposable
             return false;
         }
 
-        switch (_mode)
+        if (_walking || !FetchBatch())
         {
-            case Mode.Batch:
-            case Mode.BatchDelete:
-            case Mode.ArrayZero:
-                FetchBatch();
-                break;
-            case Mode.Memory:
-                FetchMemory();
-                break;
-            default:
-                FetchWalk();
-                break;
+            FetchWalk();
         }
 
         Calls++;
@@ -214,149 +196,35 @@ public sealed class MapEnumerator : IDisposable
         {
             ArrayPool<byte>.Shared.Return(_keys);
             ArrayPool<byte>.Shared.Return(_values);
-            if (_zeros is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_zeros);
-            }
-
             _keys = [];
             _values = [];
-            _zeros = null;
             _count = 0;
         }
 
         _walk?.Dispose();
         _walk = null;
-        _region?.Dispose();
-        _region = null;
+        _batch?.Dispose();
+        _batch = null;
     }
 
-    private static Mode ChooseMode(BpfMap map, DumpOptions options, bool drain)
+    /// <summary>Reads the next batch; false when the map type has no batch command and the walk takes over.</summary>
+    private bool FetchBatch()
     {
-        if (drain && map.Type.IsArray())
+        if (!_batch!.Fill(ref _keys, ref _values, ref _capacity, out _count, out _exhausted))
         {
-            map.ThrowIfCannotDrain(options);
-            return Mode.ArrayZero;
+            // This map type (or kernel) has no batch command: walk with get_next_key instead.
+            _batch.Dispose();
+            _batch = null;
+            _walking = true;
+            return false;
         }
 
-        if (options.Method == DumpMethod.GetNextKey)
-        {
-            return drain ? Mode.WalkDelete : Mode.Walk;
-        }
-
-        return drain ? Mode.BatchDelete : Mode.Batch;
-    }
-
-    private void FetchBatch()
-    {
-        while (true)
-        {
-            int count = _capacity;
-            int err = _map.LookupBatchOrErrno(_mode == Mode.BatchDelete, _cursor, _keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), ref count, _options.Flags);
-            bool first = _firstCall;
-            _firstCall = false;
-            bool mayFallBack = first && _options.Method == DumpMethod.Auto && _mode != Mode.ArrayZero && _options.Flags == LookupFlags.None;
-            switch (_map.ReadLookupBatchErrno(err, _mode == Mode.BatchDelete, (uint)count, _capacity, mayFallBack))
-            {
-                case BpfMap.LookupBatchOutcome.Entries:
-                    _count = count;
-                    break;
-                case BpfMap.LookupBatchOutcome.End:
-                    _count = count;
-                    _exhausted = true;
-                    break;
-                case BpfMap.LookupBatchOutcome.TooSmall when _capacity < MaxBatchSize:
-                    Grow();
-                    continue;
-                case BpfMap.LookupBatchOutcome.TooSmall:
-                    throw BpfMap.LookupBatchTooSmall(_mode == Mode.BatchDelete, _capacity);
-                default:
-                    // This map type (or kernel) has no batch command: walk with get_next_key instead.
-                    _mode = _mode == Mode.BatchDelete ? Mode.WalkDelete : Mode.Walk;
-                    FetchWalk();
-                    return;
-            }
-
-            if (_mode == Mode.ArrayZero && _count > 0)
-            {
-                ZeroBatch();
-            }
-
-            return;
-        }
-    }
-
-    // The keys are the indices; the values sit round_up(value_size, 8) bytes apart in the mapping.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private unsafe void FetchMemory()
-    {
-        int max = _map.MaxEntries;
-        int n = Math.Min(_capacity, max - _nextIndex);
-        Span<uint> keys = MemoryMarshal.Cast<byte, uint>(_keys.AsSpan(0, n * sizeof(uint)));
-        for (int i = 0; i < keys.Length; i++)
-        {
-            keys[i] = (uint)(_nextIndex + i);
-        }
-
-        int stride = PossibleCpus.Stride(_valueSize);
-        byte* src = _region!.Address + (long)_nextIndex * stride;
-        if (stride == _valueSize)
-        {
-            new ReadOnlySpan<byte>(src, n * _valueSize).CopyTo(_values);
-        }
-        else
-        {
-            for (int i = 0; i < n; i++)
-            {
-                new ReadOnlySpan<byte>(src + (long)i * stride, _valueSize).CopyTo(_values.AsSpan(i * _valueSize));
-            }
-        }
-
-        _count = n;
-        _nextIndex += n;
-        _exhausted = _nextIndex >= max;
-    }
-
-    private void ZeroBatch()
-    {
-        if (_map.Type.IsMapInMap())
-        {
-            // A slot of an array of maps is emptied by deleting it: writing 0 would name descriptor 0
-            // (stdin), which is not a map (EINVAL).
-            for (int i = 0; i < _count; i++)
-            {
-                _map.Delete(_keys.AsSpan(i * _keySize, _keySize));
-            }
-
-            return;
-        }
-
-        if (_zeros is null || _zeros.Length < _count * _valueSize)
-        {
-            if (_zeros is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_zeros);
-            }
-
-            _zeros = ArrayPool<byte>.Shared.Rent(_capacity * _valueSize);
-            Array.Clear(_zeros);
-        }
-
-        _map.UpdateBatch(_keys.AsSpan(0, _count * _keySize), _zeros.AsSpan(0, _count * _valueSize), _count, UpdateFlags.Any);
-    }
-
-    private void Grow()
-    {
-        _capacity = Math.Min(_capacity * 2, MaxBatchSize);
-        ArrayPool<byte>.Shared.Return(_keys);
-        ArrayPool<byte>.Shared.Return(_values);
-        _keys = ArrayPool<byte>.Shared.Rent(_capacity * _keySize);
-        _values = ArrayPool<byte>.Shared.Rent(_capacity * _valueSize);
+        return true;
     }
 
     private void FetchWalk()
     {
-        _walk ??= new GetNextKeyWalk(_map, _options, drain: _mode == Mode.WalkDelete);
+        _walk ??= new GetNextKeyWalk(_map, _options, _drain);
         _count = _walk.Fill(_keys.AsSpan(0, _capacity * _keySize), _values.AsSpan(0, _capacity * _valueSize), _capacity, out bool exhausted);
         _exhausted = exhausted;
     }
