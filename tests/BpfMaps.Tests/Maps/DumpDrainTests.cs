@@ -10,7 +10,7 @@ namespace BpfMaps.Tests.Maps;
 /// </summary>
 public class DumpDrainTests
 {
-    private static BpfMap Filled(Backend backend, int n, MapType type = MapType.Hash, int maxEntries = 0)
+    internal static BpfMap Filled(Backend backend, int n, MapType type = MapType.Hash, int maxEntries = 0)
     {
         var map = Hash(backend, maxEntries: maxEntries == 0 ? n : maxEntries, type: type, flags: type.IsHashTable() ? MapFlags.ZeroSeed : MapFlags.None);
         var keys = Enumerable.Range(0, n).SelectMany(i => U32((uint)i)).ToArray();
@@ -402,15 +402,24 @@ public class DumpDrainTests
         // 49,000 more entries may not cost more than a few hundred bytes more (a fixed per-dump cost).
         Assert.True(b - a < 1024, $"1k entries allocated {a} B, 50k entries {b} B");
     }
+}
 
+/// <summary>Tests that count this thread's allocated bytes run alone, after the parallel ones: other tests' allocations trigger collections that add to the count.</summary>
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public sealed class AllocationCollection;
+
+/// <summary>The get_next_key walk's steady state allocates nothing per entry.</summary>
+[Collection(nameof(AllocationTests))]
+public class AllocationTests
+{
     [Theory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Steady_state_walk_allocates_nothing_per_entry(Backend backend)
     {
         // The get_next_key walk keeps what it met in pooled storage: past the first pass (which fills
         // the pool), 1k and 20k entries cost the same fixed per-pass bytes, for a dump and for a drain.
-        using var small = Filled(backend, 1_000, maxEntries: 20_000);
-        using var big = Filled(backend, 20_000);
+        using var small = DumpDrainTests.Filled(backend, 1_000, maxEntries: 20_000);
+        using var big = DumpDrainTests.Filled(backend, 20_000);
         var walk = new DumpOptions { Method = DumpMethod.GetNextKey };
 
         static long Allocated(BpfMap m, DumpOptions options, bool drain)
