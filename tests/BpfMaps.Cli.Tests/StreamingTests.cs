@@ -1,4 +1,3 @@
-using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -6,6 +5,7 @@ using BpfMaps.Cli.Commands;
 using BpfMaps.Cli.Hosting;
 using BpfMaps.Cli.Output;
 using BpfMaps.Cli.Watch;
+using BpfMaps.Tests.Common;
 
 namespace BpfMaps.Cli.Tests;
 
@@ -100,38 +100,9 @@ public class StreamingTests
 
             // A dump during which a garbage collection ran counts 7.4 to 8 KB more on this thread than one
             // without, whatever the map's size (each dump allocates a 1 MiB output buffer, so collections are
-            // frequent, and other tests allocate in parallel): 10,000 entries once measured 1,050,648 B and
-            // 50,000 1,058,064 B. So the dump is measured in a region without collections, again if one ran anyway.
-            // The read-ahead thread's allocations are not counted here; MapEnumerator's are tested in BpfMaps.Tests.
-            for (int attempt = 0; attempt < 10; attempt++)
-            {
-                Assert.True(GC.TryStartNoGCRegion(64 << 20), "a region without garbage collections could not be started");
-                long allocated = 0;
-                bool withoutCollection;
-                try
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    Dump(m, layout, n);
-                    allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                }
-                finally
-                {
-                    // A collection ends the region (the budget was spent, by this thread or another).
-                    withoutCollection = GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
-                    if (withoutCollection)
-                    {
-                        GC.EndNoGCRegion();
-                    }
-                }
-
-                if (withoutCollection)
-                {
-                    return allocated;
-                }
-            }
-
-            Assert.Fail("every measured dump was interrupted by a garbage collection");
-            return 0;
+            // frequent): 10,000 entries once measured 1,050,648 B and 50,000 1,058,064 B. The read-ahead
+            // thread's allocations are not counted here; MapEnumerator's are tested in BpfMaps.Tests.
+            return ThreadAllocation.Measure(() => Dump(m, layout, n));
         }
 
         static void Dump(BpfMap m, EntryLayout layout, int n)

@@ -1,4 +1,3 @@
-using System.Runtime;
 using BpfMaps.Tests.Infrastructure;
 using static BpfMaps.Tests.Infrastructure.Kernel;
 
@@ -424,48 +423,14 @@ public class AllocationTests
 
         static long Allocated(BpfMap m, DumpOptions options, bool drain)
         {
-            // The first pass fills the pool. The second is measured in a region without garbage
-            // collections: a collection during it adds several KB to this thread's count whatever the
-            // map's size (other tests allocate in parallel), so a pass a collection interrupted is run again.
+            // The first pass fills the pool; the second is measured.
             if (drain)
             {
                 Refill(m);
             }
 
             Pass(m, options, drain);
-            for (int attempt = 0; attempt < 10; attempt++)
-            {
-                if (drain)
-                {
-                    Refill(m);
-                }
-
-                Assert.True(GC.TryStartNoGCRegion(64 << 20), "a region without garbage collections could not be started");
-                long allocated;
-                bool withoutCollection;
-                try
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    Pass(m, options, drain);
-                    allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                }
-                finally
-                {
-                    withoutCollection = GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
-                    if (withoutCollection)
-                    {
-                        GC.EndNoGCRegion();
-                    }
-                }
-
-                if (withoutCollection)
-                {
-                    return allocated;
-                }
-            }
-
-            Assert.Fail("every measured pass was interrupted by a garbage collection");
-            return 0;
+            return ThreadAllocation.Measure(() => Pass(m, options, drain), drain ? () => Refill(m) : null);
         }
 
         static void Pass(BpfMap m, DumpOptions options, bool drain)
