@@ -60,27 +60,18 @@ internal static class EventsSideBySide
         double Library(bool poll)
         {
             Fill();
-            var h = new SumHandler();
-            Span<byte> saved = stackalloc byte[Kernel.CpuAffinity.MaskBytes];
-            Kernel.CpuAffinity.Get(saved);
-            Kernel.CpuAffinity.Pin(consumerCpu);
-            long allocated = GC.GetAllocatedBytesForCurrentThread();
-            long t0 = Stopwatch.GetTimestamp();
-            if (poll)
-            {
-                while (h.Records < records)
-                {
-                    reader.Poll(TimeSpan.FromMilliseconds(100), ref h);
-                }
-            }
-            else
-            {
-                reader.Consume(ref h);
-            }
-
-            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            s_lastAllocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-            Kernel.CpuAffinity.Set(saved);
+            double s = TimedOnCpu(
+                consumerCpu,
+                poll
+                    ? (ref SumHandler h) =>
+                    {
+                        while (h.Records < records)
+                        {
+                            reader.Poll(TimeSpan.FromMilliseconds(100), ref h);
+                        }
+                    }
+                    : (ref SumHandler h) => reader.Consume(ref h),
+                out SumHandler h);
             if (h.Records != records)
             {
                 throw new InvalidOperationException($"consumed {h.Records} of {records}");
@@ -154,6 +145,33 @@ internal static class EventsSideBySide
 
     private static long s_lastAllocated;
 
+    private delegate void ConsumeAll(ref SumHandler handler);
+
+    /// <summary>
+    /// Runs <paramref name="consume"/> pinned to <paramref name="cpu"/>, and returns its wall time in seconds;
+    /// what it allocated on this thread goes to <see cref="s_lastAllocated"/>.
+    /// </summary>
+    private static double TimedOnCpu(int cpu, ConsumeAll consume, out SumHandler handler)
+    {
+        handler = default;
+        Span<byte> saved = stackalloc byte[Kernel.CpuAffinity.MaskBytes];
+        Kernel.CpuAffinity.Get(saved);
+        Kernel.CpuAffinity.Pin(cpu);
+        try
+        {
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            long t0 = Stopwatch.GetTimestamp();
+            consume(ref handler);
+            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            s_lastAllocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            return s;
+        }
+        finally
+        {
+            Kernel.CpuAffinity.Set(saved);
+        }
+    }
+
     /// <summary>
     /// A perf event array drained by <see cref="Events.PerfBuffer"/> and by libbpf's perf_buffer (perf_buffer__consume
     /// and a perf_buffer__poll loop in <c>perfbuf_consume.c</c>), over the same records from the same producer: each
@@ -203,27 +221,18 @@ internal static class EventsSideBySide
         {
             using Events.PerfBuffer reader = Events.PerfBuffer.Open(perf, new PerfBufferOptions { PagesPerCpu = pages });
             Fill();
-            var h = new SumHandler();
-            Span<byte> saved = stackalloc byte[Kernel.CpuAffinity.MaskBytes];
-            Kernel.CpuAffinity.Get(saved);
-            Kernel.CpuAffinity.Pin(consumerCpu);
-            long allocated = GC.GetAllocatedBytesForCurrentThread();
-            long t0 = Stopwatch.GetTimestamp();
-            if (poll)
-            {
-                while (h.Records < records)
-                {
-                    reader.Poll(TimeSpan.FromMilliseconds(100), ref h);
-                }
-            }
-            else
-            {
-                reader.Consume(ref h);
-            }
-
-            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            s_lastAllocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-            Kernel.CpuAffinity.Set(saved);
+            double s = TimedOnCpu(
+                consumerCpu,
+                poll
+                    ? (ref SumHandler h) =>
+                    {
+                        while (h.Records < records)
+                        {
+                            reader.Poll(TimeSpan.FromMilliseconds(100), ref h);
+                        }
+                    }
+                    : (ref SumHandler h) => reader.Consume(ref h),
+                out SumHandler h);
             if (h.Records != records || reader.LostCount != 0)
             {
                 throw new InvalidOperationException($"consumed {h.Records} of {records}, {reader.LostCount} lost");
