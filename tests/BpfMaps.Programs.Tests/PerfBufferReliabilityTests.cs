@@ -96,32 +96,14 @@ public class PerfBufferReliabilityTests : KernelTest
         var checker = new Checker(PossibleCpus.Count);
 
         var sw = Stopwatch.StartNew();
-        int producing = cpus;
-        var producers = Enumerable.Range(0, cpus).Select(cpu => Task.Factory.StartNew(() =>
-        {
-            try
-            {
-                const int Batch = 20_000;
-                for (long done = 0; done < perCpu; done += Batch)
-                {
-                    int err = prog.TestRunOnCpuOrErrno(cpu, Packet, (int)Math.Min(Batch, perCpu - done), out _);
-                    Assert.True(err is 0 or Errno.EINTR, $"test run on CPU {cpu}: errno {err}");
-                }
-            }
-            finally
-            {
-                Interlocked.Decrement(ref producing);
-                reader.Wake();
-            }
-        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-
+        var producers = new CpuProducers(prog, Packet, cpus, perCpu, reader.Wake, ct);
         long consumed = 0;
-        while (Volatile.Read(ref producing) > 0)
+        while (producers.Running)
         {
             consumed += reader.PollRecords(TimeSpan.FromMilliseconds(100), ref checker);
         }
 
-        await Task.WhenAll(producers);
+        await producers.Completion;
         consumed += reader.ConsumeRecords(ref checker);
 
         // A loss is reported in front of the next sample the kernel can write: one more run per CPU, into rings now
