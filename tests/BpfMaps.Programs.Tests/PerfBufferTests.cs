@@ -13,6 +13,13 @@ public class PerfBufferTests : KernelTest
     internal static BpfMap CreatePerfArray(string name = "t_perf", int maxEntries = 0)
         => BpfMap.Create(new MapSpec { Type = MapType.PerfEventArray, KeySize = 4, ValueSize = 4, MaxEntries = maxEntries > 0 ? maxEntries : PossibleCpus.Count, Name = name });
 
+    /// <summary>Runs the producer <paramref name="repeat"/> times on CPU 0 after 100 ms, while the test waits in a poll.</summary>
+    private static Task ProduceSoon(BpfProgram prog, int repeat) => Task.Run(async () =>
+    {
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        prog.TestRunOnCpu(0, Packet, repeat: repeat);
+    }, TestContext.Current.CancellationToken);
+
     internal static BpfProgram LoadProducer(BpfMap perf, BpfMap state, int recordSize = 24)
         => EventProgram.Load(perf, state, new EventProgramOptions { Output = EventOutput.PerfEventOutput, RecordSize = recordSize });
 
@@ -251,11 +258,7 @@ public class PerfBufferTests : KernelTest
         Assert.Equal(0, reader.Poll(TimeSpan.FromMilliseconds(100), ref c));
         Assert.True(sw.ElapsedMilliseconds >= 90, $"returned after {sw.ElapsedMilliseconds} ms");
 
-        Task producer = Task.Run(async () =>
-        {
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-            prog.TestRunOnCpu(0, Packet, repeat: 3);
-        }, TestContext.Current.CancellationToken);
+        Task producer = ProduceSoon(prog, 3);
         sw.Restart();
         int n = 0;
         while (n < 3 && sw.Elapsed < TimeSpan.FromSeconds(10))
@@ -288,22 +291,14 @@ public class PerfBufferTests : KernelTest
         var c = new Counting();
 
         // 4 samples do not wake the poll: it sleeps out its timeout, then reads them.
-        Task few = Task.Run(async () =>
-        {
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-            prog.TestRunOnCpu(0, Packet, repeat: 4);
-        }, TestContext.Current.CancellationToken);
+        Task few = ProduceSoon(prog, 4);
         var sw = Stopwatch.StartNew();
         Assert.Equal(4, reader.Poll(TimeSpan.FromMilliseconds(700), ref c));
         Assert.True(sw.ElapsedMilliseconds >= 600, $"woke after {sw.ElapsedMilliseconds} ms on 4 of 8 samples");
         await few;
 
         // 8 do.
-        Task enough = Task.Run(async () =>
-        {
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-            prog.TestRunOnCpu(0, Packet, repeat: 8);
-        }, TestContext.Current.CancellationToken);
+        Task enough = ProduceSoon(prog, 8);
         sw.Restart();
         int woken = reader.Poll(TimeSpan.FromSeconds(20), ref c);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"woke after {sw.Elapsed}");
@@ -325,21 +320,13 @@ public class PerfBufferTests : KernelTest
         // Each sample is 40 bytes in the ring; a 1000-byte watermark needs 26 of them.
         using PerfBuffer reader = PerfBuffer.Open(perf, new PerfBufferOptions { WakeupWatermark = 1000 });
         var c = new Counting();
-        Task few = Task.Run(async () =>
-        {
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-            prog.TestRunOnCpu(0, Packet, repeat: 10);
-        }, TestContext.Current.CancellationToken);
+        Task few = ProduceSoon(prog, 10);
         var sw = Stopwatch.StartNew();
         Assert.Equal(10, reader.Poll(TimeSpan.FromMilliseconds(700), ref c));
         Assert.True(sw.ElapsedMilliseconds >= 600, $"woke after {sw.ElapsedMilliseconds} ms on 400 of 1000 bytes");
         await few;
 
-        Task enough = Task.Run(async () =>
-        {
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-            prog.TestRunOnCpu(0, Packet, repeat: 30);
-        }, TestContext.Current.CancellationToken);
+        Task enough = ProduceSoon(prog, 30);
         sw.Restart();
         int woken = reader.Poll(TimeSpan.FromSeconds(20), ref c);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"woke after {sw.Elapsed}");
