@@ -34,40 +34,7 @@ public sealed class OtlpHistogramTests
         return o;
     }
 
-    /// <summary>The exporter in-process until <see cref="StopAsync"/>, which checks that it exited with 0.</summary>
-    private sealed class Run
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly StringWriter _log = new();
-        private readonly Task<int> _task;
-
-        public Run(ExporterOptions options)
-        {
-            Log = TextWriter.Synchronized(_log);
-            _task = Task.Run(() => ExporterHost.RunAsync(options, Log, _stop.Token));
-        }
-
-        public TextWriter Log { get; }
-
-        public string LogText
-        {
-            get
-            {
-                lock (Log)
-                {
-                    return _log.ToString();
-                }
-            }
-        }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            Assert.Equal(0, await _task.WaitAsync(TimeSpan.FromSeconds(30)));
-        }
-    }
-
-    private static async Task<OtlpPoint> PointAsync(Func<List<OtlpPoint>> points, Func<OtlpPoint, bool> match, string what, Run run)
+    private static async Task<OtlpPoint> PointAsync(Func<List<OtlpPoint>> points, Func<OtlpPoint, bool> match, string what, ExporterRun run)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(15))
@@ -92,7 +59,7 @@ public sealed class OtlpHistogramTests
         Put(map, 1, 2, 4);   // (2, 4]: bucket 1
         Put(map, 1, 3, 10);  // (4, 8]: bucket 2
         await using var receiver = new OtlpReceiver();
-        var run = new Run(Options(map, receiver.Endpoint, """{ "name": "op_latency", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }"""));
+        var run = new ExporterRun(Options(map, receiver.Endpoint, """{ "name": "op_latency", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }"""));
         try
         {
             OtlpPoint p = await PointAsync(receiver.HistogramPoints, x => x.Metric == "op_latency", "exponential point", run);
@@ -129,7 +96,7 @@ public sealed class OtlpHistogramTests
         Put(map, 7, 1, 2);   // (0, 1] in the map's units: ×2^-10 is exponential bucket -11
         Put(map, 7, 4, 4);   // (4, 8]: bucket -8
         await using var receiver = new OtlpReceiver();
-        var run = new Run(Options(map, receiver.Endpoint, """{ "name": "kib", "bucketType": "exp2zero", "bucketMax": 5, "multiplier": 0.0009765625, "bucket": { "offset": 4, "size": 4 } }"""));
+        var run = new ExporterRun(Options(map, receiver.Endpoint, """{ "name": "kib", "bucketType": "exp2zero", "bucketMax": 5, "multiplier": 0.0009765625, "bucket": { "offset": 4, "size": 4 } }"""));
         try
         {
             OtlpPoint p = await PointAsync(receiver.HistogramPoints, x => x.Metric == "kib", "exponential point", run);
@@ -150,7 +117,7 @@ public sealed class OtlpHistogramTests
         Put(map, 2, 0, 3);
         Put(map, 2, 2, 1);
         await using var receiver = new OtlpReceiver();
-        var run = new Run(Options(map, receiver.Endpoint, """{ "name": "queue_depth", "bucketType": "linear", "bucketMax": 2, "bucket": { "offset": 4, "size": 4 } }""", temporality: "cumulative"));
+        var run = new ExporterRun(Options(map, receiver.Endpoint, """{ "name": "queue_depth", "bucketType": "linear", "bucketMax": 2, "bucket": { "offset": 4, "size": 4 } }""", temporality: "cumulative"));
         try
         {
             OtlpPoint p = await PointAsync(receiver.HistogramPoints, x => x.Metric == "queue_depth", "explicit point", run);
@@ -182,7 +149,7 @@ public sealed class OtlpHistogramTests
         using BpfMap map = TestMaps.Create(MapType.Hash, 8, 8);
         Put(map, 1, 1, 1);
         await using var receiver = new OtlpReceiver();
-        var run = new Run(Options(map, receiver.Endpoint, """{ "name": "lat_seconds", "bucketType": "exp2", "bucketMax": 2, "multiplier": 1e-9, "bucket": { "offset": 4, "size": 4 } }"""));
+        var run = new ExporterRun(Options(map, receiver.Endpoint, """{ "name": "lat_seconds", "bucketType": "exp2", "bucketMax": 2, "multiplier": 1e-9, "bucket": { "offset": 4, "size": 4 } }"""));
         try
         {
             OtlpPoint p = await PointAsync(receiver.HistogramPoints, x => x.Metric == "lat_seconds", "explicit point", run);
@@ -204,7 +171,7 @@ public sealed class OtlpHistogramTests
         await using GrpcOtlpReceiver receiver = await GrpcOtlpReceiver.StartAsync();
 
         // An interval longer than the test: the push can only be the one at shutdown.
-        var run = new Run(Options(map, receiver.Endpoint, """{ "name": "grpc_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""", protocol: "grpc", interval: "10m"));
+        var run = new ExporterRun(Options(map, receiver.Endpoint, """{ "name": "grpc_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""", protocol: "grpc", interval: "10m"));
         await Task.Delay(1000, TestContext.Current.CancellationToken);
         Assert.Empty(receiver.HistogramPoints());
         await run.StopAsync();

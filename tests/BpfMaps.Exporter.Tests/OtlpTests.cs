@@ -15,39 +15,6 @@ public sealed class OtlpTests
         Maps = [new MapOptions { Map = $"id {map.Id}", Name = name, Key = "u32", Metrics = [new MetricOptions { Name = $"{name}_bytes" }] }],
     };
 
-    /// <summary>The exporter running in-process until <see cref="StopAsync"/>, which checks that it exited with 0.</summary>
-    private sealed class Run
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly StringWriter _log = new();
-        private readonly Task<int> _task;
-
-        public Run(ExporterOptions options)
-        {
-            Log = TextWriter.Synchronized(_log);
-            _task = Task.Run(() => ExporterHost.RunAsync(options, Log, _stop.Token));
-        }
-
-        public TextWriter Log { get; }
-
-        public string LogText
-        {
-            get
-            {
-                lock (Log)
-                {
-                    return _log.ToString();
-                }
-            }
-        }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            Assert.Equal(0, await _task.WaitAsync(TimeSpan.FromSeconds(30)));
-        }
-    }
-
     private static string? TryScrape(HttpClient http, int port)
     {
         try
@@ -79,7 +46,7 @@ public sealed class OtlpTests
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
         map.Update(BitConverter.GetBytes(3u), BitConverter.GetBytes(77ul));
         await using var receiver = new OtlpReceiver();
-        var run = new Run(PushOnly(map, receiver.Endpoint, "50ms", "pushed"));
+        var run = new ExporterRun(PushOnly(map, receiver.Endpoint, "50ms", "pushed"));
         try
         {
             await UntilAsync(() => receiver.Received("pushed_bytes"), TimeSpan.FromSeconds(10));
@@ -108,7 +75,7 @@ public sealed class OtlpTests
         ExporterOptions options = PushOnly(map, receiver.Endpoint, "10m", "last");
         int port = RunningExporterPorts.Free();
         options.Listen = $"127.0.0.1:{port}";
-        var run = new Run(options);
+        var run = new ExporterRun(options);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         bool read = false;
         await UntilAsync(() => read = TryScrape(http, port)?.Contains("last_bytes", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(20));
@@ -123,7 +90,7 @@ public sealed class OtlpTests
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 4, 8);
         int closed = RunningExporterPorts.Free();
-        var run = new Run(PushOnly(map, $"http://127.0.0.1:{closed}", "50ms", "lost"));
+        var run = new ExporterRun(PushOnly(map, $"http://127.0.0.1:{closed}", "50ms", "lost"));
         await UntilAsync(() => run.LogText.Contains("OTLP export failed", StringComparison.Ordinal), TimeSpan.FromSeconds(15));
 
         // Twenty more intervals of failing pushes: no line for each, only the summary of the rest at shutdown.
