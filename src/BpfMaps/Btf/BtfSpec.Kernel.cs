@@ -8,14 +8,27 @@ public sealed partial class BtfSpec
     /// <summary>Where the kernel publishes its own BTF, and its modules' beside it.</summary>
     public const string KernelBtfDirectory = "/sys/kernel/btf";
 
+    private static readonly string VmlinuxPath = Path.Combine(KernelBtfDirectory, "vmlinux");
     private static readonly Lock s_vmlinuxLock = new();
     private static BtfSpec? s_vmlinux;
+
+    // vmlinux mapped for the rest of the process; 0 not tried yet, 1 mapped, -1 the kernel refused.
+    private static int s_vmlinuxMapState;
+    private static ReadOnlyMemory<byte> s_vmlinuxMapping;
 
     /// <summary>Parses the running kernel's BTF, <c>/sys/kernel/btf/vmlinux</c> (Linux 5.4, CONFIG_DEBUG_INFO_BTF).</summary>
     /// <returns>The kernel's BTF.</returns>
     /// <exception cref="IOException">The file is missing (a kernel without BTF) or unreadable.</exception>
     /// <exception cref="BtfException">The file is not valid BTF.</exception>
-    public static BtfSpec LoadVmlinux() => ParseCore(ReadKernelFile(Path.Combine(KernelBtfDirectory, "vmlinux")), null);
+    /// <remarks>
+    /// Where the kernel allows it (Linux 6.16), the file is mapped read-only once per process and parsed
+    /// in place: the kernel's BTF cannot change while it runs, so every call parses the same pages, and
+    /// nothing is copied. Older kernels refuse the mapping, and the file is read on each call.
+    /// </remarks>
+    public static BtfSpec LoadVmlinux() => ParseCore(ReadKernelFile(VmlinuxPath), null);
+
+    /// <summary><see cref="LoadVmlinux()"/>, or with read() in place of the mapping, as on kernels before 6.16 (for the benchmarks).</summary>
+    internal static BtfSpec LoadVmlinux(bool allowMap) => ParseCore(ReadKernelFile(VmlinuxPath, allowMap), null);
 
     /// <summary>
     /// Parses a kernel module's BTF, <c>/sys/kernel/btf/MODULE</c> (Linux 5.11), as split BTF on top of vmlinux.
@@ -125,30 +138,47 @@ public sealed partial class BtfSpec
 
     /// <summary>
     /// A file of <see cref="KernelBtfDirectory"/>. sysfs hands these out a page per read(), so vmlinux
-    /// (about 5 MB: over a thousand reads) is mapped and copied in one go where the kernel allows it
-    /// (read-only private mappings of vmlinux, Linux 6.16); otherwise, and for modules, it is read.
-    /// The mapping is undone before returning, so nothing refers to it afterwards.
+    /// (about 5 MB: over a thousand reads) is mapped where the kernel allows it (read-only private
+    /// mappings of vmlinux, Linux 6.16). The mapping is made once and kept: the kernel's own BTF does not
+    /// change while it runs, so the bytes under every span stay the same. Module files, which can be
+    /// unloaded and loaded again with other contents, and vmlinux on older kernels, are read.
     /// </summary>
     /// <param name="path">The file.</param>
-    /// <param name="allowMap">Whether to try mmap first (the benchmark turns it off to time read()).</param>
+    /// <param name="allowMap">Whether vmlinux may be mapped (the benchmark turns it off to time read()).</param>
     /// <returns>The bytes.</returns>
-    internal static unsafe byte[] ReadKernelFile(string path, bool allowMap = true)
+    internal static ReadOnlyMemory<byte> ReadKernelFile(string path, bool allowMap = true)
     {
-        if (allowMap)
+        if (allowMap && path == VmlinuxPath && VmlinuxMapping() is { } mapped)
         {
-            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path);
-            long length = RandomAccess.GetLength(handle);
-            if (length > 0 && length <= Array.MaxLength)
+            return mapped;
+        }
+
+        return ReadFile(path);
+    }
+
+    private static ReadOnlyMemory<byte>? VmlinuxMapping()
+    {
+        if (Volatile.Read(ref s_vmlinuxMapState) == 0)
+        {
+            lock (s_vmlinuxLock)
             {
-                // The kernel refuses a mapping longer than its BTF, so every mapped page is backed.
-                if (FileSystemSyscall.ReadMapped(handle, length) is { } blob)
+                if (s_vmlinuxMapState == 0)
                 {
-                    return blob;
+                    using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(VmlinuxPath);
+                    if (FileSystemSyscall.MapForever(handle, RandomAccess.GetLength(handle)) is { } mapping)
+                    {
+                        s_vmlinuxMapping = mapping;
+                        Volatile.Write(ref s_vmlinuxMapState, 1);
+                    }
+                    else
+                    {
+                        Volatile.Write(ref s_vmlinuxMapState, -1);
+                    }
                 }
             }
         }
 
-        return ReadFile(path);
+        return s_vmlinuxMapState == 1 ? s_vmlinuxMapping : null;
     }
 
     private static BtfObjectInfo ReadInfo(BpfFd fd, out byte[] data, bool withData = true)

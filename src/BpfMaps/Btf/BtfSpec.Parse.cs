@@ -39,9 +39,9 @@ public sealed partial class BtfSpec
         return RandomAccess.Read(handle, probe, filled) == 0 ? blob : File.ReadAllBytes(path);
     }
 
-    private static BtfSpec ParseCore(byte[] blob, BtfSpec? baseSpec)
+    private static BtfSpec ParseCore(ReadOnlyMemory<byte> blob, BtfSpec? baseSpec)
     {
-        ReadOnlySpan<byte> b = blob;
+        ReadOnlySpan<byte> b = blob.Span;
         if (b.Length < 8)
         {
             throw BtfException.AtOffset(0, $"{b.Length} bytes are too few for a BTF header");
@@ -118,7 +118,7 @@ public sealed partial class BtfSpec
         uint firstId = baseSpec is null ? 1u : (uint)baseSpec.TypeCount;
         uint stringBase = baseSpec?.StringEndOffset ?? 0;
         var limits = new Limits(0, stringBase + strLen, stringBase, baseSpec is null);
-        int[] offsets = Scan(blob, (int)typeStart, (int)typeLen, firstId, limits, out bool clean, out uint maxRef);
+        int[] offsets = Scan(b, (int)typeStart, (int)typeLen, firstId, limits, out bool clean, out uint maxRef);
         var spec = new BtfSpec(blob, (int)typeStart, (int)strStart, (int)strLen, offsets, baseSpec);
         if (!clean || maxRef >= (uint)spec.TypeCount)
         {
@@ -143,7 +143,7 @@ public sealed partial class BtfSpec
     /// is only known at the end, so type ids are checked then, through their maximum (<c>maxRef</c>).
     /// <c>clean</c> is false when a record failed a check; <see cref="ReportFirstProblem"/> says which.
     /// </summary>
-    private static int[] Scan(byte[] blob, int sectionStart, int length, uint firstId, Limits limits, out bool clean, out uint maxRef)
+    private static int[] Scan(ReadOnlySpan<byte> blob, int sectionStart, int length, uint firstId, Limits limits, out bool clean, out uint maxRef)
     {
         // Every record is at least 12 bytes, so there are at most length / 12 of them: gather the
         // offsets in a pooled array of that size, then copy out the ones there are.
@@ -163,10 +163,10 @@ public sealed partial class BtfSpec
     /// Reads are unchecked: each is within a record whose header and vlen entries the loop has just
     /// seen fit in the section, and the section lies in the blob (checked by the caller).
     /// </remarks>
-    private static int Scan(byte[] blob, int sectionStart, int length, uint firstId, Limits limits, int[] offsets, out bool clean, out uint maxRef)
+    private static int Scan(ReadOnlySpan<byte> blob, int sectionStart, int length, uint firstId, Limits limits, int[] offsets, out bool clean, out uint maxRef)
     {
         ref int offset0 = ref MemoryMarshal.GetArrayDataReference(offsets);
-        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blob), sectionStart);
+        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetReference(blob), sectionStart);
         bool ok = true;
         uint max = 0;
         int count = 0;
@@ -228,14 +228,14 @@ public sealed partial class BtfSpec
     }
 
     /// <summary>
-    /// Runs only when <see cref="Scan(byte[], int, int, uint, Limits, out bool, out uint)"/> found a
+    /// Runs only when <see cref="Scan(ReadOnlySpan{byte}, int, int, uint, Limits, out bool, out uint)"/> found a
     /// problem: checks the records again in order, now with the type count known, and throws for the
     /// first problem, type ids included, with its message.
     /// </summary>
     private void ReportFirstProblem()
     {
         var limits = new Limits((uint)TypeCount, StringEndOffset, _stringBase, Base is null);
-        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blob), _typeStart);
+        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetReference(_blob.Span), _typeStart);
         uint unused = 0;
         for (int i = 0; i < _offsets.Length; i++)
         {

@@ -27,7 +27,7 @@ public sealed partial class BtfSpec
     // A typedef/const/volatile chain longer than this is treated as a cycle, as libbpf and the kernel bound theirs.
     private const int MaxResolveDepth = 32;
 
-    private readonly byte[] _blob;
+    private readonly ReadOnlyMemory<byte> _blob;
     private readonly int _typeStart;
     private readonly int _strStart;
     private readonly int _strLen;
@@ -35,7 +35,7 @@ public sealed partial class BtfSpec
     private readonly uint _stringBase;
     private Dictionary<string, object>? _byName;
 
-    private BtfSpec(byte[] blob, int typeStart, int strStart, int strLen, int[] offsets, BtfSpec? baseSpec)
+    private BtfSpec(ReadOnlyMemory<byte> blob, int typeStart, int strStart, int strLen, int[] offsets, BtfSpec? baseSpec)
     {
         _blob = blob;
         _typeStart = typeStart;
@@ -58,7 +58,7 @@ public sealed partial class BtfSpec
     public int TypeCount { get; }
 
     /// <summary>The raw blob (header, types, strings), as parsed.</summary>
-    public ReadOnlySpan<byte> RawBytes => _blob;
+    public ReadOnlySpan<byte> RawBytes => _blob.Span;
 
     /// <summary>Bytes of a pointer in this BTF's target: 8 unless the BTF says <c>long</c> is 4 bytes.</summary>
     public int PointerSize => _pointerSize ??= FindPointerSize();
@@ -113,7 +113,7 @@ public sealed partial class BtfSpec
                 throw BtfException.AtOffset(0, $"the file is neither raw BTF (magic 0xeb9f) nor an ELF object (magic 7f 45 4c 46): it starts with {string.Join(' ', magic[..got].ToArray().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)))}");
             }
 
-            return ParseCore(ReadFile(path), baseSpec);
+            return ParseCore(Path.GetFullPath(path) == VmlinuxPath ? ReadKernelFile(VmlinuxPath) : ReadFile(path), baseSpec);
         }
 
         byte[] section = ElfSections.ReadSection(file, ".BTF", out long sectionOffset)
@@ -191,7 +191,7 @@ public sealed partial class BtfSpec
             throw new BtfException($"BTF: string offset {offset} is outside the string section (which ends at {StringEndOffset})");
         }
 
-        ReadOnlySpan<byte> s = _blob.AsSpan(_strStart + (int)rel, _strLen - (int)rel);
+        ReadOnlySpan<byte> s = _blob.Span.Slice(_strStart + (int)rel, _strLen - (int)rel);
         return s[..s.IndexOf((byte)0)];
     }
 
@@ -280,10 +280,10 @@ public sealed partial class BtfSpec
     public BtfType FindType(string name, BtfKind kind)
         => TryFindType(name, kind, out BtfType t) ? t : throw new KeyNotFoundException($"no {kind.KernelName()} named '{name}' in this BTF");
 
-    internal ReadOnlySpan<byte> TypeBytes(int offset, int length) => _blob.AsSpan(_typeStart + offset, length);
+    internal ReadOnlySpan<byte> TypeBytes(int offset, int length) => _blob.Span.Slice(_typeStart + offset, length);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal uint ReadU32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_blob.AsSpan(_typeStart + offset, 4));
+    internal uint ReadU32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_blob.Span.Slice(_typeStart + offset, 4));
 
     private long SizeOf(uint id, int depth)
     {

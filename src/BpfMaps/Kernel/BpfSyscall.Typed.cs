@@ -278,27 +278,42 @@ internal static class FileSystemSyscall
     internal static int? FileType(string path)
         => Statx.Call(Statx.AtFdCwd, path, 0, Statx.StatxType, out Statx.StatxBuffer buf) == 0 ? buf.Mode & 0xf000 : null;
 
-    /// <summary>Copies the whole of a file through one read-only private mapping, or returns null when it cannot be mapped.</summary>
+    /// <summary>
+    /// Maps the whole of a file read-only and private for the rest of the process, or returns null when
+    /// it cannot be mapped. Only for files whose bytes never change while the system runs (the
+    /// kernel's own BTF): the mapping is never undone, so spans over it stay valid.
+    /// </summary>
     /// <param name="handle">The open file.</param>
     /// <param name="length">Its length.</param>
-    /// <returns>The bytes, or null.</returns>
-    internal static unsafe byte[]? ReadMapped(SafeHandle handle, long length)
+    /// <returns>The mapped bytes, or null.</returns>
+    internal static unsafe ReadOnlyMemory<byte>? MapForever(SafeHandle handle, long length)
     {
-        nint map = Mman.Mmap(0, (nuint)length, Mman.ProtRead, Mman.MapPrivate, (int)handle.DangerousGetHandle(), 0);
-        if (map == Mman.MapFailed)
+        if (length <= 0 || length > int.MaxValue)
         {
             return null;
         }
 
-        try
+        nint map = Mman.Mmap(0, (nuint)length, Mman.ProtRead, Mman.MapPrivate, (int)handle.DangerousGetHandle(), 0);
+        return map == Mman.MapFailed ? null : new PermanentMapping((byte*)map, (int)length).Memory;
+    }
+
+    /// <summary>Memory over a mapping that lives as long as the process; nothing unmaps it.</summary>
+    private sealed unsafe class PermanentMapping(byte* start, int length) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(start, length);
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0)
         {
-            byte[] blob = GC.AllocateUninitializedArray<byte>((int)length);
-            new ReadOnlySpan<byte>((void*)map, (int)length).CopyTo(blob);
-            return blob;
+            ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)length, nameof(elementIndex));
+            return new System.Buffers.MemoryHandle(start + elementIndex);
         }
-        finally
+
+        public override void Unpin()
         {
-            _ = Mman.Munmap(map, (nuint)length);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
         }
     }
 }

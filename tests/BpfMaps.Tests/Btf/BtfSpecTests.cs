@@ -43,6 +43,32 @@ public sealed class BtfSpecTests
     }
 
     [Fact]
+    public void Vmlinux_is_parsed_from_the_files_bytes_and_its_spans_outlive_the_spec()
+    {
+        _ = Vmlinux;
+        byte[] file = File.ReadAllBytes("/sys/kernel/btf/vmlinux");
+        ReadOnlySpan<byte> raw = SpanOfADroppedSpec(out string name);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.True(raw.SequenceEqual(file), "RawBytes of a vmlinux spec that is gone differ from the file");
+
+        BtfSpec again = BtfSpec.LoadVmlinux();
+        Assert.Equal(name, again.GetString(again.FindType("task_struct", BtfKind.Struct).NameOffset));
+        Assert.True(again.RawBytes.SequenceEqual(file));
+        Assert.Equal(BtfSpec.Parse(file).TypeCount, again.TypeCount);
+        Assert.True(BtfSpec.LoadFile("/sys/kernel/btf/../btf/vmlinux").RawBytes.SequenceEqual(file));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static ReadOnlySpan<byte> SpanOfADroppedSpec(out string name)
+    {
+        BtfSpec spec = BtfSpec.LoadVmlinux();
+        name = spec.FindType("task_struct", BtfKind.Struct).Name;
+        return spec.RawBytes;
+    }
+
+    [Fact]
     public void Vmlinux_type_count_and_kinds_match_bpftool()
     {
         BtfSpec k = Vmlinux;
