@@ -90,12 +90,29 @@ for cmd in "-j dump pinned $pin" "-j show pinned $pin" "dump pinned $pin" "--for
 done
 [ "$fail" = 0 ] || exit 1
 
+# export runs bpfmap-exporter from bpfmap's directory: the installed native one must be there and runnable
+# (NuGet keeps no file modes), and the any package's must run under dotnet. A bad config proves it ran: only
+# the exporter reads the file, and it answers with its own exit code 12 and the field it did not know.
+echo '{ "maps": [ { "map": "id 1", "bogus": 1 } ] }' >"$tmp/bad.json"
+for who in installed fallback; do
+  if [ "$who" = installed ]; then run=("$installed"); else run=("${fallback[@]}"); fi
+  set +e
+  err=$("${run[@]}" export --config "$tmp/bad.json" 2>&1 >/dev/null)
+  code=$?
+  set -e
+  if [ "$code" != 12 ] || [[ "$err" != *"maps[0].bogus: unknown field"* ]]; then
+    echo "tool-install: the $who tool's export did not run the exporter (exit $code): $err" >&2
+    fail=1
+  fi
+done
+[ "$fail" = 0 ] || exit 1
+
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
   cp "$pkg"/*.nupkg "$keep"/
   mkdir -p "$keep/any" && unzip -q -o "$pkg"/bpfmap.any.*.nupkg -d "$keep/any"
   mkdir -p "$keep/$rid" && unzip -q -o "$pkg"/bpfmap."$rid".*.nupkg -d "$keep/$rid"
-  find "$keep/$rid" -name bpfmap -type f -exec chmod +x {} +  # zip keeps no modes
+  find "$keep/$rid" \( -name bpfmap -o -name bpfmap-exporter \) -type f -exec chmod +x {} +  # zip keeps no modes
   echo "tool-install: packages in $keep; bench --aot $(find "$keep/$rid" -name bpfmap -type f | head -1) --fallback $(find "$keep/any" -name bpfmap.dll | head -1)" >&2
 fi
-echo "tool-install: ok ($(basename "$target") from bpfmap.$rid, native; the any package's bpfmap.dll agrees too)"
+echo "tool-install: ok ($(basename "$target") from bpfmap.$rid, native, with bpfmap-exporter beside it; the any package's bpfmap.dll agrees too)"

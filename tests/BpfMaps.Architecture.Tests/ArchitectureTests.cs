@@ -83,6 +83,18 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Bpfmap_carries_none_of_the_exporter_which_is_its_own_executable()
+    {
+        // NativeAOT rehydrates all of a binary's data at start; the exporter's dependencies doubled bpfmap's startup.
+        string[] referenced = TypeReferences.Module("bpfmap").AssemblyReferences.Select(a => a.Name).ToArray();
+        Assert.DoesNotContain(referenced, r => r is "BpfMaps.Exporter" or "Prometheus.NetStandard" || r.StartsWith("OpenTelemetry", StringComparison.Ordinal) || r.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal));
+
+        string[] host = TypeReferences.Module("bpfmap-exporter").AssemblyReferences.Select(a => a.Name).ToArray();
+        Assert.Contains("BpfMaps.Exporter", host);
+        Assert.Empty(host.Intersect(["bpfmap", "BpfMaps.InProcess", "BpfMaps.Measurements"]));
+    }
+
+    [Fact]
     public void Library_opens_its_internals_to_tests_and_benchmarks_only()
     {
         string[] allowed = ["BpfMaps.Tests", "BpfMaps.InProcess.Tests", "BpfMaps.Programs.Tests", "BpfMaps.Benchmarks"];

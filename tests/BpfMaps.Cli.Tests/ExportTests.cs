@@ -30,6 +30,34 @@ public class ExportTests
     }
 
     [Fact]
+    public void Without_the_exporter_beside_bpfmap_export_fails_with_exit_code_13_naming_it()
+    {
+        string empty = Directory.CreateTempSubdirectory("bpfmap-no-exporter").FullName;
+        try
+        {
+            var e = Assert.Throws<CliException>(() => BpfMaps.Cli.Commands.ExportCommand.Locate(empty));
+            Assert.Equal(ExitCode.ExporterFailed, e.Code);
+            Assert.Contains("no bpfmap-exporter beside bpfmap", e.Message);
+
+            File.WriteAllText(Path.Combine(empty, "bpfmap-exporter.dll"), "");
+            (string program, string[] prefix) = BpfMaps.Cli.Commands.ExportCommand.Locate(empty);
+            Assert.Equal("dotnet", Path.GetFileName(program));
+            Assert.Equal([Path.Combine(empty, "bpfmap-exporter.dll")], prefix);
+
+            (program, prefix) = BpfMaps.Cli.Commands.ExportCommand.Locate(AppContext.BaseDirectory);
+            Assert.Equal(Path.Combine(AppContext.BaseDirectory, "bpfmap-exporter"), program);
+            Assert.Empty(prefix);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    [Fact]
     public async Task Export_serves_a_pinned_maps_entries_on_metrics()
     {
         using var dir = new PinDir();
@@ -80,6 +108,16 @@ public class ExportTests
 
             Assert.Matches("port_bytes_total\\{[^}]*port=\"80\"[^}]*\\} 1234", body);
             Assert.Matches("port_bytes_total\\{[^}]*port=\"443\"[^}]*\\} 99", body);
+
+            // bpfmap became the exporter in place (execv): the same process now runs bpfmap-exporter,
+            // and SIGTERM reaches it directly and stops it cleanly.
+            string cmdline = File.ReadAllText($"/proc/{p.Id}/cmdline").Replace('\0', ' ');
+            Assert.Contains("bpfmap-exporter", cmdline);
+            Assert.DoesNotContain("bpfmap.dll", cmdline);
+            Assert.Equal(0, Kill(p.Id, 15));
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await p.WaitForExitAsync(exited.Token);
+            Assert.Equal(0, p.ExitCode);
         }
         finally
         {

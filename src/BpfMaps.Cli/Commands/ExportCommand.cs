@@ -1,26 +1,123 @@
-using BpfMaps.Cli.Hosting;
-using BpfMaps.Exporter;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using BpfMaps.Cli.Errors;
+using BpfMaps.Cli.Hosting;
 
 namespace BpfMaps.Cli.Commands;
 
-/// <summary><c>bpfmap export</c>: runs the metrics exporter host until Ctrl+C or SIGTERM.</summary>
+/// <summary>
+/// <c>bpfmap export</c>: becomes the exporter, <c>bpfmap-exporter</c>, which bpfmap's build, publish
+/// and tool packages put beside bpfmap. The exporter (OpenTelemetry, Hosting, prometheus-net) is an
+/// executable of its own so that bpfmap's native binary does not carry it: NativeAOT rehydrates a
+/// binary's data at every start, and the exporter's doubled what <c>show</c> paid for it.
+/// </summary>
 internal static class ExportCommand
 {
-    /// <summary>Runs the exporter and maps its result onto bpfmap's exit codes.</summary>
-    /// <param name="console">Where errors go.</param>
+    /// <summary>The exporter's file name, beside bpfmap's executable (or its <c>.dll</c>, framework-dependent).</summary>
+    internal const string ExecutableName = "bpfmap-exporter";
+
+    /// <summary>
+    /// Runs the exporter with the file and the overriding options. From the process's own console it
+    /// replaces bpfmap (execv), so signals and the exit code are the exporter's own, with no process
+    /// between; from a caller's console (tests) it runs as a child whose output is copied.
+    /// </summary>
+    /// <param name="console">Where the exporter's output goes.</param>
     /// <param name="configPath">The JSON configuration, or null for options only.</param>
     /// <param name="args">Options that override the file.</param>
-    /// <returns>The exit code.</returns>
+    /// <returns>The exporter's exit code (0, 12 bad configuration, 13 could not start or failed).</returns>
     public static int Run(CliConsole console, string? configPath, IReadOnlyList<string> args)
     {
-        int code = ExporterHost.RunAsync(configPath, args, console.Stderr, CancellationToken.None).GetAwaiter().GetResult();
-        console.Stderr.Flush();
-        return (int)(code switch
+        (string program, string[] prefix) = Locate(AppContext.BaseDirectory);
+        string[] argv = [.. prefix, .. configPath is null ? Array.Empty<string>() : ["--config", configPath], .. args];
+        if (console.IsProcessConsole)
         {
-            0 => ExitCode.Ok,
-            2 => ExitCode.BadConfig,
-            _ => ExitCode.ExporterFailed,
-        });
+            console.Stdout.Flush();
+            console.Stderr.Flush();
+            Exec(program, argv);
+        }
+
+        return RunChild(console, program, argv);
+    }
+
+    /// <summary>The exporter beside bpfmap: the native or apphost executable, else its dll under dotnet.</summary>
+    /// <param name="directory">bpfmap's directory.</param>
+    /// <returns>The program to run and the arguments that come before the exporter's own.</returns>
+    internal static (string Program, string[] Prefix) Locate(string directory)
+    {
+        string executable = Path.Combine(directory, ExecutableName);
+        if (File.Exists(executable))
+        {
+            return (executable, []);
+        }
+
+        string dll = executable + ".dll";
+        if (File.Exists(dll))
+        {
+            return (DotnetHost(), [dll]);
+        }
+
+        throw new CliException(ExitCode.ExporterFailed, $"the exporter is not installed: no {ExecutableName} beside bpfmap in {directory}");
+    }
+
+    // The framework-dependent build runs under dotnet (bpfmap.dll, or a tool shim that hosts the runtime):
+    // the dotnet beside the running runtime's shared/Microsoft.NETCore.App/VERSION directory.
+    private static string DotnetHost()
+    {
+        if (Environment.ProcessPath is { } self && Path.GetFileName(self) == "dotnet")
+        {
+            return self;
+        }
+
+        string root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        string dotnet = Path.Combine(root, "dotnet");
+        return File.Exists(dotnet) ? dotnet : "dotnet";
+    }
+
+    private static unsafe void Exec(string program, string[] args)
+    {
+        var strings = new nint[args.Length + 2];
+        try
+        {
+            strings[0] = Marshal.StringToCoTaskMemUTF8(program);
+            for (int i = 0; i < args.Length; i++)
+            {
+                strings[i + 1] = Marshal.StringToCoTaskMemUTF8(args[i]);
+            }
+
+            int err;
+            fixed (nint* argv = strings)
+            {
+                // argv[0] is the program's path; the array ends with the null pointer left in the last slot.
+                _ = Interop.Execv.Call((byte*)strings[0], (byte**)argv);
+                err = Marshal.GetLastPInvokeError();
+            }
+
+            throw new CliException(ExitCode.ExporterFailed, $"cannot run {program}: {Marshal.GetPInvokeErrorMessage(err)}");
+        }
+        finally
+        {
+            foreach (nint s in strings)
+            {
+                Marshal.FreeCoTaskMem(s);
+            }
+        }
+    }
+
+    private static int RunChild(CliConsole console, string program, string[] args)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process child = Process.Start(psi) ?? throw new CliException(ExitCode.ExporterFailed, $"cannot run {program}");
+        Task copyOut = child.StandardOutput.BaseStream.CopyToAsync(console.Stdout);
+        string errors = child.StandardError.ReadToEnd();
+        child.WaitForExit();
+        copyOut.GetAwaiter().GetResult();
+        console.Stderr.Write(errors);
+        console.Stderr.Flush();
+        return child.ExitCode;
     }
 }

@@ -44,8 +44,12 @@ internal sealed class CliConsole
             new BufferedStream(new OutputStream(Console.OpenStandardOutput(), "standard output"), 1 << 18),
             Console.Error,
             !Console.IsOutputRedirected,
-            !Console.IsErrorRedirected);
+            !Console.IsErrorRedirected)
+        { IsProcessConsole = true };
     }
+
+    /// <summary>Whether these are the process's own streams (<see cref="System"/>), not a caller's, such as a test's.</summary>
+    public bool IsProcessConsole { get; private init; }
 
     /// <summary>Standard output.</summary>
     public Stream Stdout { get; }
