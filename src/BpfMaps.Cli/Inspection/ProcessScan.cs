@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace BpfMaps.Cli.Inspection;
 
@@ -23,48 +24,60 @@ internal static class ProcessScan
     /// <returns>The holders.</returns>
     public static Dictionary<uint, List<ObjectHolder>> BtfHolders() => Holders("anon_inode:btf", "btf_id:");
 
-    private static Dictionary<uint, List<ObjectHolder>> Holders(string linkTarget, string idField)
+    private static unsafe Dictionary<uint, List<ObjectHolder>> Holders(string linkTarget, string idField)
     {
         var result = new Dictionary<uint, List<ObjectHolder>>();
         int self = Environment.ProcessId;
-        string[] procs;
-        try
+        var pids = new List<int>();
+        nint proc;
+        fixed (byte* p = "/proc\0"u8)
         {
-            procs = Directory.GetDirectories("/proc");
+            proc = Interop.Dirent.Open(p);
         }
-        catch (IOException)
+
+        if (proc == 0)
         {
             return result;
         }
 
-        var pids = new List<int>();
-        foreach (string dir in procs)
+        try
         {
-            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid != self)
+            byte* entry;
+            while ((entry = Interop.Dirent.Read(proc)) != null)
             {
-                pids.Add(pid);
+                var name = new ReadOnlySpan<byte>(entry + Interop.Dirent.NameOffset, 16);
+                int length = name.IndexOf((byte)0);
+                if (length > 0 && int.TryParse(name[..length], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid != self)
+                {
+                    pids.Add(pid);
+                }
             }
+        }
+        finally
+        {
+            _ = Interop.Dirent.Close(proc);
         }
 
         pids.Sort();
+        Span<byte> want = stackalloc byte[linkTarget.Length];
+        System.Text.Encoding.ASCII.GetBytes(linkTarget, want);
         foreach (int pid in pids)
         {
-            ScanProcess(pid, linkTarget, idField, result);
+            ScanProcess(pid, want, idField, result);
         }
 
         return result;
     }
 
-    private static unsafe void ScanProcess(int pid, string linkTarget, string idField, Dictionary<uint, List<ObjectHolder>> result)
+    private static unsafe void ScanProcess(int pid, ReadOnlySpan<byte> want, string idField, Dictionary<uint, List<ObjectHolder>> result)
     {
         string? comm = null;
-        Span<byte> want = stackalloc byte[linkTarget.Length];
-        System.Text.Encoding.ASCII.GetBytes(linkTarget, want);
         Span<byte> target = stackalloc byte[64];
 
-        // "/proc/PID/fd/" then the descriptor's number: one buffer, the number rewritten for each entry.
-        Span<byte> path = stackalloc byte[64];
-        int dirLength = System.Text.Encoding.ASCII.GetBytes($"/proc/{pid}/fd/", path);
+        // Each descriptor's link is read by name within the open /proc/PID/fd (readlinkat), so the kernel
+        // does not walk /proc/PID/fd again for every one.
+        Span<byte> path = stackalloc byte[32];
+        int dirLength = System.Text.Encoding.ASCII.GetBytes($"/proc/{pid}/fd", path);
         path[dirLength] = 0;
         nint dir;
         fixed (byte* p = path)
@@ -80,32 +93,29 @@ internal static class ProcessScan
 
         try
         {
+            int dirFd = Interop.Dirent.Fd(dir);
             byte* entry;
             while ((entry = Interop.Dirent.Read(dir)) != null)
             {
-                var name = new ReadOnlySpan<byte>(entry + Interop.Dirent.NameOffset, 32);
-                int length = name.IndexOf((byte)0);
-                if (length <= 0 || name[0] == (byte)'.' || dirLength + length + 1 > path.Length)
+                byte* name = entry + Interop.Dirent.NameOffset;
+                if (name[0] == (byte)'.')
                 {
                     continue;
                 }
 
-                name[..length].CopyTo(path[dirLength..]);
-                path[dirLength + length] = 0;
                 nint got;
-                fixed (byte* p = path)
                 fixed (byte* t = target)
                 {
-                    got = Interop.Readlink.Call(p, t, target.Length);
+                    got = Interop.Readlink.At(dirFd, name, t, target.Length);
                 }
 
-                // Most descriptors are files, sockets and pipes: one readlink each decides, with no allocation.
+                // Most descriptors are files, sockets and pipes: one readlinkat each decides, with no allocation.
                 if (got != want.Length || !target[..want.Length].SequenceEqual(want))
                 {
                     continue;
                 }
 
-                string fd = System.Text.Encoding.ASCII.GetString(name[..length]);
+                string fd = System.Text.Encoding.ASCII.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name));
                 uint id = ReadId($"/proc/{pid}/fdinfo/{fd}", idField);
                 if (id == 0)
                 {

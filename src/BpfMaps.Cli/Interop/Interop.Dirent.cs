@@ -23,6 +23,12 @@ internal static unsafe partial class Dirent
     [LibraryImport("libc", EntryPoint = "readdir")]
     public static partial byte* Read(nint dir);
 
+    /// <summary>dirfd(dir): the stream's own descriptor, for *at() calls relative to the directory.</summary>
+    /// <param name="dir">The stream.</param>
+    /// <returns>The descriptor, or -1.</returns>
+    [LibraryImport("libc", EntryPoint = "dirfd")]
+    public static partial int Fd(nint dir);
+
     /// <summary>closedir(dir).</summary>
     /// <param name="dir">The stream.</param>
     /// <returns>0, or -1.</returns>
