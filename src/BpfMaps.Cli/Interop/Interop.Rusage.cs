@@ -8,9 +8,6 @@ internal static partial class Rusage
     /// <summary>RUSAGE_CHILDREN: every child that has been waited for.</summary>
     public const int Children = -1;
 
-    /// <summary>RUSAGE_THREAD: the calling thread (Linux 2.6.26).</summary>
-    public const int Thread = 1;
-
     /// <summary>getrusage(who, usage).</summary>
     /// <param name="who">Whose usage.</param>
     /// <param name="usage">The usage; only the two times are read.</param>
