@@ -14,6 +14,14 @@ command -v bpftool >/dev/null || need+=(bpftool)
 { command -v setpriv && command -v taskset; } >/dev/null || need+=(util-linux)
 command -v clang-14 >/dev/null || need+=(clang-14)
 command -v llvm-objcopy-14 >/dev/null || need+=(llvm-14)
+# The linux-arm64 NativeAOT package, built on x64 (Directory.Build.targets): the cross libc, crt files and
+# binutils clang-14 links with; qemu-user runs the result in scripts/tool-install-test.sh.
+if [ "$(uname -m)" = x86_64 ]; then
+  command -v aarch64-linux-gnu-objcopy >/dev/null || need+=(binutils-aarch64-linux-gnu)
+  [ -d /usr/lib/gcc-cross/aarch64-linux-gnu ] || need+=(gcc-aarch64-linux-gnu)
+  [ -f /usr/aarch64-linux-gnu/lib/libc.so.6 ] || need+=(libc6-dev-arm64-cross)
+  command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+fi
 # <bpf/bpf_helpers.h> for the BTF corpus (tests/Corpus/btf); libbpf itself (-lbpf) for the bench baselines
 # (btf_parse.c, SideBySide/ringbuf_consume.c).
 { [ -f /usr/include/bpf/bpf_helpers.h ] && [ -f /usr/include/bpf/libbpf.h ] && ls /usr/lib/*/libbpf.so >/dev/null 2>&1; } || need+=(libbpf-dev)

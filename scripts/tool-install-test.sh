@@ -33,6 +33,12 @@ dotnet pack src/BpfMaps.Cli "${q[@]}" >"$log" 2>&1 || { cat "$log"; exit 1; }
 dotnet pack src/BpfMaps.Cli "${q[@]}" -r "$rid" >>"$log" 2>&1 || { cat "$log"; exit 1; }
 dotnet pack src/BpfMaps.Cli "${q[@]}" -r any -p:PublishAot=false >>"$log" 2>&1 || { cat "$log"; exit 1; }
 ls "$pkg"/bpfmap.*.nupkg >/dev/null
+# On x64, the linux-arm64 NativeAOT package too, cross-compiled (Directory.Build.targets): a user on arm64 installs it.
+cross=""
+if [ "$rid" = linux-x64 ] && command -v aarch64-linux-gnu-objcopy >/dev/null; then
+  cross=linux-arm64
+  dotnet pack src/BpfMaps.Cli "${q[@]}" -r "$cross" >>"$log" 2>&1 || { cat "$log"; exit 1; }
+fi
 
 # Only the local folder as a source, and a package cache of its own: a package of the same version
 # installed earlier (NuGet caches by id and version) must not stand in for the one just packed.
@@ -107,6 +113,36 @@ for who in installed fallback; do
 done
 [ "$fail" = 0 ] || exit 1
 
+# The cross-compiled package: both executables for the other architecture, and, where qemu-user can run
+# them, bpfmap's version line equal to the build output's and the exporter's exit code 12 for a bad config.
+if [ -n "$cross" ]; then
+  unzip -q -o "$pkg"/bpfmap."$cross".*.nupkg -d "$tmp/$cross"
+  for exe in bpfmap bpfmap-exporter; do
+    f=$(find "$tmp/$cross" -name "$exe" -type f | head -1)
+    [ -n "$f" ] || { echo "tool-install: the $cross package holds no $exe" >&2; exit 1; }
+    file "$f" | grep -q 'ARM aarch64' || { echo "tool-install: $exe in the $cross package is not an arm64 executable: $(file -b "$f")" >&2; exit 1; }
+    chmod +x "$f"
+  done
+  if command -v qemu-aarch64 >/dev/null; then
+    arm=(qemu-aarch64 -L /usr/aarch64-linux-gnu "$(find "$tmp/$cross" -name bpfmap -type f | head -1)")
+    if [ "$("${arm[@]}" --version)" != "$("${built[@]}" --version)" ]; then
+      echo "tool-install: the $cross bpfmap under qemu printed another version: $("${arm[@]}" --version 2>&1)" >&2; exit 1
+    fi
+    # The exporter directly: bpfmap export's execv would ask the host kernel to run an arm64 file, which
+    # qemu-user cannot intercept without binfmt_misc.
+    set +e
+    err=$(qemu-aarch64 -L /usr/aarch64-linux-gnu "$(find "$tmp/$cross" -name bpfmap-exporter -type f | head -1)" --config "$tmp/bad.json" 2>&1 >/dev/null)
+    code=$?
+    set -e
+    if [ "$code" != 12 ] || [[ "$err" != *"maps[0].bogus: unknown field"* ]]; then
+      echo "tool-install: the $cross bpfmap-exporter under qemu did not answer a bad config with exit 12 (exit $code): $err" >&2; exit 1
+    fi
+    cross_note="; the $cross package's binaries run under qemu"
+  else
+    cross_note="; the $cross package holds arm64 executables (no qemu-aarch64 to run them)"
+  fi
+fi
+
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
   cp "$pkg"/*.nupkg "$keep"/
@@ -115,4 +151,4 @@ if [ -n "$keep" ]; then
   find "$keep/$rid" \( -name bpfmap -o -name bpfmap-exporter \) -type f -exec chmod +x {} +  # zip keeps no modes
   echo "tool-install: packages in $keep; bench --aot $(find "$keep/$rid" -name bpfmap -type f | head -1) --fallback $(find "$keep/any" -name bpfmap.dll | head -1)" >&2
 fi
-echo "tool-install: ok ($(basename "$target") from bpfmap.$rid, native, with bpfmap-exporter beside it; the any package's bpfmap.dll agrees too)"
+echo "tool-install: ok ($(basename "$target") from bpfmap.$rid, native, with bpfmap-exporter beside it; the any package's bpfmap.dll agrees too${cross_note:-})"

@@ -167,7 +167,8 @@ namespace BpfMaps.Cli
             var config = new Option<string>("--config") { Description = "Exporter configuration file (JSON); see docs/exporter.md" };
             var cmd = new Command("export", "Publish map contents as Prometheus (127.0.0.1:9435/metrics) and OTLP metrics until Ctrl+C; other options (--listen, --interval, --otlp-endpoint, --maps:0:map ...) override the file") { config };
             cmd.TreatUnmatchedTokensAsErrors = false;
-            cmd.SetAction(p => ExportCommand.Run(console, p.GetValue(config), p.UnmatchedTokens));
+            // The exporter's own exit codes pass through; failing to start it is one line and exit 13, as any command's error.
+            cmd.SetAction(p => CommandRunner.Execute(console, () => new GlobalOptions(), _ => (ExitCode)ExportCommand.Run(console, p.GetValue(config), p.UnmatchedTokens)));
             root.Subcommands.Add(cmd);
         }
 

@@ -54,6 +54,40 @@ public class ExportTests
         }
     }
 
+    [Fact]
+    public void An_exporter_that_is_missing_or_cannot_run_is_one_line_and_exit_code_13()
+    {
+        // A copy of bpfmap's build output without bpfmap-exporter beside it, run as a user runs it.
+        string dir = Directory.CreateTempSubdirectory("bpfmap-export-missing").FullName;
+        try
+        {
+            foreach (string f in Directory.EnumerateFiles(AppContext.BaseDirectory))
+            {
+                if (!Path.GetFileName(f).StartsWith("bpfmap-exporter", StringComparison.Ordinal))
+                {
+                    File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+                }
+            }
+
+            string bpfmap = Path.Combine(dir, "bpfmap.dll");
+            RunResult missing = Proc.Run("dotnet", [bpfmap, "export", "--config", "/nonexistent.json"]);
+            Assert.Equal((int)ExitCode.ExporterFailed, missing.Exit);
+            Assert.Equal($"bpfmap: the exporter is not installed: no bpfmap-exporter beside bpfmap in {dir}/", missing.Stderr.TrimEnd());
+
+            // Present but not executable: execv fails, and says why.
+            File.WriteAllText(Path.Combine(dir, "bpfmap-exporter"), "not a program");
+            RunResult denied = Proc.Run("dotnet", [bpfmap, "export", "--config", "/nonexistent.json"]);
+            Assert.Equal((int)ExitCode.ExporterFailed, denied.Exit);
+            Assert.Single(denied.StderrLines);
+            Assert.StartsWith($"bpfmap: cannot run {dir}/bpfmap-exporter: ", denied.Stderr);
+            Assert.DoesNotContain("   at ", denied.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
