@@ -73,6 +73,12 @@ unzip -q -o "$pkg"/bpfmap.any.*.nupkg -d "$tmp/any"
 fallback_dll=$(find "$tmp/any" -name bpfmap.dll | head -1)
 [ -n "$fallback_dll" ] || { echo "tool-install: the any package holds no bpfmap.dll" >&2; exit 1; }
 fallback=(dotnet "$fallback_dll")
+# The any package is compiled ReadyToRun (ReadyToRunAny.targets): its assemblies carry the READYTORUN header ("RTR").
+for dll in "$fallback_dll" "$(dirname "$fallback_dll")/bpfmap-exporter.dll" "$(dirname "$fallback_dll")/BpfMaps.dll"; do
+  if ! python3 -c 'import sys; sys.exit(0 if b"RTR\x00" in open(sys.argv[1], "rb").read() else 1)' "$dll"; then
+    echo "tool-install: $(basename "$dll") in the any package is not ReadyToRun" >&2; exit 1
+  fi
+done
 
 "${built[@]}" create "$pin" type hash key 4 value 8 entries 64 name tool_test >/dev/null
 for i in 1 2 3 250; do
