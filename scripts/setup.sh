@@ -9,6 +9,8 @@ command -v gcc >/dev/null || need+=(gcc)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 # scripts/tool-install-test.sh opens the any package (a zip).
 command -v unzip >/dev/null || need+=(unzip)
+# ... and tells the arm64 package's executables by file(1).
+command -v file >/dev/null || need+=(file)
 [ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
 command -v bpftool >/dev/null || need+=(bpftool)
 { command -v setpriv && command -v taskset; } >/dev/null || need+=(util-linux)
@@ -19,7 +21,7 @@ command -v llvm-objcopy-14 >/dev/null || need+=(llvm-14)
 if [ "$(uname -m)" = x86_64 ]; then
   command -v aarch64-linux-gnu-objcopy >/dev/null || need+=(binutils-aarch64-linux-gnu)
   [ -d /usr/lib/gcc-cross/aarch64-linux-gnu ] || need+=(gcc-aarch64-linux-gnu)
-  [ -f /usr/aarch64-linux-gnu/lib/libc.so.6 ] || need+=(libc6-dev-arm64-cross)
+  [ -f /usr/aarch64-linux-gnu/lib/libc.so ] || need+=(libc6-dev-arm64-cross)
   command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 fi
 # <bpf/bpf_helpers.h> for the BTF corpus (tests/Corpus/btf); libbpf itself (-lbpf) for the bench baselines

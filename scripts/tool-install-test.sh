@@ -35,7 +35,8 @@ dotnet pack src/BpfMaps.Cli "${q[@]}" -r any -p:PublishAot=false >>"$log" 2>&1 |
 ls "$pkg"/bpfmap.*.nupkg >/dev/null
 # On x64, the linux-arm64 NativeAOT package too, cross-compiled (Directory.Build.targets): a user on arm64 installs it.
 cross=""
-if [ "$rid" = linux-x64 ] && command -v aarch64-linux-gnu-objcopy >/dev/null; then
+if [ "$rid" = linux-x64 ] && command -v aarch64-linux-gnu-objcopy >/dev/null && command -v clang-14 >/dev/null \
+  && command -v file >/dev/null && [ -d /usr/lib/gcc-cross/aarch64-linux-gnu ] && [ -f /usr/aarch64-linux-gnu/lib/libc.so ]; then
   cross=linux-arm64
   dotnet pack src/BpfMaps.Cli "${q[@]}" -r "$cross" >>"$log" 2>&1 || { cat "$log"; exit 1; }
 fi

@@ -21,7 +21,7 @@ namespace BpfMaps.Exporter.Host
 
         /// <summary>Parses and runs a command line.</summary>
         /// <param name="args">The arguments.</param>
-        /// <returns>The exit code: 0, <see cref="BadConfig"/> or <see cref="Failed"/>.</returns>
+        /// <returns>The exit code: 0, <see cref="BadConfig"/> (a bad configuration, or options that do not parse) or <see cref="Failed"/>.</returns>
         public static int Run(string[] args)
         {
             var config = new Option<string>("--config") { Description = "Exporter configuration file (JSON); see docs/exporter.md" };
@@ -37,7 +37,24 @@ namespace BpfMaps.Exporter.Host
                     _ => Failed,
                 };
             });
-            return root.Parse(args).Invoke();
+            ParseResult parse = root.Parse(args);
+            if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+            {
+                // Options that cannot be parsed (such as --config without a file) are a bad configuration: one line.
+                Console.Error.WriteLine($"bpfmap export: {string.Join(' ', parse.Errors[0].Message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
+                return BadConfig;
+            }
+
+            try
+            {
+                return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // ExporterHost reports what it expects itself; anything else is still one line, not a stack trace.
+                Console.Error.WriteLine($"bpfmap export: {e.GetType().Name}: {e.Message}");
+                return Failed;
+            }
         }
     }
 }

@@ -22,6 +22,15 @@ public class ExportTests
 
             RunResult listen = Cli.Run("export", "--config", file, "--listen", "nowhere");
             Assert.Equal((int)ExitCode.BadConfig, listen.Exit);
+
+            // --config without a file: bpfmap's own parser says so (usage); the exporter run alone calls it a bad configuration.
+            RunResult noFile = Cli.Run("export", "--config");
+            Assert.Equal((int)ExitCode.Usage, noFile.Exit);
+            Assert.Single(noFile.StderrLines);
+            RunResult alone = Proc.Run(Path.Combine(AppContext.BaseDirectory, "bpfmap-exporter"), ["--config"]);
+            Assert.Equal((int)ExitCode.BadConfig, alone.Exit);
+            Assert.Single(alone.StderrLines);
+            Assert.StartsWith("bpfmap export: ", alone.Stderr);
         }
         finally
         {
@@ -44,9 +53,18 @@ public class ExportTests
             Assert.Equal("dotnet", Path.GetFileName(program));
             Assert.Equal([Path.Combine(empty, "bpfmap-exporter.dll")], prefix);
 
+            // Beside this build's bpfmap: its apphost, or its dll when this process is dotnet itself.
             (program, prefix) = BpfMaps.Cli.Commands.ExportCommand.Locate(AppContext.BaseDirectory);
-            Assert.Equal(Path.Combine(AppContext.BaseDirectory, "bpfmap-exporter"), program);
-            Assert.Empty(prefix);
+            if (Path.GetFileName(Environment.ProcessPath) == "dotnet")
+            {
+                Assert.Equal(Environment.ProcessPath, program);
+                Assert.Equal([Path.Combine(AppContext.BaseDirectory, "bpfmap-exporter.dll")], prefix);
+            }
+            else
+            {
+                Assert.Equal(Path.Combine(AppContext.BaseDirectory, "bpfmap-exporter"), program);
+                Assert.Empty(prefix);
+            }
         }
         finally
         {

@@ -39,38 +39,61 @@ internal static class ExportCommand
         return RunChild(console, program, argv);
     }
 
-    /// <summary>The exporter beside bpfmap: the native or apphost executable, else its dll under dotnet.</summary>
+    /// <summary>
+    /// The exporter beside bpfmap. Under dotnet (<c>dotnet bpfmap.dll</c>) its dll runs under the same dotnet;
+    /// otherwise its executable (NativeAOT, or an apphost), else its dll under the dotnet of the running runtime.
+    /// </summary>
     /// <param name="directory">bpfmap's directory.</param>
     /// <returns>The program to run and the arguments that come before the exporter's own.</returns>
     internal static (string Program, string[] Prefix) Locate(string directory)
     {
         string executable = Path.Combine(directory, ExecutableName);
+        string dll = executable + ".dll";
+        string? self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileName(self) == "dotnet" && File.Exists(dll))
+        {
+            // An apphost finds the runtime only where it is installed by default or through DOTNET_ROOT; the
+            // dotnet that runs bpfmap is known to work.
+            return (self, [dll]);
+        }
+
         if (File.Exists(executable))
         {
             return (executable, []);
         }
 
-        string dll = executable + ".dll";
         if (File.Exists(dll))
         {
-            return (DotnetHost(), [dll]);
+            return (DotnetHost() ?? throw new CliException(ExitCode.ExporterFailed, $"cannot run {dll}: no dotnet found beside the running runtime or on PATH"), [dll]);
         }
 
         throw new CliException(ExitCode.ExporterFailed, $"the exporter is not installed: no {ExecutableName} beside bpfmap in {directory}");
     }
 
-    // The framework-dependent build runs under dotnet (bpfmap.dll, or a tool shim that hosts the runtime):
-    // the dotnet beside the running runtime's shared/Microsoft.NETCore.App/VERSION directory.
-    private static string DotnetHost()
+    // A framework-dependent bpfmap that is not run by dotnet (a tool shim hosts the runtime itself): the dotnet
+    // of the running runtime's installation (shared/Microsoft.NETCore.App/VERSION is three levels below it), then PATH.
+    private static string? DotnetHost()
     {
-        if (Environment.ProcessPath is { } self && Path.GetFileName(self) == "dotnet")
+        string runtime = RuntimeEnvironment.GetRuntimeDirectory();
+        if (runtime.Length > 0)
         {
-            return self;
+            string beside = Path.Combine(Path.GetFullPath(Path.Combine(runtime, "..", "..", "..")), "dotnet");
+            if (File.Exists(beside))
+            {
+                return beside;
+            }
         }
 
-        string root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-        string dotnet = Path.Combine(root, "dotnet");
-        return File.Exists(dotnet) ? dotnet : "dotnet";
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, "dotnet");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     private static unsafe void Exec(string program, string[] args)
@@ -111,7 +134,7 @@ internal static class ExportCommand
             psi.ArgumentList.Add(a);
         }
 
-        using Process child = Process.Start(psi) ?? throw new CliException(ExitCode.ExporterFailed, $"cannot run {program}");
+        using Process child = Start(psi, program);
         Task copyOut = child.StandardOutput.BaseStream.CopyToAsync(console.Stdout);
         string errors = child.StandardError.ReadToEnd();
         child.WaitForExit();
@@ -119,5 +142,17 @@ internal static class ExportCommand
         console.Stderr.Write(errors);
         console.Stderr.Flush();
         return child.ExitCode;
+    }
+
+    private static Process Start(ProcessStartInfo psi, string program)
+    {
+        try
+        {
+            return Process.Start(psi) ?? throw new CliException(ExitCode.ExporterFailed, $"cannot run {program}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new CliException(ExitCode.ExporterFailed, $"cannot run {program}: {e.Message}");
+        }
     }
 }

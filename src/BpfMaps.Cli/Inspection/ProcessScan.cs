@@ -45,9 +45,9 @@ internal static class ProcessScan
             byte* entry;
             while ((entry = Interop.Dirent.Read(proc)) != null)
             {
-                var name = new ReadOnlySpan<byte>(entry + Interop.Dirent.NameOffset, 16);
-                int length = name.IndexOf((byte)0);
-                if (length > 0 && int.TryParse(name[..length], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid != self)
+                // d_name ends at its NUL, inside the entry (d_reclen): read no further.
+                ReadOnlySpan<byte> name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(entry + Interop.Dirent.NameOffset);
+                if (name.Length > 0 && int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid != self)
                 {
                     pids.Add(pid);
                 }

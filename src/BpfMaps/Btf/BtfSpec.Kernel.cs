@@ -156,6 +156,9 @@ public sealed partial class BtfSpec
         return ReadFile(path);
     }
 
+    /// <summary>Whether vmlinux is mapped for this process (Linux 6.16 and later), so that every vmlinux spec parses the same pages.</summary>
+    internal static bool VmlinuxIsMapped => VmlinuxMapping() is not null;
+
     private static ReadOnlyMemory<byte>? VmlinuxMapping()
     {
         if (Volatile.Read(ref s_vmlinuxMapState) == 0)

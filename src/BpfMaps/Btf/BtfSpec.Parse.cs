@@ -235,7 +235,7 @@ public sealed partial class BtfSpec
     private void ReportFirstProblem()
     {
         var limits = new Limits((uint)TypeCount, StringEndOffset, _stringBase, Base is null);
-        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetReference(_blob.Span), _typeStart);
+        ref byte types = ref Unsafe.Add(ref MemoryMarshal.GetReference(Blob), _typeStart);
         uint unused = 0;
         for (int i = 0; i < _offsets.Length; i++)
         {

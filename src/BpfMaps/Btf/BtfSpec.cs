@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -27,7 +28,12 @@ public sealed partial class BtfSpec
     // A typedef/const/volatile chain longer than this is treated as a cycle, as libbpf and the kernel bound theirs.
     private const int MaxResolveDepth = 32;
 
-    private readonly ReadOnlyMemory<byte> _blob;
+    // The blob: an array, or (vmlinux) the process's permanent read-only mapping of the kernel's file, which is
+    // never unmapped, so a pointer to it stays valid. Spans are made from these directly: a ReadOnlyMemory over
+    // the mapping would cost a virtual call for every read.
+    private readonly byte[]? _blobArray;
+    private readonly unsafe byte* _blobMapped;
+    private readonly int _blobLength;
     private readonly int _typeStart;
     private readonly int _strStart;
     private readonly int _strLen;
@@ -35,9 +41,24 @@ public sealed partial class BtfSpec
     private readonly uint _stringBase;
     private Dictionary<string, object>? _byName;
 
-    private BtfSpec(ReadOnlyMemory<byte> blob, int typeStart, int strStart, int strLen, int[] offsets, BtfSpec? baseSpec)
+    private unsafe BtfSpec(ReadOnlyMemory<byte> blob, int typeStart, int strStart, int strLen, int[] offsets, BtfSpec? baseSpec)
     {
-        _blob = blob;
+        if (MemoryMarshal.TryGetArray(blob, out ArraySegment<byte> segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length)
+        {
+            _blobArray = segment.Array;
+        }
+        else if (MemoryMarshal.TryGetArray(blob, out _))
+        {
+            _blobArray = blob.ToArray();
+        }
+        else
+        {
+            // Not an array: only the permanent mapping (BtfSpec.Kernel) is passed in this way, so the pointer
+            // stays valid without a pin being held.
+            _blobMapped = (byte*)blob.Pin().Pointer;
+        }
+
+        _blobLength = blob.Length;
         _typeStart = typeStart;
         _strStart = strStart;
         _strLen = strLen;
@@ -58,7 +79,9 @@ public sealed partial class BtfSpec
     public int TypeCount { get; }
 
     /// <summary>The raw blob (header, types, strings), as parsed.</summary>
-    public ReadOnlySpan<byte> RawBytes => _blob.Span;
+    public ReadOnlySpan<byte> RawBytes => Blob;
+
+    private unsafe ReadOnlySpan<byte> Blob => _blobArray ?? new ReadOnlySpan<byte>(_blobMapped, _blobLength);
 
     /// <summary>Bytes of a pointer in this BTF's target: 8 unless the BTF says <c>long</c> is 4 bytes.</summary>
     public int PointerSize => _pointerSize ??= FindPointerSize();
@@ -191,7 +214,7 @@ public sealed partial class BtfSpec
             throw new BtfException($"BTF: string offset {offset} is outside the string section (which ends at {StringEndOffset})");
         }
 
-        ReadOnlySpan<byte> s = _blob.Span.Slice(_strStart + (int)rel, _strLen - (int)rel);
+        ReadOnlySpan<byte> s = Blob.Slice(_strStart + (int)rel, _strLen - (int)rel);
         return s[..s.IndexOf((byte)0)];
     }
 
@@ -280,10 +303,10 @@ public sealed partial class BtfSpec
     public BtfType FindType(string name, BtfKind kind)
         => TryFindType(name, kind, out BtfType t) ? t : throw new KeyNotFoundException($"no {kind.KernelName()} named '{name}' in this BTF");
 
-    internal ReadOnlySpan<byte> TypeBytes(int offset, int length) => _blob.Span.Slice(_typeStart + offset, length);
+    internal ReadOnlySpan<byte> TypeBytes(int offset, int length) => Blob.Slice(_typeStart + offset, length);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal uint ReadU32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_blob.Span.Slice(_typeStart + offset, 4));
+    internal uint ReadU32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(Blob.Slice(_typeStart + offset, 4));
 
     private long SizeOf(uint id, int depth)
     {

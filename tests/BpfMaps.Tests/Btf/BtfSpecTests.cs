@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using BpfMaps.Btf;
 using BpfMaps.Tests.Infrastructure;
 
@@ -57,7 +59,22 @@ public sealed class BtfSpecTests
         Assert.Equal(name, again.GetString(again.FindType("task_struct", BtfKind.Struct).NameOffset));
         Assert.True(again.RawBytes.SequenceEqual(file));
         Assert.Equal(BtfSpec.Parse(file).TypeCount, again.TypeCount);
-        Assert.True(BtfSpec.LoadFile("/sys/kernel/btf/../btf/vmlinux").RawBytes.SequenceEqual(file));
+        BtfSpec viaFile = BtfSpec.LoadFile("/sys/kernel/btf/../btf/vmlinux");
+        Assert.True(viaFile.RawBytes.SequenceEqual(file));
+
+        if (!BtfSpec.VmlinuxIsMapped)
+        {
+            Assert.Skip("this kernel does not let /sys/kernel/btf/vmlinux be mapped (Linux 6.16 does): every parse reads the file");
+        }
+
+        // Mapped once: every vmlinux spec, from LoadVmlinux or LoadFile of the same file, parses the same pages;
+        // read() into an array gives other memory with the same bytes.
+        ref byte first = ref MemoryMarshal.GetReference(again.RawBytes);
+        Assert.True(Unsafe.AreSame(ref first, ref MemoryMarshal.GetReference(raw)), "two LoadVmlinux calls parsed different memory");
+        Assert.True(Unsafe.AreSame(ref first, ref MemoryMarshal.GetReference(viaFile.RawBytes)), "LoadFile of vmlinux did not use the mapping");
+        BtfSpec read = BtfSpec.LoadVmlinux(allowMap: false);
+        Assert.False(Unsafe.AreSame(ref first, ref MemoryMarshal.GetReference(read.RawBytes)));
+        Assert.True(read.RawBytes.SequenceEqual(file));
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
