@@ -205,4 +205,80 @@ public sealed class OtlpHistogramTests
         Assert.Contains("Connection refused", line, StringComparison.Ordinal);
         Assert.DoesNotContain(" at System.", line, StringComparison.Ordinal);
     }
+
+    private static (MapExport Export, ExporterMetrics Self, OtlpFailureLog Failures, StringWriter Log) DirectPush(BpfMap map, string histogram)
+    {
+        ExporterOptions options = Options(map, "http://127.0.0.1:1", histogram);
+        var log = new StringWriter();
+        ILogger logger = new TextWriterLoggerProvider(log).CreateLogger("test");
+        var self = new ExporterMetrics(prometheus: false, otel: false, []);
+        var export = new MapExport(PlanCompiler.Compile(options).Maps[0], 100, self, logger);
+        self.Track(export);
+        export.OpenAtStartup();
+        return (export, self, new OtlpFailureLog(logger, TimeSpan.FromMinutes(1)), log);
+    }
+
+    [Fact]
+    public async Task A_retryable_failure_is_sent_again_with_backoff_and_retry_after_until_accepted()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 8, 8);
+        Put(map, 4, 2, 6);
+        (MapExport export, ExporterMetrics self, OtlpFailureLog failures, StringWriter log) = DirectPush(map, """{ "name": "retry_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
+        using (self)
+        using (export)
+        using (failures)
+        {
+            export.Read();
+            await using var receiver = new OtlpReceiver();
+            receiver.AnswerNext(503, times: 2);
+            receiver.AnswerNext(429, retryAfter: "1");
+            using var pusher = new OtlpHistogramExporter(new Uri(receiver.Endpoint), http: true, delta: true, TimeSpan.FromSeconds(20), self.Maps, [new("service.name", "bpfmap-exporter")], failures);
+            var clock = Stopwatch.StartNew();
+            await pusher.PushAsync(TestContext.Current.CancellationToken);
+
+            // 250 ms and 500 ms of backoff after the 503s, then the 429's Retry-After of one second.
+            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.7), $"retried after {clock.Elapsed}");
+            Assert.Equal((1, 3, 0), (pusher.Pushes, pusher.Retries, failures.Failures));
+            Assert.Equal(4, receiver.Requests.Count);
+            Assert.Single(receiver.Requests.Select(r => r.Body).Distinct());
+            Assert.Equal(6UL, receiver.HistogramPoints()[^1].Count);
+            Assert.DoesNotContain("OTLP", log.ToString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_delta_push_that_fails_leaves_its_changes_to_the_next_push()
+    {
+        using BpfMap map = TestMaps.Create(MapType.Hash, 8, 8);
+        Put(map, 5, 1, 10);
+        (MapExport export, ExporterMetrics self, OtlpFailureLog failures, StringWriter log) = DirectPush(map, """{ "name": "kept_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
+        using (self)
+        using (export)
+        using (failures)
+        {
+            await using var receiver = new OtlpReceiver();
+            using var pusher = new OtlpHistogramExporter(new Uri(receiver.Endpoint), http: true, delta: true, TimeSpan.FromSeconds(20), self.Maps, [new("service.name", "bpfmap-exporter")], failures);
+            var ct = TestContext.Current.CancellationToken;
+            export.Read();
+            await pusher.PushAsync(ct);
+            Assert.Equal(10UL, receiver.HistogramPoints()[^1].Count);
+
+            // 5 more; the endpoint refuses the request (400 is not retryable): logged, sent once.
+            Put(map, 5, 1, 15);
+            export.Read();
+            receiver.AnswerNext(400);
+            await pusher.PushAsync(ct);
+            Assert.Equal((1, 0, 1), (pusher.Pushes, pusher.Retries, failures.Failures));
+            Assert.Contains("HTTP 400", log.ToString(), StringComparison.Ordinal);
+
+            // 2 more: the accepted push carries all 7 since the last accepted one, from its time on.
+            Put(map, 5, 1, 17);
+            export.Read();
+            await pusher.PushAsync(ct);
+            List<OtlpPoint> points = receiver.HistogramPoints();
+            Assert.Equal(3, points.Count);
+            Assert.Equal((7UL, 2), (points[2].Count, pusher.Pushes));
+            Assert.Equal(points[0].Time, points[2].Start);
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using BpfMaps.Exporter.Reading;
@@ -10,12 +11,20 @@ namespace BpfMaps.Exporter.Hosting;
 /// Pushes the histogram maps over OTLP every interval, and once more at shutdown, to the endpoint OpenTelemetry's
 /// exporter pushes everything else to, with the same resource. OpenTelemetry's SDK aggregates histograms from single
 /// observations only; a map already holds the bucket counts, so they are encoded here
-/// (<see cref="MapExport.WriteOtlpHistogram"/>) and sent over http/protobuf or gRPC. Failures go to the same
-/// <see cref="OtlpFailureLog"/> as OpenTelemetry's.
+/// (<see cref="MapExport.WriteOtlpHistogram"/>) and sent over http/protobuf or gRPC. A request that fails in a way the
+/// OTLP specification calls retryable (no connection or no answer, HTTP 429/502/503/504, gRPC UNAVAILABLE and the
+/// like) is sent again with exponential backoff, or after the server's Retry-After, for as long as the next push is
+/// not due; a request that still fails goes to the same <see cref="OtlpFailureLog"/> as OpenTelemetry's, and with
+/// delta temporality its changes are reported by the next push instead of being lost.
 /// </summary>
 internal sealed class OtlpHistogramExporter : BackgroundService
 {
     private const string GrpcPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    // The last push at shutdown does not hold the exit up longer than this.
+    private static readonly TimeSpan ShutdownBudget = TimeSpan.FromSeconds(5);
     private static readonly string? s_version = typeof(ExporterMetrics).Assembly.GetName().Version?.ToString();
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) }) { Timeout = TimeSpan.FromSeconds(10) };
     private readonly Uri _uri;
@@ -51,6 +60,9 @@ internal sealed class OtlpHistogramExporter : BackgroundService
     /// <summary>Pushes that reached the endpoint and were accepted.</summary>
     public int Pushes { get; private set; }
 
+    /// <summary>Requests sent again after a retryable failure.</summary>
+    public int Retries { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_interval);
@@ -71,13 +83,21 @@ internal sealed class OtlpHistogramExporter : BackgroundService
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
 
         // The last read, once more, as OpenTelemetry's exporter does at shutdown.
-        await PushAsync(CancellationToken.None).ConfigureAwait(false);
+        await PushAsync(ShutdownBudget < _interval ? ShutdownBudget : _interval, CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Encodes every histogram map and sends the request, if any map has a point to report.</summary>
-    internal async Task PushAsync(CancellationToken ct)
+    /// <summary>Encodes every histogram map and sends the request, if any map has a point to report, retrying within one interval.</summary>
+    internal Task PushAsync(CancellationToken ct) => PushAsync(_interval, ct);
+
+    /// <summary>
+    /// Encodes every histogram map and sends the request, if any map has a point to report. A retryable failure is
+    /// sent again after a backoff (250 ms, doubling to 5 s, or the server's Retry-After) while the next attempt
+    /// would start within <paramref name="budget"/>.
+    /// </summary>
+    internal async Task PushAsync(TimeSpan budget, CancellationToken ct)
     {
         await _pushing.WaitAsync(ct).ConfigureAwait(false);
+        bool accepted = false;
         try
         {
             using var buffer = new PooledBufferWriter();
@@ -86,18 +106,39 @@ internal sealed class OtlpHistogramExporter : BackgroundService
                 return;
             }
 
-            string? failure = await SendAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
-            if (failure is null)
+            long started = Stopwatch.GetTimestamp();
+            TimeSpan backoff = FirstBackoff;
+            int attempts = 0;
+            while (true)
             {
-                Pushes++;
-            }
-            else
-            {
-                _failures?.Record($"histograms to {_uri}: {failure}");
+                attempts++;
+                SendResult result = await SendAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
+                if (result.Failure is null)
+                {
+                    accepted = true;
+                    Pushes++;
+                    return;
+                }
+
+                TimeSpan wait = result.RetryAfter ?? backoff;
+                if (!result.Retryable || Stopwatch.GetElapsedTime(started) + wait >= budget)
+                {
+                    _failures?.Record($"histograms to {_uri}: {result.Failure}{(attempts > 1 ? $" (after {attempts} attempts)" : "")}");
+                    return;
+                }
+
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+                Retries++;
+                backoff = backoff * 2 < MaxBackoff ? backoff * 2 : MaxBackoff;
             }
         }
         finally
         {
+            foreach (MapExport map in _maps)
+            {
+                map.CommitOtlpHistogram(accepted);
+            }
+
             _pushing.Release();
         }
     }
@@ -134,8 +175,11 @@ internal sealed class OtlpHistogramExporter : BackgroundService
         return true;
     }
 
-    /// <summary>Sends one request; the failure on one line, or null.</summary>
-    private async Task<string?> SendAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
+    /// <summary>What one request got: null failure when accepted; otherwise the failure on one line, whether the OTLP specification calls it retryable, and the server's Retry-After.</summary>
+    private readonly record struct SendResult(string? Failure, bool Retryable = false, TimeSpan? RetryAfter = null);
+
+    /// <summary>Sends one request.</summary>
+    private async Task<SendResult> SendAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, _uri);
         if (_grpc)
@@ -161,7 +205,8 @@ internal sealed class OtlpHistogramExporter : BackgroundService
             using HttpResponseMessage response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                return $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+                int code = (int)response.StatusCode;
+                return new SendResult($"HTTP {code} {response.ReasonPhrase}", code is 429 or 502 or 503 or 504, RetryAfter(response));
             }
 
             if (_grpc)
@@ -171,20 +216,35 @@ internal sealed class OtlpHistogramExporter : BackgroundService
                 if (status != "0")
                 {
                     string? detail = Header(response.TrailingHeaders, "grpc-message") ?? Header(response.Headers, "grpc-message");
-                    return $"gRPC status {status ?? "missing"}{(detail is null ? "" : $": {Uri.UnescapeDataString(detail)}")}";
+
+                    // Retryable per the OTLP specification: CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED,
+                    // OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS.
+                    bool retryable = status is "1" or "4" or "8" or "10" or "11" or "14" or "15";
+                    return new SendResult($"gRPC status {status ?? "missing"}{(detail is null ? "" : $": {Uri.UnescapeDataString(detail)}")}", retryable);
                 }
             }
 
-            return null;
+            return new SendResult(null);
         }
         catch (HttpRequestException e)
         {
-            return OtlpFailureLog.WithoutStack(e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message);
+            return new SendResult(OtlpFailureLog.WithoutStack(e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message), Retryable: true);
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
-            return $"no answer within {_http.Timeout.TotalSeconds:0} s";
+            return new SendResult($"no answer within {_http.Timeout.TotalSeconds:0} s", Retryable: true);
         }
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        RetryConditionHeaderValue? retry = response.Headers.RetryAfter;
+        if (retry?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        return retry?.Date is { } date ? (date - DateTimeOffset.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.Zero) : null;
     }
 
     private static string? Header(HttpHeaders headers, string name)

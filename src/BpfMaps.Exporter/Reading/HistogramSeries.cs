@@ -31,6 +31,22 @@ internal sealed class HistogramSeries(int slots, byte[] labelText)
     /// <summary>When the last OTLP push reported this series, Unix nanoseconds; the start time of delta points.</summary>
     public ulong LastPushUnixNano { get; set; }
 
+    /// <summary>
+    /// The counts, sum and time of the OTLP request being sent, which become <see cref="Pushed"/>,
+    /// <see cref="PushedSum"/> and <see cref="LastPushUnixNano"/> only once the endpoint accepts it: with delta
+    /// temporality, a push that fails leaves its changes to the next one instead of losing them.
+    /// </summary>
+    public ulong[]? Staged { get; set; }
+
+    /// <summary>Whether <see cref="Staged"/> holds a request not yet answered.</summary>
+    public bool IsStaged { get; set; }
+
+    /// <summary>The staged request's sum, in published units.</summary>
+    public double StagedSum { get; set; }
+
+    /// <summary>The staged request's time, Unix nanoseconds.</summary>
+    public ulong StagedUnixNano { get; set; }
+
     /// <summary>Starts a dump's counts again: a dump reads absolute counts.</summary>
     public void Clear()
     {

@@ -234,10 +234,12 @@ internal sealed partial class MapExport
                     WriteExplicitPoint(w, b, s.Tags, start, now, counts, pointSum);
                 }
 
-                hs.Pushed ??= new ulong[counts.Length];
-                hs.Counts.CopyTo(hs.Pushed, 0);
-                hs.PushedSum = sum;
-                hs.LastPushUnixNano = now;
+                // What this point reports becomes the baseline only when the request is accepted (CommitOtlpHistogram).
+                hs.Staged ??= new ulong[counts.Length];
+                hs.Counts.CopyTo(hs.Staged, 0);
+                hs.StagedSum = sum;
+                hs.StagedUnixNano = now;
+                hs.IsStaged = true;
             }
 
             if (w.Position == firstPoint)
@@ -249,6 +251,41 @@ internal sealed partial class MapExport
             w.UInt(2, delta ? 1UL : 2UL);
             w.End(data);
             w.End(metric);
+        }
+    }
+
+    /// <summary>
+    /// Ends the OTLP request <see cref="WriteOtlpHistogram"/> wrote: if the endpoint accepted it, what it reported
+    /// becomes the baseline of the next delta; if not, the next request reports those changes again.
+    /// </summary>
+    /// <param name="accepted">Whether the endpoint accepted the request.</param>
+    internal void CommitOtlpHistogram(bool accepted)
+    {
+        if (_buckets is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            foreach (Series s in _series.Values)
+            {
+                HistogramSeries hs = s.Histogram!;
+                if (!hs.IsStaged)
+                {
+                    continue;
+                }
+
+                if (accepted)
+                {
+                    hs.Pushed ??= new ulong[hs.Staged!.Length];
+                    hs.Staged!.CopyTo(hs.Pushed, 0);
+                    hs.PushedSum = hs.StagedSum;
+                    hs.LastPushUnixNano = hs.StagedUnixNano;
+                }
+
+                hs.IsStaged = false;
+            }
         }
     }
 

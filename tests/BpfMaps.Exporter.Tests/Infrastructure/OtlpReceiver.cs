@@ -6,7 +6,8 @@ namespace BpfMaps.Exporter.Tests.Infrastructure;
 
 /// <summary>
 /// An OTLP http/protobuf collector on a free loopback port that records every request body and
-/// answers 200 to all of them, so the exporter never waits on a timeout (its last push at shutdown included).
+/// answers 200 to all of them, so the exporter never waits on a timeout (its last push at shutdown included),
+/// unless told to answer the next requests otherwise (<see cref="AnswerNext"/>).
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -22,6 +23,17 @@ public sealed class OtlpReceiver : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    private readonly ConcurrentQueue<(int Status, string? RetryAfter)> _answers = new();
+
+    /// <summary>Answers the next <paramref name="times"/> requests with <paramref name="status"/> (and a Retry-After header, if given), then 200 again.</summary>
+    public void AnswerNext(int status, int times = 1, string? retryAfter = null)
+    {
+        for (int i = 0; i < times; i++)
+        {
+            _answers.Enqueue((status, retryAfter));
+        }
+    }
 
     public string Endpoint => $"http://127.0.0.1:{Port}";
 
@@ -59,7 +71,19 @@ public sealed class OtlpReceiver : IAsyncDisposable
             using var ms = new MemoryStream();
             await ctx.Request.InputStream.CopyToAsync(ms);
             Requests.Enqueue((ctx.Request.Url!.AbsolutePath, Encoding.Latin1.GetString(ms.ToArray())));
-            ctx.Response.StatusCode = 200;
+            if (_answers.TryDequeue(out var answer))
+            {
+                ctx.Response.StatusCode = answer.Status;
+                if (answer.RetryAfter is not null)
+                {
+                    ctx.Response.AddHeader("Retry-After", answer.RetryAfter);
+                }
+            }
+            else
+            {
+                ctx.Response.StatusCode = 200;
+            }
+
             ctx.Response.Close();
         }
     }
