@@ -76,6 +76,54 @@ public partial class EventPipeParityTests
         }
     }
 
+    [Fact]
+    public async Task Ctrl_c_stops_a_ring_buffer_pipe_with_every_record_printed_and_the_summary()
+    {
+        using var p = new EventProducer(MapType.RingBuf, name: "ctrlc_ring");
+        string[] command = Bpfmap("event_pipe", "pinned", p.Pin);
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (string a in command.Skip(1))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process proc = Process.Start(psi)!;
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Task<string> stdout = proc.StandardOutput.ReadToEndAsync(ct);
+        Task<string> stderr = proc.StandardError.ReadToEndAsync(ct);
+        try
+        {
+            foreach (int cpu in EventProducer.Cpus)
+            {
+                p.Produce(cpu, 4);
+            }
+
+            // Until the reader has the records, then Ctrl+C.
+            await Task.Delay(2000, ct);
+            Signal(proc, "INT");
+            Assert.True(proc.WaitForExit(30_000), "bpfmap did not stop on SIGINT");
+            string output = await stdout, errors = await stderr;
+            Assert.True(proc.ExitCode == (int)ExitCode.Interrupted, $"bpfmap exited {proc.ExitCode}: {errors}");
+            List<PipeRecord> records = PipeRecords.ParsePlain(output);
+            Assert.Equal(4 * EventProducer.Cpus.Count, records.Count);
+            foreach (int cpu in EventProducer.Cpus)
+            {
+                Assert.Equal(4, records.Count(r => BitConverter.ToUInt32(r.Data) == cpu));
+            }
+
+            string summary = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"event_pipe: {records.Count} events, {records.Count * 24} bytes in ", summary);
+            Assert.EndsWith($"from ringbuf map 'ctrlc_ring' (id {p.Id})", summary);
+        }
+        finally
+        {
+            if (!proc.HasExited)
+            {
+                proc.Kill();
+            }
+        }
+    }
+
     private static void Signal(Process proc, string signal)
     {
         RunResult r = Proc.Run("kill", [$"-{signal}", $"{proc.Id}"]);
