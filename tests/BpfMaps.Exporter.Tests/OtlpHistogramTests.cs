@@ -186,36 +186,50 @@ public sealed class OtlpHistogramTests
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 8, 8);
         Put(map, 3, 2, 5);
-        ExporterOptions options = Options(map, "http://127.0.0.1:1", """{ "name": "lost_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
-        var log = new StringWriter();
-        ILogger logger = new TextWriterLoggerProvider(log).CreateLogger("test");
-        using var self = new ExporterMetrics(prometheus: false, otel: false, []);
-        using var export = new MapExport(PlanCompiler.Compile(options).Maps[0], 100, self, logger);
-        self.Track(export);
-        export.OpenAtStartup();
-        export.Read();
+        using var direct = new DirectPush(map, """{ "name": "lost_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
+        direct.Export.Read();
 
         int closed = RunningExporterPorts.Free();
-        using var failures = new OtlpFailureLog(logger, TimeSpan.FromMinutes(1));
-        using var pusher = new OtlpHistogramExporter(new Uri($"http://127.0.0.1:{closed}"), http: true, delta: true, TimeSpan.FromSeconds(1), self.Maps, [new("service.name", "bpfmap-exporter")], failures);
+        using OtlpHistogramExporter pusher = direct.Pusher($"http://127.0.0.1:{closed}", TimeSpan.FromSeconds(1));
         await pusher.PushAsync(TestContext.Current.CancellationToken);
-        Assert.Equal((1, 0), (failures.Failures, pusher.Pushes));
-        string line = Assert.Single(log.ToString().Split('\n'), l => l.Contains("OTLP", StringComparison.Ordinal));
+        Assert.Equal((1, 0), (direct.Failures.Failures, pusher.Pushes));
+        string line = Assert.Single(direct.Log.ToString().Split('\n'), l => l.Contains("OTLP", StringComparison.Ordinal));
         Assert.StartsWith($"warning: OTLP export failed: histograms to http://127.0.0.1:{closed}/v1/metrics: ", line, StringComparison.Ordinal);
         Assert.Contains("Connection refused", line, StringComparison.Ordinal);
         Assert.DoesNotContain(" at System.", line, StringComparison.Ordinal);
     }
 
-    private static (MapExport Export, ExporterMetrics Self, OtlpFailureLog Failures, StringWriter Log) DirectPush(BpfMap map, string histogram)
+    /// <summary>One histogram map read by hand and pushed by an <see cref="OtlpHistogramExporter"/> the test drives, without a host.</summary>
+    private sealed class DirectPush : IDisposable
     {
-        ExporterOptions options = Options(map, "http://127.0.0.1:1", histogram);
-        var log = new StringWriter();
-        ILogger logger = new TextWriterLoggerProvider(log).CreateLogger("test");
-        var self = new ExporterMetrics(prometheus: false, otel: false, []);
-        var export = new MapExport(PlanCompiler.Compile(options).Maps[0], 100, self, logger);
-        self.Track(export);
-        export.OpenAtStartup();
-        return (export, self, new OtlpFailureLog(logger, TimeSpan.FromMinutes(1)), log);
+        public DirectPush(BpfMap map, string histogram)
+        {
+            ILogger logger = new TextWriterLoggerProvider(Log).CreateLogger("test");
+            Self = new ExporterMetrics(prometheus: false, otel: false, []);
+            Export = new MapExport(PlanCompiler.Compile(Options(map, "http://127.0.0.1:1", histogram)).Maps[0], 100, Self, logger);
+            Self.Track(Export);
+            Export.OpenAtStartup();
+            Failures = new OtlpFailureLog(logger, TimeSpan.FromMinutes(1));
+        }
+
+        public StringWriter Log { get; } = new();
+
+        public ExporterMetrics Self { get; }
+
+        public MapExport Export { get; }
+
+        public OtlpFailureLog Failures { get; }
+
+        /// <summary>A pusher over http/protobuf with delta temporality, retrying within <paramref name="interval"/>.</summary>
+        public OtlpHistogramExporter Pusher(string endpoint, TimeSpan interval)
+            => new(new Uri(endpoint), http: true, delta: true, interval, Self.Maps, [new("service.name", "bpfmap-exporter")], Failures);
+
+        public void Dispose()
+        {
+            Failures.Dispose();
+            Export.Dispose();
+            Self.Dispose();
+        }
     }
 
     [Fact]
@@ -223,27 +237,22 @@ public sealed class OtlpHistogramTests
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 8, 8);
         Put(map, 4, 2, 6);
-        (MapExport export, ExporterMetrics self, OtlpFailureLog failures, StringWriter log) = DirectPush(map, """{ "name": "retry_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
-        using (self)
-        using (export)
-        using (failures)
-        {
-            export.Read();
-            await using var receiver = new OtlpReceiver();
-            receiver.AnswerNext(503, times: 2);
-            receiver.AnswerNext(429, retryAfter: "1");
-            using var pusher = new OtlpHistogramExporter(new Uri(receiver.Endpoint), http: true, delta: true, TimeSpan.FromSeconds(20), self.Maps, [new("service.name", "bpfmap-exporter")], failures);
-            var clock = Stopwatch.StartNew();
-            await pusher.PushAsync(TestContext.Current.CancellationToken);
+        using var direct = new DirectPush(map, """{ "name": "retry_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
+        direct.Export.Read();
+        await using var receiver = new OtlpReceiver();
+        receiver.AnswerNext(503, times: 2);
+        receiver.AnswerNext(429, retryAfter: "1");
+        using OtlpHistogramExporter pusher = direct.Pusher(receiver.Endpoint, TimeSpan.FromSeconds(20));
+        var clock = Stopwatch.StartNew();
+        await pusher.PushAsync(TestContext.Current.CancellationToken);
 
-            // 250 ms and 500 ms of backoff after the 503s, then the 429's Retry-After of one second.
-            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.7), $"retried after {clock.Elapsed}");
-            Assert.Equal((1, 3, 0), (pusher.Pushes, pusher.Retries, failures.Failures));
-            Assert.Equal(4, receiver.Requests.Count);
-            Assert.Single(receiver.Requests.Select(r => r.Body).Distinct());
-            Assert.Equal(6UL, receiver.HistogramPoints()[^1].Count);
-            Assert.DoesNotContain("OTLP", log.ToString(), StringComparison.Ordinal);
-        }
+        // 250 ms and 500 ms of backoff after the 503s, then the 429's Retry-After of one second.
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.7), $"retried after {clock.Elapsed}");
+        Assert.Equal((1, 3, 0), (pusher.Pushes, pusher.Retries, direct.Failures.Failures));
+        Assert.Equal(4, receiver.Requests.Count);
+        Assert.Single(receiver.Requests.Select(r => r.Body).Distinct());
+        Assert.Equal(6UL, receiver.HistogramPoints()[^1].Count);
+        Assert.DoesNotContain("OTLP", direct.Log.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -251,34 +260,29 @@ public sealed class OtlpHistogramTests
     {
         using BpfMap map = TestMaps.Create(MapType.Hash, 8, 8);
         Put(map, 5, 1, 10);
-        (MapExport export, ExporterMetrics self, OtlpFailureLog failures, StringWriter log) = DirectPush(map, """{ "name": "kept_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
-        using (self)
-        using (export)
-        using (failures)
-        {
-            await using var receiver = new OtlpReceiver();
-            using var pusher = new OtlpHistogramExporter(new Uri(receiver.Endpoint), http: true, delta: true, TimeSpan.FromSeconds(20), self.Maps, [new("service.name", "bpfmap-exporter")], failures);
-            var ct = TestContext.Current.CancellationToken;
-            export.Read();
-            await pusher.PushAsync(ct);
-            Assert.Equal(10UL, receiver.HistogramPoints()[^1].Count);
+        using var direct = new DirectPush(map, """{ "name": "kept_lat", "bucketType": "exp2", "bucketMax": 4, "bucket": { "offset": 4, "size": 4 } }""");
+        await using var receiver = new OtlpReceiver();
+        using OtlpHistogramExporter pusher = direct.Pusher(receiver.Endpoint, TimeSpan.FromSeconds(20));
+        var ct = TestContext.Current.CancellationToken;
+        direct.Export.Read();
+        await pusher.PushAsync(ct);
+        Assert.Equal(10UL, receiver.HistogramPoints()[^1].Count);
 
-            // 5 more; the endpoint refuses the request (400 is not retryable): logged, sent once.
-            Put(map, 5, 1, 15);
-            export.Read();
-            receiver.AnswerNext(400);
-            await pusher.PushAsync(ct);
-            Assert.Equal((1, 0, 1), (pusher.Pushes, pusher.Retries, failures.Failures));
-            Assert.Contains("HTTP 400", log.ToString(), StringComparison.Ordinal);
+        // 5 more; the endpoint refuses the request (400 is not retryable): logged, sent once.
+        Put(map, 5, 1, 15);
+        direct.Export.Read();
+        receiver.AnswerNext(400);
+        await pusher.PushAsync(ct);
+        Assert.Equal((1, 0, 1), (pusher.Pushes, pusher.Retries, direct.Failures.Failures));
+        Assert.Contains("HTTP 400", direct.Log.ToString(), StringComparison.Ordinal);
 
-            // 2 more: the accepted push carries all 7 since the last accepted one, from its time on.
-            Put(map, 5, 1, 17);
-            export.Read();
-            await pusher.PushAsync(ct);
-            List<OtlpPoint> points = receiver.HistogramPoints();
-            Assert.Equal(3, points.Count);
-            Assert.Equal((7UL, 2), (points[2].Count, pusher.Pushes));
-            Assert.Equal(points[0].Time, points[2].Start);
-        }
+        // 2 more: the accepted push carries all 7 since the last accepted one, from its time on.
+        Put(map, 5, 1, 17);
+        direct.Export.Read();
+        await pusher.PushAsync(ct);
+        List<OtlpPoint> points = receiver.HistogramPoints();
+        Assert.Equal(3, points.Count);
+        Assert.Equal((7UL, 2), (points[2].Count, pusher.Pushes));
+        Assert.Equal(points[0].Time, points[2].Start);
     }
 }
