@@ -47,18 +47,6 @@ public class PerfBufferTests : KernelTest
         public void OnLost(in PerfLost lost) => Lost.Add(lost);
     }
 
-    private struct Counting : IRecordHandler
-    {
-        public int Count;
-        public long Bytes;
-
-        public void OnRecord(ReadOnlySpan<byte> record)
-        {
-            Count++;
-            Bytes += record.Length;
-        }
-    }
-
     private static IEnumerable<int> OnlineCpus => Enumerable.Range(0, Environment.ProcessorCount);
 
     [Fact]
@@ -282,60 +270,44 @@ public class PerfBufferTests : KernelTest
     }
 
     [Fact]
-    public async Task With_wakeup_events_a_poll_sleeps_until_that_many_samples()
-    {
-        using BpfMap perf = CreatePerfArray();
-        using BpfMap state = EventProgram.CreateStateMap();
-        using BpfProgram prog = LoadProducer(perf, state);
-        using PerfBuffer reader = PerfBuffer.Open(perf, new PerfBufferOptions { WakeupEvents = 8 });
-        var c = new Counting();
-
-        // 4 samples do not wake the poll: it sleeps out its timeout, then reads them.
-        Task few = ProduceSoon(prog, 4);
-        var sw = Stopwatch.StartNew();
-        Assert.Equal(4, reader.Poll(TimeSpan.FromMilliseconds(700), ref c));
-        Assert.True(sw.ElapsedMilliseconds >= 600, $"woke after {sw.ElapsedMilliseconds} ms on 4 of 8 samples");
-        await few;
-
-        // 8 do.
-        Task enough = ProduceSoon(prog, 8);
-        sw.Restart();
-        int woken = reader.Poll(TimeSpan.FromSeconds(20), ref c);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"woke after {sw.Elapsed}");
-
-        // The kernel counts samples since its last wake-up, the 4 read before included: the wake-up comes with the 4th
-        // of these 8, and a busy machine lets the reader in before the rest.
-        Assert.True(woken >= 4, $"woke with {woken} of 8 samples");
-        await enough;
-        Assert.Equal(8 - woken, reader.Consume(ref c));
-    }
+    public Task With_wakeup_events_a_poll_sleeps_until_that_many_samples()
+        // 4 of 8 samples do not wake the poll; 8 do. The kernel counts samples since its last wake-up, the 4 read
+        // before included: the wake-up comes with the 4th of the next 8.
+        => PollWakesOnlyPastTheThreshold(new PerfBufferOptions { WakeupEvents = 8 }, few: 4, enough: 8, wokenAtLeast: 4, "4 of 8 samples");
 
     [Fact]
-    public async Task A_watermark_wakes_on_bytes()
+    public Task A_watermark_wakes_on_bytes()
+        // Each sample is 40 bytes in the ring; a 1000-byte watermark needs 26 of them. The kernel counts the watermark
+        // from the ring's start, so the 400 bytes read before count too: the wake-up comes with the 16th sample of the
+        // next 30 (1040 bytes).
+        => PollWakesOnlyPastTheThreshold(new PerfBufferOptions { WakeupWatermark = 1000 }, few: 10, enough: 30, wokenAtLeast: 16, "400 of 1000 bytes");
+
+    /// <summary>
+    /// <paramref name="few"/> samples, below the options' wake-up threshold, leave a poll asleep until its timeout
+    /// (then it reads them); <paramref name="enough"/> more wake it with at least <paramref name="wokenAtLeast"/> of
+    /// them (a busy machine lets the reader in before the rest), and the rest are there to consume.
+    /// </summary>
+    private static async Task PollWakesOnlyPastTheThreshold(PerfBufferOptions options, int few, int enough, int wokenAtLeast, string below)
     {
         using BpfMap perf = CreatePerfArray();
         using BpfMap state = EventProgram.CreateStateMap();
         using BpfProgram prog = LoadProducer(perf, state);
-
-        // Each sample is 40 bytes in the ring; a 1000-byte watermark needs 26 of them.
-        using PerfBuffer reader = PerfBuffer.Open(perf, new PerfBufferOptions { WakeupWatermark = 1000 });
+        using PerfBuffer reader = PerfBuffer.Open(perf, options);
         var c = new Counting();
-        Task few = ProduceSoon(prog, 10);
-        var sw = Stopwatch.StartNew();
-        Assert.Equal(10, reader.Poll(TimeSpan.FromMilliseconds(700), ref c));
-        Assert.True(sw.ElapsedMilliseconds >= 600, $"woke after {sw.ElapsedMilliseconds} ms on 400 of 1000 bytes");
-        await few;
 
-        Task enough = ProduceSoon(prog, 30);
+        Task fewProduced = ProduceSoon(prog, few);
+        var sw = Stopwatch.StartNew();
+        Assert.Equal(few, reader.Poll(TimeSpan.FromMilliseconds(700), ref c));
+        Assert.True(sw.ElapsedMilliseconds >= 600, $"woke after {sw.ElapsedMilliseconds} ms on {below}");
+        await fewProduced;
+
+        Task enoughProduced = ProduceSoon(prog, enough);
         sw.Restart();
         int woken = reader.Poll(TimeSpan.FromSeconds(20), ref c);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"woke after {sw.Elapsed}");
-
-        // The kernel counts the watermark from the ring's start, so the 400 bytes read before count too: the wake-up
-        // comes with the 16th sample of these 30 (1040 bytes), and a busy machine lets the reader in before the rest.
-        Assert.True(woken >= 16, $"woke with {woken} of 30 samples");
-        await enough;
-        Assert.Equal(30 - woken, reader.Consume(ref c));
+        Assert.True(woken >= wokenAtLeast, $"woke with {woken} of {enough} samples");
+        await enoughProduced;
+        Assert.Equal(enough - woken, reader.Consume(ref c));
     }
 
     [Fact]

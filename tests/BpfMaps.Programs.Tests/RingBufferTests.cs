@@ -30,18 +30,6 @@ public class RingBufferTests : KernelTest
         }
     }
 
-    private struct Counting : IRecordHandler
-    {
-        public int Count;
-        public long Bytes;
-
-        public void OnRecord(ReadOnlySpan<byte> record)
-        {
-            Count++;
-            Bytes += record.Length;
-        }
-    }
-
     [Fact]
     public void Reserve_and_submit_records_arrive_in_order_and_whole()
     {
