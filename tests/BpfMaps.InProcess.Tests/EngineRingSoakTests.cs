@@ -12,7 +12,7 @@ namespace BpfMaps.InProcess.Tests;
 /// </summary>
 public class EngineRingSoakTests
 {
-    private static int SoakFactor => int.TryParse(Environment.GetEnvironmentVariable("BPFMAPS_SOAK_ITER"), out int n) && n > 0 ? n : 1;
+    private static int SoakFactor => BpfMaps.Tests.Common.Soak.Iterations();
 
     private struct Checker(int producers) : IRecordHandler
     {

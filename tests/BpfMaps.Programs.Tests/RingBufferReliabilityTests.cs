@@ -14,7 +14,7 @@ public class RingBufferReliabilityTests : KernelTest
     private static readonly byte[] Packet = CounterProgram.CreatePacket();
     private readonly ITestOutputHelper? _out = TestContext.Current.TestOutputHelper;
 
-    private static int SoakFactor => int.TryParse(Environment.GetEnvironmentVariable("BPFMAPS_SOAK_ITER"), out int n) && n > 0 ? n : 1;
+    private static int SoakFactor => BpfMaps.Tests.Common.Soak.Iterations();
 
     /// <summary>Checks each record against the next sequence number expected from its CPU.</summary>
     private sealed class Checker(int cpus, int discardEvery) : IRecordHandler

@@ -24,8 +24,7 @@ public static class WalkChurn
     public static MapSpec Spec { get; } = new() { Type = MapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = Entries, Name = "t_walk_churn" };
 
     /// <summary><c>BPFMAPS_SOAK_ITER</c> passes when it is set, else <paramref name="ci"/>.</summary>
-    public static int Passes(int ci)
-        => int.TryParse(Environment.GetEnvironmentVariable("BPFMAPS_SOAK_ITER"), out int n) && n > 0 ? n : ci;
+    public static int Passes(int ci) => Soak.Iterations(ci);
 
     /// <summary>The value every key holds (the churn re-inserts it unchanged).</summary>
     public static ulong ValueOf(uint key) => ((ulong)key * 3) + 1;
