@@ -40,25 +40,9 @@ public sealed partial class BpfProgram
         var result = new List<ProgramInfo>();
         foreach (uint id in GetSystemProgramIds())
         {
-            int err = BpfSyscall.ProgGetFdById(id, out BpfFd fd);
-            using (fd)
+            if (OpenWithInfo(id, out ProgInfoFields native) is { } fd)
             {
-                if (err == Errno.ENOENT)
-                {
-                    continue;
-                }
-
-                if (err != 0)
-                {
-                    BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_FD_BY_ID);
-                }
-
-                err = BpfSyscall.ProgGetInfo(fd, out ProgInfoFields native);
-                if (err != 0)
-                {
-                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
-                }
-
+                fd.Dispose();
                 result.Add(ToInfo(native));
             }
         }
@@ -79,27 +63,11 @@ public sealed partial class BpfProgram
         Span<uint> small = stackalloc uint[64];
         foreach (uint id in GetSystemProgramIds())
         {
-            int err = BpfSyscall.ProgGetFdById(id, out BpfFd fd);
-            using (fd)
+            using BpfFd? fd = OpenWithInfo(id, out ProgInfoFields native);
+            if (fd is not null)
             {
-                if (err == Errno.ENOENT)
-                {
-                    continue;
-                }
-
-                if (err != 0)
-                {
-                    BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_FD_BY_ID);
-                }
-
-                err = BpfSyscall.ProgGetInfo(fd, out ProgInfoFields native);
-                if (err != 0)
-                {
-                    BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
-                }
-
                 Span<uint> ids = native.MapIdCount <= small.Length ? small[..(int)native.MapIdCount] : new uint[native.MapIdCount];
-                err = BpfSyscall.ProgGetMapIds(fd, ids, out uint count);
+                int err = BpfSyscall.ProgGetMapIds(fd, ids, out uint count);
                 if (err != 0)
                 {
                     BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
@@ -113,6 +81,39 @@ public sealed partial class BpfProgram
         }
 
         return result;
+    }
+
+    /// <summary>Opens program <paramref name="id"/> and reads its info; null when it was freed since its id was listed.</summary>
+    private static BpfFd? OpenWithInfo(uint id, out ProgInfoFields info)
+    {
+        info = default;
+        int err = BpfSyscall.ProgGetFdById(id, out BpfFd fd);
+        if (err == Errno.ENOENT)
+        {
+            fd.Dispose();
+            return null;
+        }
+
+        try
+        {
+            if (err != 0)
+            {
+                BpfErrors.Throw(err, BpfCommand.BPF_PROG_GET_FD_BY_ID);
+            }
+
+            err = BpfSyscall.ProgGetInfo(fd, out info);
+            if (err != 0)
+            {
+                BpfErrors.Throw(err, BpfCommand.BPF_OBJ_GET_INFO_BY_FD);
+            }
+
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
     }
 
     private static ProgramInfo ToInfo(in ProgInfoFields n) => new(n.Id, (ProgramType)n.Type, n.Name, n.BtfId);
