@@ -9,7 +9,8 @@ command -v gcc >/dev/null || need+=(gcc)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 # scripts/tool-install-test.sh opens the any package (a zip).
 command -v unzip >/dev/null || need+=(unzip)
-# ... and tells the arm64 package's executables by file(1).
+# ... checks its assemblies' ReadyToRun header with python3, and tells the arm64 package's executables by file(1).
+command -v python3 >/dev/null || need+=(python3)
 command -v file >/dev/null || need+=(file)
 [ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
 command -v bpftool >/dev/null || need+=(bpftool)
