@@ -7,9 +7,9 @@ namespace BpfMaps.Cli.Tests;
 
 /// <summary>
 /// <c>bpfmap -j</c> against the real <c>bpftool -j map</c> on maps these tests create and pin: the parsed
-/// JSON must be equal. Test handles are closed before either tool runs, so no process holds the map
+/// JSON must be equal. Test handles are closed before either tool runs, so this process holds no map
 /// (bpftool reports holders as <c>pids</c> only when built with skeletons; bpfmap leaves its own
-/// process out, as bpftool does, so both print no <c>pids</c> here).
+/// process out, as bpftool does; see <see cref="SetAsideOtherHolders"/> for other processes).
 /// </summary>
 public class BpftoolParityTests
 {
@@ -28,7 +28,32 @@ public class BpftoolParityTests
     }
 
     private static void AssertSame(JsonNode? expected, JsonNode? actual)
-        => Assert.True(JsonNode.DeepEquals(expected, actual), $"bpftool:\n{expected?.ToJsonString()}\nbpfmap:\n{actual?.ToJsonString()}");
+    {
+        SetAsideOtherHolders(expected, actual);
+        Assert.True(JsonNode.DeepEquals(expected, actual), $"bpftool:\n{expected?.ToJsonString()}\nbpfmap:\n{actual?.ToJsonString()}");
+    }
+
+    /// <summary>
+    /// bpftool built without skeletons (Debian's) prints no <c>pids</c>. bpfmap leaves this process out, but any other
+    /// process that walks the system's maps (another test assembly, a running exporter) holds each map for an instant,
+    /// and bpfmap rightly lists it then. So where bpftool has no <c>pids</c>, bpfmap's must not name this process, and
+    /// are then set aside.
+    /// </summary>
+    private static void SetAsideOtherHolders(JsonNode? expected, JsonNode? actual)
+    {
+        if (expected is JsonArray e && actual is JsonArray a)
+        {
+            for (int i = 0; i < Math.Min(e.Count, a.Count); i++)
+            {
+                SetAsideOtherHolders(e[i], a[i]);
+            }
+        }
+        else if (expected is JsonObject eo && actual is JsonObject ao && !eo.ContainsKey("pids") && ao["pids"] is JsonArray pids)
+        {
+            Assert.DoesNotContain(pids, h => (int?)h?["pid"] == Environment.ProcessId);
+            ao.Remove("pids");
+        }
+    }
 
     private static uint CreatePinned(PinDir dir, string file, MapSpec spec, Action<BpfMap>? fill = null)
     {
